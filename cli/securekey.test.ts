@@ -1,0 +1,59 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../test/support/paths.ts';
+import { main } from './securekey.ts';
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
+  return { code, out, err };
+}
+
+describe('securekey CLI', () => {
+  it('prints the digest of the example pod, which is the real report HOST_DATA', async () => {
+    const r = await run('digest', '-f', path.join(repoRoot, 'examples/pod.yaml'), '-o', 'json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual([
+      expect.objectContaining({
+        owner: 'Pod/db',
+        scheme: 'kata-agent-policy',
+        digest: 'cadd74f71ebb8fbf9782baab649612520f3c416bc5ce9ac768808ddc8d9b031c',
+      }),
+    ]);
+  });
+
+  it('reports bad annotations per template and exits non-zero', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sk-cli-'));
+    const file = path.join(dir, 'm.yaml');
+    writeFileSync(
+      file,
+      [
+        'kind: Deployment',
+        'metadata: {name: web}',
+        'spec: {template: {metadata: {annotations: {io.katacontainers.config.agent.policy: "not base64!"}}}}',
+        '---',
+        'kind: Pod',
+        'metadata: {name: plain}',
+      ].join('\n'),
+    );
+    const r = await run('digest', '-f', file);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(
+      /Deployment\/web .*error: annotation io\.katacontainers\.config\.agent\.policy: not valid/,
+    );
+    expect(r.out).toMatch(/Pod\/plain .*no policy annotation/);
+  });
+
+  it('explains usage mistakes', async () => {
+    expect((await run('digest')).code).toBe(2);
+    const bad = await run('digest', '-f', 'x', '--scheme', 'tdx');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--scheme must be one of/);
+    const unknown = await run('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/unknown command "frobnicate"/);
+  });
+});

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// securekey: the SecureKey command-line tool.
+import { digestCommand, usage as digestUsage } from './commands/digest.ts';
+import { processIo, UsageError, type Io } from './io.ts';
+
+interface Command {
+  run(argv: string[], io: Io): number | Promise<number>;
+  usage: string;
+  summary: string;
+}
+
+const COMMANDS: Record<string, Command> = {
+  digest: {
+    run: digestCommand,
+    usage: digestUsage,
+    summary: 'policy digests (expected HOST_DATA) of pod templates',
+  },
+};
+
+function help(): string {
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
+  return `securekey <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun securekey <command> --help for details.\n`;
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(help());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    io.err(`securekey: unknown command ${JSON.stringify(name)}\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(cmd.usage + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (err) {
+    const usageProblem =
+      err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    io.err(`securekey ${name}: ${(err as Error).message}\n`);
+    if (usageProblem) io.err(`\nusage: ${cmd.usage}\n`);
+    return usageProblem ? 2 : 1;
+  }
+}
+
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,230 @@
+// Generated from crds/securekey.yaml by `npm run gen:api`. Do not edit by hand.
+import type { ObjectMeta } from './meta.ts';
+
+export const GROUP = 'securekey.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = 'securekey.io/v1alpha1';
+export const KIND = 'SecureKey';
+export const PLURAL = 'securekeys';
+
+export const VAULT_TYPES = ['KeyVaultPremium', 'ManagedHSM'] as const;
+export type VaultType = (typeof VAULT_TYPES)[number];
+
+export const KEY_TYPES = ['oct-HSM', 'RSA-HSM', 'EC-HSM'] as const;
+export type KeyType = (typeof KEY_TYPES)[number];
+
+export const KEY_CURVES = ['P-256', 'P-384', 'P-521', 'P-256K'] as const;
+export type KeyCurve = (typeof KEY_CURVES)[number];
+
+export const KEY_OPERATIONS = ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey', 'import', 'export'] as const;
+export type KeyOperation = (typeof KEY_OPERATIONS)[number];
+
+export const POLICY_SCHEMES = ['kata-agent-policy', 'kata-initdata', 'aci-cce'] as const;
+export type PolicyScheme = (typeof POLICY_SCHEMES)[number];
+
+export const DELETION_POLICIES = ['Retain', 'Delete'] as const;
+export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
+
+export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
+export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
+
+export const DIGEST_SOURCES = ['Static', 'Pod'] as const;
+export type DigestSource = (typeof DIGEST_SOURCES)[number];
+
+/**
+ * SecureKey is an exportable HSM key whose release policy admits exactly the attested pods this
+ * resource selects. The key material never enters the cluster except inside those pods.
+ */
+export interface SecureKey {
+  /** APIVersion of this object (securekey.io/v1alpha1). */
+  apiVersion?: string;
+  /** Kind of this object (SecureKey). */
+  kind?: string;
+  metadata?: ObjectMeta;
+  /** Desired state of the key and of who may receive it. */
+  spec: SecureKeySpec;
+  /** Observed state, written by the operator. */
+  status?: SecureKeyStatus;
+}
+
+/** Desired state of the key and of who may receive it. */
+export interface SecureKeySpec {
+  /** The vault that holds the key. Immutable. */
+  vault: VaultSpec;
+  /** The HSM key to create and keep. */
+  key: KeySpec;
+  /** Which attestation tokens the release policy accepts. */
+  attestation: AttestationSpec;
+  /** Which pods may receive the key. */
+  workloads: WorkloadsSpec;
+  /** Periodic rotation; each new version gets the current release policy. */
+  rotation?: RotationSpec;
+  /**
+   * How long a digest stays admitted after the last pod carrying it is gone, so rolling updates and
+   * restarts never strand a running workload. Default: "24h".
+   */
+  digestRetention?: string;
+  /**
+   * What happens to the vault key when this SecureKey is deleted: Retain leaves it, Delete deletes
+   * it (soft delete; the vault's purge protection still applies). Default: "Retain".
+   */
+  deletionPolicy?: DeletionPolicy;
+}
+
+/** The vault that holds the key. Immutable. */
+export interface VaultSpec {
+  /**
+   * Vault URL, e.g. https://contoso.vault.azure.net (Key Vault Premium) or
+   * https://contoso.managedhsm.azure.net (Managed HSM).
+   */
+  url: string;
+  /**
+   * Vault flavour. Defaults from the URL: hosts under managedhsm.azure.net are ManagedHSM, others
+   * KeyVaultPremium. Set it for vaults reached under other names (simulators).
+   */
+  type?: VaultType;
+}
+
+/** The HSM key to create and keep. */
+export interface KeySpec {
+  /** Key name in the vault (letters, digits and dashes). Immutable. */
+  name: string;
+  /** Key type. oct-HSM exists only on Managed HSM. Immutable. */
+  type: KeyType;
+  /** Key size in bits: RSA-HSM 2048 (default), 3072 or 4096; oct-HSM 128, 192 or 256 (default). */
+  size?: number;
+  /** Curve of an EC-HSM key (default P-256). */
+  curve?: KeyCurve;
+  /** Permitted key operations (JSON Web Key key_ops). Defaults by key type. */
+  operations?: KeyOperation[];
+}
+
+/** Which attestation tokens the release policy accepts. */
+export interface AttestationSpec {
+  /**
+   * Microsoft Azure Attestation instance URLs whose tokens are accepted, e.g.
+   * https://sharedeus.eus.attest.azure.net.
+   */
+  authorities: string[];
+  /**
+   * Accepted x-ms-compliance-status values. Defaults by policy scheme: azure-signed-katacc-uvm for
+   * Kata schemes, azure-compliant-uvm for aci-cce.
+   */
+  complianceStatuses?: string[];
+  /** Extra claim conditions every admitted token must also meet. */
+  claims?: ClaimCondition[];
+}
+
+export interface ClaimCondition {
+  /** Claim name; dots walk into nested claims (x-ms-runtime.client). */
+  claim: string;
+  /** Required value, compared in string form (true, 0, hex digests). */
+  equals: string;
+}
+
+/** Which pods may receive the key. */
+export interface WorkloadsSpec {
+  /**
+   * Pods in this namespace whose policy digests are admitted. Pods must also carry the label
+   * securekey.io/inject=true. An empty selector selects every opt-in pod.
+   */
+  podSelector?: LabelSelector;
+  /**
+   * Where a pod's security-policy digest (SEV-SNP HOST_DATA) comes from: kata-agent-policy
+   * (annotation io.katacontainers.config.agent.policy), kata-initdata
+   * (io.katacontainers.config.hypervisor.cc_init_data) or aci-cce
+   * (microsoft.containerinstance.virtualnode.ccepolicy). Default: "kata-agent-policy".
+   */
+  policyScheme?: PolicyScheme;
+  /**
+   * Digests admitted whether or not a pod with them is running (at most 32, leaving room for
+   * observed pod digests within the release policy limit of 48).
+   */
+  allowedDigests?: string[];
+}
+
+/**
+ * Pods in this namespace whose policy digests are admitted. Pods must also carry the label
+ * securekey.io/inject=true. An empty selector selects every opt-in pod.
+ */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+/** Periodic rotation; each new version gets the current release policy. */
+export interface RotationSpec {
+  /** Time between versions as a duration, e.g. 720h. At least 1h. */
+  interval: string;
+}
+
+/** Observed state, written by the operator. */
+export interface SecureKeyStatus {
+  /** The spec generation this status describes. */
+  observedGeneration?: number;
+  /** Ready, KeyReady and PolicySynced. */
+  conditions?: Condition[];
+  /** The vault key as last seen. */
+  key?: KeyStatus;
+  /** The release policy as last written to the vault. */
+  policy?: PolicyStatus;
+}
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+/** The vault key as last seen. */
+export interface KeyStatus {
+  /** Versioned key identifier (kid URL). */
+  id?: string;
+  /** Current key version. */
+  version?: string;
+  /** When the current version was created. */
+  createdAt?: string;
+}
+
+/** The release policy as last written to the vault. */
+export interface PolicyStatus {
+  /** SHA-256 of the canonical release policy JSON. */
+  hash?: string;
+  /** Number of admitted digests. */
+  digestCount?: number;
+  /** When the vault's policy was last confirmed equal to the desired one. */
+  syncedAt?: string;
+  /** Admitted digests and where each came from. */
+  digests?: DigestStatus[];
+}
+
+export interface DigestStatus {
+  /** Expected SEV-SNP HOST_DATA, 64 lowercase hex. */
+  digest: string;
+  /** Static (spec.workloads.allowedDigests) or Pod (observed on a pod). */
+  source: DigestSource;
+  /** A pod that carried this digest when it was last seen. */
+  pod?: string;
+  firstSeen: string;
+  /**
+   * Last time a selected pod carried this digest; it stays admitted until lastSeen +
+   * spec.digestRetention.
+   */
+  lastSeen?: string;
+}
+
+/** Schema defaults, by JSON path; the API server applies them on write. */
+export const SCHEMA_DEFAULTS = {
+  'spec.workloads.policyScheme': 'kata-agent-policy',
+  'spec.digestRetention': '24h',
+  'spec.deletionPolicy': 'Retain',
+} as const;

@@ -1,0 +1,20 @@
+import { SecureKeyError } from '../errors.ts';
+
+export type DigestErrorKind =
+  | 'annotation-missing'
+  | 'bad-base64'
+  | 'bad-gzip'
+  | 'too-large'
+  | 'bad-initdata'
+  | 'unsupported-initdata-version'
+  | 'unsupported-initdata-algorithm';
+
+/** A pod's policy annotation cannot be turned into a digest. Names the annotation and the problem. */
+export class DigestError extends SecureKeyError<DigestErrorKind> {
+  readonly annotation: string;
+
+  constructor(kind: DigestErrorKind, annotation: string, problem: string, hint?: string) {
+    super(kind, `annotation ${annotation}: ${problem}`, hint === undefined ? {} : { hint });
+    this.annotation = annotation;
+  }
+}

@@ -1,0 +1,9 @@
+export { POLICY_ANNOTATIONS } from './annotations.ts';
+export { DigestError, type DigestErrorKind } from './errors.ts';
+export {
+  INITDATA_ALGORITHMS,
+  INITDATA_VERSION,
+  readInitdataHeader,
+  type InitdataAlgorithm,
+} from './initdata.ts';
+export { detectPolicyScheme, policyDigest, type PolicyDigest } from './policy-digest.ts';
