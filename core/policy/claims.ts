@@ -1,0 +1,25 @@
+/** MAA SEV-SNP claims our policies test (research §2.4). */
+export const HOSTDATA_CLAIM = 'x-ms-sevsnpvm-hostdata';
+export const COMPLIANCE_STATUS_CLAIM = 'x-ms-compliance-status';
+export const IS_DEBUGGABLE_CLAIM = 'x-ms-sevsnpvm-is-debuggable';
+
+/** A claim as found in a token: absent, or present with whatever JSON value the issuer put there. */
+export type ClaimLookup = { present: false } | { present: true; value: unknown };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Finds a claim by the grammar's dot notation (`x-ms-isolation-tee.x-ms-attestation-type`): each dot
+ * walks into a nested object. Arrays are not walked ("array specifications aren't presently supported"),
+ * and only own members count, so `constructor` or `__proto__` never resolve to something inherited.
+ */
+export function lookupClaim(claims: unknown, path: string): ClaimLookup {
+  let current: unknown = claims;
+  for (const segment of path.split('.')) {
+    if (!isPlainObject(current) || !Object.hasOwn(current, segment)) return { present: false };
+    current = current[segment];
+  }
+  return { present: true, value: current };
+}
