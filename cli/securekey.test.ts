@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../test/support/paths.ts';
+import { readFileSync } from 'node:fs';
+import { repoRoot, testdata } from '../test/support/paths.ts';
 import { main } from './securekey.ts';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -45,6 +46,36 @@ describe('securekey CLI', () => {
       /Deployment\/web .*error: annotation io\.katacontainers\.config\.agent\.policy: not valid/,
     );
     expect(r.out).toMatch(/Pod\/plain .*no policy annotation/);
+  });
+
+  it('verifies the real Milan report up to the pinned AMD root', async () => {
+    const r = await run(
+      'report',
+      testdata('snp-real/report.bin'),
+      '--thim',
+      testdata('snp-real/thim-certs.json'),
+      '-o',
+      'json',
+    );
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out) as Record<string, unknown>;
+    expect(out).toMatchObject({
+      genuine: true,
+      product: 'Milan',
+      hostData: 'cadd74f71ebb8fbf9782baab649612520f3c416bc5ce9ac768808ddc8d9b031c',
+      tcb: { blSpl: 3, teeSpl: 0, snpSpl: 8, ucodeSpl: 115 },
+    });
+  });
+
+  it('refuses a tampered report and says why', async () => {
+    const bytes = readFileSync(testdata('snp-real/report.bin'));
+    bytes[0xc0] ^= 1; // HOST_DATA
+    const dir = mkdtempSync(path.join(tmpdir(), 'sk-cli-'));
+    writeFileSync(path.join(dir, 'r.bin'), bytes);
+    const r = await run('report', path.join(dir, 'r.bin'), '--thim', testdata('snp-real/thim-certs.json'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/signature-invalid/);
+    expect(r.out).toBe('');
   });
 
   it('explains usage mistakes', async () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // securekey: the SecureKey command-line tool.
 import { digestCommand, usage as digestUsage } from './commands/digest.ts';
+import { reportCommand, usage as reportUsage } from './commands/report.ts';
 import { processIo, UsageError, type Io } from './io.ts';
 
 interface Command {
@@ -14,6 +15,11 @@ const COMMANDS: Record<string, Command> = {
     run: digestCommand,
     usage: digestUsage,
     summary: 'policy digests (expected HOST_DATA) of pod templates',
+  },
+  report: {
+    run: reportCommand,
+    usage: reportUsage,
+    summary: 'decode and verify an AMD SEV-SNP attestation report',
   },
 };
 

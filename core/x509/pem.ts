@@ -1,0 +1,58 @@
+/** PEM armour (RFC 7468) for certificates: split bundles, wrap DER. */
+import { X509Certificate } from 'node:crypto';
+import { X509Error } from './errors.ts';
+
+const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** A PEM block's label and DER contents. */
+export interface PemBlock {
+  readonly label: string;
+  readonly der: Buffer;
+}
+
+/** Every PEM block in `text`, in order. Text between blocks is ignored, as RFC 7468 allows. */
+export function parsePemBlocks(text: string): PemBlock[] {
+  const blocks: PemBlock[] = [];
+  for (const m of text.matchAll(BLOCK)) {
+    const [, begin, body, end] = m as unknown as [string, string, string, string];
+    if (begin !== end) throw new X509Error('bad-pem', `PEM block "BEGIN ${begin}" ends with "END ${end}"`);
+    const b64 = body.replace(/\s+/g, '');
+    if (b64.length === 0 || b64.length % 4 !== 0 || !BASE64.test(b64)) {
+      throw new X509Error('bad-pem', `PEM block "${begin}" is not valid base64`);
+    }
+    blocks.push({ label: begin, der: Buffer.from(b64, 'base64') });
+  }
+  return blocks;
+}
+
+/**
+ * The DER of each CERTIFICATE block in a bundle, in order. Any other block (a key, a CRL) is an
+ * error: a certificate bundle that carries something else is not what the caller thinks it is.
+ */
+export function splitPemCertificates(text: string): Buffer[] {
+  return parsePemBlocks(text).map((b) => {
+    if (b.label !== 'CERTIFICATE') {
+      throw new X509Error('bad-pem', `expected only CERTIFICATE blocks, found "${b.label}"`);
+    }
+    return b.der;
+  });
+}
+
+/** `splitPemCertificates`, parsed by node:crypto. */
+export function parsePemCertificates(text: string): X509Certificate[] {
+  return splitPemCertificates(text).map((der, i) => {
+    try {
+      return new X509Certificate(der);
+    } catch (cause) {
+      throw new X509Error('bad-certificate', `certificate ${i} in the PEM bundle does not parse`, { cause });
+    }
+  });
+}
+
+/** DER wrapped as PEM with 64-character lines and a trailing newline. */
+export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
+  const b64 = Buffer.from(der).toString('base64');
+  const lines = b64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}

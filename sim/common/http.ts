@@ -1,0 +1,130 @@
+/**
+ * HTTP plumbing every simulated Azure service shares: HTTPS servers on loopback, the CloudError body
+ * Azure services answer with, request ids, and fault injection (throttling, outages, latency).
+ */
+import crypto from 'node:crypto';
+import type { RequestListener } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/** Every simulator says what it is, in a header and in its error messages' activity ids. */
+export const SIMULATOR_HEADER = 'x-securekey-simulator';
+
+export interface RunningServer {
+  /** `https://host:port` without a trailing slash. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  keyPem: string;
+  certPem: string;
+  /** Defaults to 127.0.0.1 and an ephemeral port. */
+  host?: string;
+  port?: number;
+  /** Host name to put in `url` (e.g. a `*.localhost` name); defaults to `host`. */
+  publicHost?: string;
+}
+
+/** Serves `handler` over HTTPS; resolves once listening. */
+export async function serveHttps(handler: RequestListener, o: ServeOptions): Promise<RunningServer> {
+  const server = https.createServer({ key: o.keyPem, cert: o.certPem }, handler);
+  const host = o.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `https://${o.publicHost ?? host}:${port}`,
+    port,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Azure's error body: `{"error":{"code","message"[,"innererror"]}}`; messages end with an activity id. */
+export function cloudError(
+  res: Response,
+  status: number,
+  code: string,
+  message: string,
+  innererror?: { code: string },
+): void {
+  const activity = crypto.randomUUID();
+  res
+    .status(status)
+    .type('application/json; charset=utf-8')
+    .set('x-ms-request-id', activity)
+    .json({
+      error: {
+        code,
+        message: `${message} (Activity ID: ${activity})`,
+        ...(innererror ? { innererror } : {}),
+      },
+    });
+}
+
+/** What to do to the next requests that match. Counts are consumed; latency applies to all. */
+export interface FaultPlan {
+  /** Answer this many requests with 429 and `Retry-After`. */
+  throttle?: { count: number; retryAfterSeconds: number };
+  /** Answer this many requests with this 5xx status. */
+  outage?: { count: number; status?: number };
+  /** Delay every request. */
+  latencyMs?: number;
+  /** Only requests whose `METHOD path` matches. Default: all. */
+  match?: RegExp;
+}
+
+/** Fault injection, switchable at run time (tests and the sandbox's admin endpoint change `plan`). */
+export class FaultInjector {
+  plan: FaultPlan = {};
+  injected = { throttled: 0, failed: 0 };
+
+  middleware(): RequestHandler {
+    return (req: Request, res: Response, next: NextFunction) => {
+      const p = this.plan;
+      if (p.match && !p.match.test(`${req.method} ${req.path}`)) return next();
+      const go = () => {
+        if (p.throttle && p.throttle.count > 0) {
+          p.throttle.count--;
+          this.injected.throttled++;
+          res.set('Retry-After', String(p.throttle.retryAfterSeconds));
+          return cloudError(
+            res,
+            429,
+            'Throttled',
+            'Request was not processed because too many requests were received',
+          );
+        }
+        if (p.outage && p.outage.count > 0) {
+          p.outage.count--;
+          this.injected.failed++;
+          return cloudError(
+            res,
+            p.outage.status ?? 503,
+            'ServiceUnavailable',
+            'The service is temporarily unavailable',
+          );
+        }
+        next();
+      };
+      if (p.latencyMs) setTimeout(go, p.latencyMs);
+      else go();
+    };
+  }
+}
+
+/** Marks every response as coming from a simulator. */
+export function simulatorMarker(service: string): RequestHandler {
+  return (_req, res, next) => {
+    res.set(SIMULATOR_HEADER, service);
+    next();
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * A throwaway certificate authority for the simulators: every simulated service serves HTTPS with a
+ * certificate from it, and clients trust exactly this CA (never "skip verification").
+ */
+import crypto, { type KeyObject } from 'node:crypto';
+import { buildCertificate, toPem } from '../../core/x509/index.ts';
+
+export interface IssuedCertificate {
+  /** PKCS#8 PEM of the private key. */
+  keyPem: string;
+  /** Leaf certificate, PEM. */
+  certPem: string;
+  /** Leaf then CA, PEM: what a TLS server presents. */
+  chainPem: string;
+  key: KeyObject;
+  /** Leaf DER; `chainDer` is leaf then CA, for JWS `x5c` headers. */
+  certDer: Buffer;
+  chainDer: Buffer[];
+}
+
+export interface IssueOptions {
+  commonName: string;
+  dns?: string[];
+  ip?: string[];
+  /** `server` for TLS, `signing` for JWS/JWT signing certificates. Default `server`. */
+  usage?: 'server' | 'signing';
+  /** RSA keys sign RS256 JWS/JWT; EC P-256 otherwise. Default EC for server, RSA for signing. */
+  keyType?: 'rsa' | 'ec';
+  days?: number;
+}
+
+export interface SimulatorCa {
+  name: string;
+  certPem: string;
+  certDer: Buffer;
+  issue(options: IssueOptions): IssuedCertificate;
+}
+
+let serial = BigInt(Date.now()) << 16n;
+const nextSerial = (): bigint => ++serial;
+
+function days(n: number): Date {
+  return new Date(Date.now() + n * 86_400_000);
+}
+
+/** A new CA named `name` (subject CN); every issued certificate is marked as a simulator's. */
+export function createSimulatorCa(name = 'SecureKey Simulator CA'): SimulatorCa {
+  const { privateKey: caKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const subject = [
+    { type: 'O', value: 'SecureKey simulators (not for production)' },
+    { type: 'CN', value: name },
+  ];
+  const certDer = buildCertificate({
+    serial: nextSerial(),
+    subject,
+    issuer: subject,
+    notBefore: days(-1),
+    notAfter: days(3650),
+    publicKey: caKey,
+    signingKey: caKey,
+    signatureAlgorithm: 'ecdsa-sha256',
+    basicConstraints: { ca: true },
+    keyUsage: ['keyCertSign', 'cRLSign', 'digitalSignature'],
+    subjectKeyIdentifier: true,
+  });
+  const certPem = toPem(certDer);
+  return {
+    name,
+    certPem,
+    certDer,
+    issue(o) {
+      const keyType = o.keyType ?? (o.usage === 'signing' ? 'rsa' : 'ec');
+      const { privateKey } =
+        keyType === 'rsa'
+          ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
+          : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const leafDer = buildCertificate({
+        serial: nextSerial(),
+        subject: [
+          { type: 'O', value: 'SecureKey simulators (not for production)' },
+          { type: 'CN', value: o.commonName },
+        ],
+        issuer: subject,
+        notBefore: days(-1),
+        notAfter: days(o.days ?? 825),
+        publicKey: privateKey,
+        signingKey: caKey,
+        signatureAlgorithm: 'ecdsa-sha256',
+        basicConstraints: { ca: false },
+        keyUsage: keyType === 'rsa' ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'],
+        ...(o.usage === 'signing' ? {} : { extKeyUsage: ['serverAuth'] }),
+        ...(o.dns?.length || o.ip?.length ? { subjectAltNames: { dns: o.dns ?? [], ip: o.ip ?? [] } } : {}),
+        subjectKeyIdentifier: true,
+        authorityKeyIdentifier: true,
+      });
+      const certPem = toPem(leafDer);
+      return {
+        keyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+        certPem,
+        chainPem: certPem + this.certPem,
+        key: privateKey,
+        certDer: leafDer,
+        chainDer: [leafDer, certDer],
+      };
+    },
+  };
+}
