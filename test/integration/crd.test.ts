@@ -1,0 +1,145 @@
+import { inject, describe, expect, it, beforeAll } from 'vitest';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigFrom, rawRequest } from '../support/kube.ts';
+
+const NS = 'default';
+const PATH = `/apis/securekey.io/v1alpha1/namespaces/${NS}/securekeys`;
+
+function secureKey(name: string, spec: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'securekey.io/v1alpha1',
+    kind: 'SecureKey',
+    metadata: { name },
+    spec: {
+      vault: { url: 'https://contoso.managedhsm.azure.net' },
+      key: { name, type: 'oct-HSM', size: 256 },
+      attestation: { authorities: ['https://sharedeus.eus.attest.azure.net'] },
+      workloads: { podSelector: { matchLabels: { app: name } } },
+      ...spec,
+    },
+  };
+}
+
+interface Status {
+  status: number;
+  body: unknown;
+}
+const message = (r: Status) => (r.body as { message?: string }).message ?? '';
+
+describe('SecureKey CRD on a real kube-apiserver', () => {
+  let kc: KubeConfig;
+  beforeAll(() => {
+    kc = kubeConfigFrom(inject('kubeconfig'));
+  });
+
+  it('accepts a valid SecureKey and applies the schema defaults', async () => {
+    const r = await rawRequest(kc, 'POST', PATH, { body: secureKey('valid') });
+    expect(r.status, message(r)).toBe(201);
+    expect((r.body as { spec: Record<string, unknown> }).spec).toMatchObject({
+      deletionPolicy: 'Retain',
+      digestRetention: '24h',
+      workloads: { policyScheme: 'kata-agent-policy' },
+    });
+  });
+
+  const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
+    [
+      'oct-HSM on Key Vault',
+      { vault: { url: 'https://contoso.vault.azure.net' } },
+      /spec\.key\.type: .*oct-HSM keys exist only on Managed HSM/,
+    ],
+    [
+      'RSA size',
+      { key: { name: 'k', type: 'RSA-HSM', size: 1024 } },
+      /spec\.key\.size: .*2048, 3072 or 4096/,
+    ],
+    [
+      'RSA with curve',
+      { key: { name: 'k', type: 'RSA-HSM', curve: 'P-256' } },
+      /spec\.key\.size: .*no curve/,
+    ],
+    [
+      'EC with size',
+      { key: { name: 'k', type: 'EC-HSM', size: 256 } },
+      /spec\.key\.size: .*EC-HSM keys take a curve/,
+    ],
+    ['unknown key type', { key: { name: 'k', type: 'AES' } }, /spec\.key\.type: Unsupported value: "AES"/],
+    ['bad key name', { key: { name: 'no_underscores', type: 'oct-HSM' } }, /spec\.key\.name: Invalid value/],
+    [
+      'http authority',
+      { attestation: { authorities: ['http://sharedeus.eus.attest.azure.net'] } },
+      /spec\.attestation\.authorities\[0\]: .*must be https URLs/,
+    ],
+    [
+      'uppercase digest',
+      { workloads: { allowedDigests: ['CADD74F71EBB8FBF9782BAAB649612520F3C416BC5CE9AC768808DDC8D9B031C'] } },
+      /spec\.workloads\.allowedDigests\[0\]: .*64 lowercase hex/,
+    ],
+    ['vault URL', { vault: { url: 'ftp://contoso' } }, /spec\.vault\.url: .*must be an https URL/],
+    ['rotation too short', { rotation: { interval: '5m' } }, /spec\.rotation\.interval: .*at least 1h/],
+    [
+      'policy scheme',
+      { workloads: { policyScheme: 'tdx' } },
+      /spec\.workloads\.policyScheme: Unsupported value/,
+    ],
+    ['deletion policy', { deletionPolicy: 'Orphan' }, /spec\.deletionPolicy: Unsupported value/],
+  ];
+  it.each(invalid)('rejects %s with a message naming the field', async (_name, spec, expected) => {
+    const name = `bad-${Math.random().toString(36).slice(2, 8)}`;
+    const body = secureKey(name, spec);
+    const r = await rawRequest(kc, 'POST', PATH, { body });
+    expect(r.status).toBe(422);
+    expect(message(r)).toMatch(expected);
+  });
+
+  it('keeps vault, key name and key type immutable', async () => {
+    expect((await rawRequest(kc, 'POST', PATH, { body: secureKey('fixed') })).status).toBe(201);
+    const current = (await rawRequest(kc, 'GET', `${PATH}/fixed`)).body as {
+      spec: { vault: { url: string }; key: { name: string; type: string; size?: number } };
+    };
+    current.spec.vault.url = 'https://other.managedhsm.azure.net';
+    current.spec.key.name = 'renamed';
+    const r = await rawRequest(kc, 'PUT', `${PATH}/fixed`, { body: current });
+    expect(r.status).toBe(422);
+    expect(message(r)).toMatch(/spec\.vault is immutable/);
+    expect(message(r)).toMatch(/spec\.key\.name is immutable/);
+  });
+
+  it('prints the columns the API describes', async () => {
+    const r = await rawRequest(kc, 'GET', PATH, {
+      headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
+    });
+    const table = r.body as {
+      columnDefinitions: Array<{ name: string; priority: number }>;
+      rows: Array<{ cells: unknown[] }>;
+    };
+    expect(table.columnDefinitions.filter((c) => c.priority === 0).map((c) => c.name)).toEqual([
+      'Name',
+      'Ready',
+      'Vault',
+      'Key',
+      'Version',
+      'Digests',
+      'Age',
+    ]);
+    const row = table.rows.find((x) => x.cells[0] === 'valid');
+    expect(row?.cells.slice(2, 4)).toEqual(['https://contoso.managedhsm.azure.net', 'valid']);
+  });
+
+  it('writes status only through the status subresource', async () => {
+    const obj = (await rawRequest(kc, 'GET', `${PATH}/valid`)).body as Record<string, unknown>;
+    const withStatus = { ...obj, status: { observedGeneration: 1, key: { version: 'abc' } } };
+    await rawRequest(kc, 'PUT', `${PATH}/valid`, { body: withStatus });
+    expect(
+      ((await rawRequest(kc, 'GET', `${PATH}/valid`)).body as { status?: unknown }).status,
+    ).toBeUndefined();
+    const r = await rawRequest(kc, 'PUT', `${PATH}/valid/status`, {
+      body: {
+        ...((await rawRequest(kc, 'GET', `${PATH}/valid`)).body as object),
+        ...{ status: withStatus.status },
+      },
+    });
+    expect(r.status).toBe(200);
+    expect((r.body as { status: { key: { version: string } } }).status.key.version).toBe('abc');
+  });
+});
