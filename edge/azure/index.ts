@@ -1,0 +1,22 @@
+/**
+ * The Azure edge: how the operator, the agent and the tests reach Key Vault, Managed HSM and Entra ID
+ * (real or simulated) through the real Azure SDK clients.
+ *
+ * - `loopbackLookup` resolves `*.localhost` to loopback (RFC 6761 §6.3), everything else via DNS.
+ * - `httpsAgent({caPem})` uses it and trusts exactly `caPem` when given (system roots otherwise).
+ * - `keyClientFor`, `workloadIdentityCredential`, `clientAssertionCredential`, `clientSecretCredential`
+ *   build the SDK clients over that agent; credentials for a non-Microsoft authority host get
+ *   `disableInstanceDiscovery: true`.
+ */
+export { isLoopbackName, loopbackLookup } from './loopback-lookup.ts';
+export { httpsAgent, type HttpsAgentOptions } from './https-agent.ts';
+export {
+  clientAssertionCredential,
+  clientSecretCredential,
+  keyClientFor,
+  workloadIdentityCredential,
+  type EntraClientOptions,
+  type KeyClientForOptions,
+  type RetryOptions,
+  type WorkloadIdentityOptions,
+} from './clients.ts';

@@ -1,0 +1,90 @@
+/**
+ * Where the vault's state lives. In memory by default; a JSON file on request, rewritten atomically
+ * (temporary file with mode 0600, fsync, rename) after every change and read back on start, so a
+ * restarted simulator loses nothing.
+ *
+ * The file holds the simulated keys' private material in the clear: keep it on tmpfs or in a
+ * throwaway directory, never next to anything real.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { STATE_FORMAT } from './state.ts';
+import type { VaultState } from './state.ts';
+
+export interface VaultStore {
+  load(): VaultState | undefined;
+  save(state: VaultState): void;
+}
+
+export class MemoryStore implements VaultStore {
+  #saved: string | undefined;
+
+  load(): VaultState | undefined {
+    return this.#saved === undefined ? undefined : (JSON.parse(this.#saved) as VaultState);
+  }
+
+  save(state: VaultState): void {
+    this.#saved = JSON.stringify(state);
+  }
+}
+
+export class FileStore implements VaultStore {
+  readonly path: string;
+
+  constructor(file: string) {
+    this.path = path.resolve(file);
+  }
+
+  load(): VaultState | undefined {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const state = JSON.parse(text) as Partial<VaultState>;
+    if (state.format !== STATE_FORMAT || typeof state.keys !== 'object' || state.keys === null) {
+      throw new Error(
+        `${this.path} is not a vault simulator state file (format ${JSON.stringify(state.format)}, expected ${STATE_FORMAT})`,
+      );
+    }
+    return state as VaultState;
+  }
+
+  save(state: VaultState): void {
+    const dir = path.dirname(this.path);
+    const tmp = path.join(
+      dir,
+      `.${path.basename(this.path)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`,
+    );
+    const fd = fs.openSync(tmp, 'wx', 0o600);
+    try {
+      fs.writeSync(fd, JSON.stringify(state));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.renameSync(tmp, this.path);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    syncDirectory(dir);
+  }
+}
+
+/** Makes the rename durable; not every platform lets a directory be opened for fsync. */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // best effort
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
