@@ -14,8 +14,8 @@ import { publicKeyOfJwk } from './issuer-keys.ts';
 import { startEntra } from './start.ts';
 import type { RunningEntra } from './start.ts';
 import { httpsRequest } from './testing/https-request.ts';
-import { startTestIssuer } from './testing/oidc-issuer.ts';
-import type { TestIssuer } from './testing/oidc-issuer.ts';
+import { startTestIssuer } from '../common/oidc-issuer.ts';
+import type { TestIssuer } from '../common/oidc-issuer.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const WI_CLIENT = '11111111-2222-3333-4444-555555555555';

@@ -1,16 +1,16 @@
 /**
- * A minimal OpenID token issuer for tests, served over HTTPS with a simulator-CA certificate: it plays a
+ * A minimal OpenID token issuer, served over HTTPS with a simulator-CA certificate: it plays a
  * Kubernetes service-account issuer (client assertions for Entra) or an attestation service (release
  * targets for the vault) — `/.well-known/openid-configuration`, a JWKS at `/certs` whose entries carry
  * `x5c` (and, unless `x5cOnly`, `n`/`e`), and `sign()` for tokens. Not a simulator of any real service.
  */
 import crypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { serveHttps } from '../../common/http.ts';
-import type { SimulatorCa } from '../../common/tls.ts';
-import type { Jwks } from '../issuer-keys.ts';
-import { signJwt } from '../jwt.ts';
-import type { JsonObject } from '../jwt.ts';
+import { serveHttps } from './http.ts';
+import type { SimulatorCa } from './tls.ts';
+import type { Jwks } from '../entra/issuer-keys.ts';
+import { signJwt } from '../entra/jwt.ts';
+import type { JsonObject } from '../entra/jwt.ts';
 
 export interface TestIssuerOptions {
   ca: SimulatorCa;
