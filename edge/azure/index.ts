@@ -20,3 +20,9 @@ export {
   type RetryOptions,
   type WorkloadIdentityOptions,
 } from './clients.ts';
+export {
+  attestRequestBody,
+  attestSevSnp,
+  AttestationRequestError,
+  type AttestOptions,
+} from './attestation-client.ts';

@@ -1,0 +1,97 @@
+/**
+ * Client of Microsoft Azure Attestation's SEV-SNP endpoint, sending what the Microsoft SKR sidecar
+ * sends (research §2.1): the report and VCEK chain as base64url JSON, the runtime data (the agent's
+ * JWKS) as `dataType: JSON`, and a random 64-bit nonce. Returns the attestation token (a JWT).
+ */
+import crypto from 'node:crypto';
+import https from 'node:https';
+import { httpsAgent } from './https-agent.ts';
+
+export interface AttestOptions {
+  /** `https://<instance>.attest.azure.net` (or a simulator). */
+  attestationUrl: string;
+  report: Uint8Array;
+  /** PEM VCEK then ASK then ARK. */
+  vcekChainPem: string;
+  /** The exact runtime-data bytes whose sha256 is REPORT_DATA[0:32]. */
+  runtimeData: Uint8Array;
+  /** CA to trust instead of the system roots (simulators). */
+  caPem?: string;
+  agent?: https.Agent;
+  apiVersion?: string;
+  timeoutMs?: number;
+}
+
+/** Why attestation failed, with the service's own code and message when it sent one. */
+export class AttestationRequestError extends Error {
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  constructor(message: string, status?: number, code?: string) {
+    super(message);
+    this.name = 'AttestationRequestError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const b64url = (b: Uint8Array | string) => Buffer.from(b).toString('base64url');
+
+/** The request body, byte-compatible in shape with the sidecar's (`nonce` is a JSON number). */
+export function attestRequestBody(o: Pick<AttestOptions, 'report' | 'vcekChainPem' | 'runtimeData'>): string {
+  const evidence = JSON.stringify({ SnpReport: b64url(o.report), VcekCertChain: b64url(o.vcekChainPem) });
+  const nonce = crypto.randomBytes(8).readBigUInt64BE().toString();
+  const json = JSON.stringify({
+    report: b64url(evidence),
+    runtimeData: { data: b64url(o.runtimeData), dataType: 'JSON' },
+    initTimeData: { data: '', dataType: '' },
+    nonce: 0,
+  });
+  // JSON.stringify cannot write a u64 number; splice the decimal digits in as the sidecar's Go does.
+  return json.replace(/"nonce":0}$/, `"nonce":${nonce}}`);
+}
+
+export async function attestSevSnp(o: AttestOptions): Promise<string> {
+  const url = new URL(`/attest/SevSnpVm?api-version=${o.apiVersion ?? '2022-08-01'}`, o.attestationUrl);
+  const body = attestRequestBody(o);
+  const agent =
+    o.agent ?? httpsAgent({ ...(o.caPem === undefined ? {} : { caPem: o.caPem }), keepAlive: false });
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = https.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json' },
+        timeout: o.timeoutMs ?? 30_000,
+      },
+      (res) => {
+        let t = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (t += c.length + t.length > 1 << 20 ? '' : c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer from ${url.origin} within ${o.timeoutMs ?? 30_000} ms`)),
+    );
+    req.on('error', (err) =>
+      reject(new AttestationRequestError(`POST ${url.origin}${url.pathname}: ${err.message}`)),
+    );
+    req.end(body);
+  });
+  let parsed: { token?: unknown; error?: { code?: string; message?: string } } = {};
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    // handled below
+  }
+  if (status !== 200 || typeof parsed.token !== 'string' || parsed.token === '') {
+    const e = parsed.error;
+    throw new AttestationRequestError(
+      `attestation at ${url.origin} answered ${status}${e?.code ? ` ${e.code}` : ''}: ${e?.message ?? 'no token in the response'}`,
+      status,
+      e?.code,
+    );
+  }
+  return parsed.token;
+}
