@@ -1,0 +1,240 @@
+/**
+ * A simulated AMD SEV-SNP platform: one chip of one product at one TCB, with its key hierarchy
+ * ARK → ASK → VCEK built with real crypto (model: go-sev-guest `testing/fake_certs.go`). It hands
+ * out the forms the real services do: the VCEK and `cert_chain` PEMs, the THIM document, the GHCB
+ * certificate table, and the CRL. A VCEK exists per TCB, derived from the chip secret.
+ */
+import crypto, { type KeyObject, type X509Certificate } from 'node:crypto';
+import {
+  buildCertTable,
+  CERT_TABLE_GUIDS,
+  composeTcb,
+  decomposeTcb,
+  isSnpProduct,
+  type KdsExtensions,
+  type SnpProduct,
+  type TcbPartsInput,
+  type VcekChain,
+} from '../../core/snp/index.ts';
+import { toPem } from '../../core/x509/index.ts';
+import { buildArk, buildAsk, buildVcek, type CertOverride } from './certificates.ts';
+import { buildCrl } from './crl.ts';
+import { AmdSimError } from './errors.ts';
+import {
+  deriveChipId,
+  deriveVcekKey,
+  fixtureChipSecret,
+  fixtureRootKeys,
+  generateRootKeys,
+  randomChipSecret,
+  type AmdRootKeys,
+} from './keys.ts';
+import { addYears, DEFAULT_PRODUCT_NAMES, VCEK_VALIDITY_YEARS } from './names.ts';
+
+/** A TCB_VERSION as its raw u64 or as components in the product's layout. */
+export type TcbInput = bigint | TcbPartsInput;
+
+/** Plausible current TCBs; Milan's is the real machine's in shared/testdata (tcbm 7308000000000003). */
+export const DEFAULT_TCB: Readonly<Record<SnpProduct, TcbPartsInput>> = {
+  Milan: { blSpl: 3, teeSpl: 0, snpSpl: 8, ucodeSpl: 115 },
+  Genoa: { blSpl: 9, teeSpl: 0, snpSpl: 23, ucodeSpl: 72 },
+  Turin: { fmcSpl: 1, blSpl: 1, teeSpl: 1, snpSpl: 3, ucodeSpl: 79 },
+};
+
+export interface FakeAmdOptions {
+  /** Default Milan. */
+  readonly product?: SnpProduct;
+  /** ARK and ASK keys; default the product's fixture keys (sim/amd/fixtures). */
+  readonly keys?: AmdRootKeys;
+  /** The chip's secret, from which CHIP_ID and every VCEK key derive; default the product's fixture chip. */
+  readonly chipSecret?: Uint8Array;
+  /** Overrides the derived CHIP_ID (64 bytes; on Turin only the first 8 may be non-zero). */
+  readonly chipId?: Uint8Array;
+  /** The platform's TCB: what reports carry as REPORTED_TCB and the VCEK certifies. */
+  readonly tcb?: TcbInput;
+  /** The VCEK's `productName` extension; default e.g. `Milan-B0`. */
+  readonly productName?: string;
+  /** How VCEKs carry hwID: `octet-string` as AMD KDS serves them (default), `raw` as Azure THIM does. */
+  readonly hwIdEncoding?: 'octet-string' | 'raw';
+  /** When KDS issued the VCEKs (valid 7 years from then); default yesterday. */
+  readonly vcekIssuedAt?: Date;
+  /** Corrupt any field of a certificate, for negative tests. */
+  readonly overrides?: {
+    readonly ark?: CertOverride;
+    readonly ask?: CertOverride;
+    readonly vcek?: CertOverride;
+  };
+}
+
+/** A VCEK with its private key. */
+export interface Vcek {
+  readonly tcb: bigint;
+  readonly cert: X509Certificate;
+  readonly privateKey: KeyObject;
+}
+
+/** What Azure's IMDS answers at /metadata/THIM/amd/certification. */
+export interface ThimCertification {
+  readonly vcekCert: string;
+  /** REPORTED_TCB as a u64 in 16 hex digits (its little-endian bytes are the report's). */
+  readonly tcbm: string;
+  /** The ASK then the ARK, PEM. */
+  readonly certificateChain: string;
+  /** Seconds, as a decimal string. */
+  readonly cacheControl: string;
+}
+
+export function toTcb(value: TcbInput, product: SnpProduct): bigint {
+  if (typeof value === 'bigint') {
+    if (value < 0n || value > 0xffff_ffff_ffff_ffffn)
+      throw new AmdSimError('bad-option', `TCB ${value} is not a u64`);
+    return value;
+  }
+  return composeTcb(value, product);
+}
+
+/** A TCB_VERSION as THIM writes `tcbm`: the u64 in 16 hex digits. */
+export function tcbHex(tcb: bigint): string {
+  return tcb.toString(16).padStart(16, '0');
+}
+
+function yesterday(): Date {
+  const day = 86_400_000;
+  return new Date(Math.floor(Date.now() / day) * day - day);
+}
+
+export class FakeAmd {
+  readonly product: SnpProduct;
+  readonly productName: string;
+  readonly chipId: Buffer;
+  /** The platform's current TCB_VERSION. */
+  readonly tcb: bigint;
+  readonly ark: X509Certificate;
+  readonly ask: X509Certificate;
+  readonly #keys: AmdRootKeys;
+  readonly #chipSecret: Buffer;
+  readonly #options: FakeAmdOptions;
+  readonly #vceks = new Map<string, Vcek>();
+  readonly #vcekNotBefore: Date;
+
+  constructor(options: FakeAmdOptions = {}) {
+    const product = options.product ?? 'Milan';
+    if (!isSnpProduct(product))
+      throw new AmdSimError('bad-option', `unknown SNP product "${String(product)}"`);
+    this.product = product;
+    this.#options = options;
+    this.#keys = options.keys ?? fixtureRootKeys(product);
+    this.#chipSecret = Buffer.from(options.chipSecret ?? fixtureChipSecret(product));
+    this.productName = options.productName ?? DEFAULT_PRODUCT_NAMES[product];
+    this.chipId = options.chipId ? Buffer.from(options.chipId) : deriveChipId(this.#chipSecret, product);
+    if (this.chipId.length !== 64) {
+      throw new AmdSimError('bad-option', `CHIP_ID must be 64 bytes, got ${this.chipId.length}`);
+    }
+    if (product === 'Turin' && this.chipId.subarray(8).some((b) => b !== 0)) {
+      throw new AmdSimError('bad-option', 'a Turin CHIP_ID has only its first 8 bytes set');
+    }
+    this.tcb = toTcb(options.tcb ?? DEFAULT_TCB[product], product);
+    this.#vcekNotBefore = options.vcekIssuedAt ?? yesterday();
+    this.ark = buildArk(product, this.#keys.ark, options.overrides?.ark);
+    this.ask = buildAsk(
+      product,
+      this.#keys.ask,
+      { cert: this.ark, privateKey: this.#keys.ark.privateKey },
+      options.overrides?.ask,
+    );
+  }
+
+  /** A platform with fresh ARK/ASK keys and a random chip (RSA-4096 generation takes seconds). */
+  static async fresh(options: Omit<FakeAmdOptions, 'keys' | 'chipSecret'> = {}): Promise<FakeAmd> {
+    return new FakeAmd({ ...options, keys: await generateRootKeys(), chipSecret: randomChipSecret() });
+  }
+
+  /** The VCEK of the platform's TCB. */
+  get vcek(): X509Certificate {
+    return this.vcekFor().cert;
+  }
+
+  /** The KDS extensions a genuine VCEK for `tcb` carries. */
+  kdsExtensions(tcb: bigint = this.tcb): KdsExtensions {
+    const parts = decomposeTcb(tcb, this.product);
+    const common = {
+      structVersion: 0,
+      productName: this.productName,
+      blSpl: parts.blSpl,
+      teeSpl: parts.teeSpl,
+      snpSpl: parts.snpSpl,
+      ucodeSpl: parts.ucodeSpl,
+    };
+    if (this.product === 'Turin') {
+      return { ...common, fmcSpl: parts.fmcSpl, hwId: this.chipId.subarray(0, 8) };
+    }
+    const [spl4, spl5, spl6, spl7] = parts.reserved;
+    return { ...common, spl4, spl5, spl6, spl7, hwId: this.chipId };
+  }
+
+  /** The chip's VCEK for `tcb` (default: the platform's), built once per TCB and encoding. */
+  vcekFor(tcbInput: TcbInput = this.tcb, hwIdEncoding?: 'octet-string' | 'raw'): Vcek {
+    const tcb = toTcb(tcbInput, this.product);
+    const override = this.#options.overrides?.vcek;
+    const encoding = hwIdEncoding ?? this.#options.hwIdEncoding ?? override?.hwIdEncoding ?? 'octet-string';
+    const cacheKey = `${tcbHex(tcb)}/${encoding}`;
+    let vcek = this.#vceks.get(cacheKey);
+    if (!vcek) {
+      const privateKey = deriveVcekKey(this.#chipSecret, this.product, tcb);
+      const cert = buildVcek(
+        {
+          extensions: this.kdsExtensions(tcb),
+          publicKey: crypto.createPublicKey(privateKey),
+          ask: { cert: this.ask, privateKey: this.#keys.ask.privateKey },
+          notBefore: this.#vcekNotBefore,
+          notAfter: addYears(this.#vcekNotBefore, VCEK_VALIDITY_YEARS),
+        },
+        { ...override, hwIdEncoding: encoding },
+      );
+      vcek = { tcb, cert, privateKey };
+      this.#vceks.set(cacheKey, vcek);
+    }
+    return vcek;
+  }
+
+  /** VCEK, ASK, ARK as `verifyAttestation` takes them. */
+  chain(tcb?: TcbInput): VcekChain {
+    return { vcek: this.vcekFor(tcb).cert, ask: this.ask, ark: this.ark };
+  }
+
+  /** The ASK then the ARK in PEM, as KDS `cert_chain` and THIM `certificateChain`. */
+  chainPem(): string {
+    return toPem(this.ask.raw) + toPem(this.ark.raw);
+  }
+
+  /** The GHCB certificate table the host hands to the guest: VCEK, ASK, ARK (DER). */
+  certTable(tcb?: TcbInput): Buffer {
+    return buildCertTable([
+      { guid: CERT_TABLE_GUIDS.vcek, data: this.vcekFor(tcb).cert.raw },
+      { guid: CERT_TABLE_GUIDS.ask, data: this.ask.raw },
+      { guid: CERT_TABLE_GUIDS.ark, data: this.ark.raw },
+    ]);
+  }
+
+  /** The THIM document for the VCEK of `tcb`; THIM serves hwID raw, as the real document shows. */
+  thimCertification(tcb: TcbInput = this.tcb): ThimCertification {
+    const vcek = this.vcekFor(tcb, 'raw');
+    return {
+      vcekCert: toPem(vcek.cert.raw),
+      tcbm: tcbHex(vcek.tcb),
+      certificateChain: this.chainPem(),
+      cacheControl: '86400',
+    };
+  }
+
+  /** The ARK-signed CRL (DER), valid for a week from `now`; lists `revokedSerials`. */
+  crl(now: Date = new Date(), revokedSerials: readonly bigint[] = []): Buffer {
+    return buildCrl({
+      ark: this.ark,
+      arkKey: this.#keys.ark.privateKey,
+      thisUpdate: now,
+      nextUpdate: new Date(now.getTime() + 7 * 86_400_000),
+      revokedSerials,
+    });
+  }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// `npm run sandbox`: every simulator on localhost, and the environment a client needs. SIMULATORS ONLY.
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeTokenFiles } from './identities.ts';
+import { startSandbox } from './sandbox.ts';
+
+const { values } = parseArgs({
+  options: {
+    dir: {
+      type: 'string',
+      default: path.join(process.env['XDG_RUNTIME_DIR'] ?? tmpdir(), 'securekey-sandbox'),
+    },
+    'host-data': { type: 'string' },
+    persist: { type: 'boolean', default: false },
+    'vault-port': { type: 'string' },
+    'maa-port': { type: 'string' },
+    'entra-port': { type: 'string' },
+  },
+});
+
+const num = (v: string | undefined) => (v ? Number(v) : undefined);
+const sb = await startSandbox({
+  dir: values.dir,
+  ...(values['host-data'] ? { hostData: values['host-data'] } : {}),
+  persist: values.persist,
+  ports: { vault: num(values['vault-port']), maa: num(values['maa-port']), entra: num(values['entra-port']) },
+});
+// Projected tokens live an hour; keep the files fresh as kubelet would.
+const refresh = setInterval(() => writeTokenFiles(sb.identity, values.dir), 30 * 60_000);
+
+const out = (s: string) => process.stdout.write(s + '\n');
+out('SecureKey sandbox — SIMULATORS, not Azure and not AMD hardware');
+out(`  Managed HSM        ${sb.vault.url}`);
+out(`  Azure Attestation  ${sb.maa.url}`);
+out(`  Entra ID           ${sb.entra.url}`);
+out(`  CA (trust this)    ${sb.caFile}`);
+out(`  guest HOST_DATA    ${sb.signer.hostData.toString('hex')}`);
+for (const who of ['operator', 'agent'] as const) {
+  out(`\n# environment for the ${who} (${who === 'operator' ? 'crypto officer' : 'release only'}):`);
+  for (const [k, v] of Object.entries(sb.env(who))) out(`export ${k}=${v}`);
+}
+out('\nNames under *.localhost resolve to 127.0.0.1 in SecureKey clients (RFC 6761). Ctrl-C stops.');
+
+const stop = async () => {
+  clearInterval(refresh);
+  await sb.close();
+  process.exit(0);
+};
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());

@@ -1,0 +1,147 @@
+/**
+ * The whole release path across the simulators, through the real SDK clients: a report signed by the
+ * simulated AMD host (HOST_DATA fixed at launch) → a token from the simulated Azure Attestation → a
+ * release by the simulated Managed HSM → unwrapped by the core, equal to the vault's key.
+ */
+import crypto from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { KeyClient } from '@azure/keyvault-keys';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEY_HSM_ENCS, unwrapKeyHsm } from '../../core/keywrap/key-hsm.ts';
+import { buildPolicy, serializePolicy } from '../../core/policy/index.ts';
+import { reportDataFor } from '../../core/runtime-data/report-data.ts';
+import { runtimeKeyJwks } from '../../core/runtime-data/runtime-key-jwks.ts';
+import { attestSevSnp, keyClientFor, workloadIdentityCredential } from '../../edge/azure/index.ts';
+import { FakeAmd, generateRootKeys, ReportSigner } from '../amd/index.ts';
+import { startSandbox, type Sandbox } from './sandbox.ts';
+
+const HOST_DATA = 'cadd74f71ebb8fbf9782baab649612520f3c416bc5ce9ac768808ddc8d9b031c';
+const NO_RETRY = { maxRetries: 0 };
+
+function client(sb: Sandbox, who: 'operator' | 'agent'): KeyClient {
+  const env = sb.env(who);
+  const credential = workloadIdentityCredential({
+    tenantId: env['AZURE_TENANT_ID']!,
+    clientId: env['AZURE_CLIENT_ID']!,
+    tokenFilePath: env['AZURE_FEDERATED_TOKEN_FILE']!,
+    authorityHost: env['AZURE_AUTHORITY_HOST']!,
+    caPem: sb.ca.certPem,
+    retryOptions: NO_RETRY,
+  });
+  return keyClientFor({ vaultUrl: sb.vault.url, credential, caPem: sb.ca.certPem, retryOptions: NO_RETRY });
+}
+
+/** What the agent will do: one runtime key, one report, one token. */
+async function attest(sb: Sandbox, signer: ReportSigner = sb.signer) {
+  const runtimeKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const jwks = runtimeKeyJwks(runtimeKey);
+  const report = signer.sign({ reportData: reportDataFor(jwks.bytes) });
+  const vcekChainPem = signer.vcek.cert.toString() + signer.amd.chainPem();
+  const token = await attestSevSnp({
+    attestationUrl: sb.maa.url,
+    report,
+    vcekChainPem,
+    runtimeData: jwks.bytes,
+    caPem: sb.ca.certPem,
+  });
+  return { runtimeKey, token };
+}
+
+function keyHsmOf(jws: string): string {
+  const payload = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as {
+    response: { key: { key: { key_hsm: string } } };
+  };
+  return payload.response.key.key.key_hsm;
+}
+
+const material: Record<string, crypto.KeyObject> = {
+  oct: crypto.createSecretKey(crypto.randomBytes(32)),
+  rsa: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+  ec: crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey,
+};
+
+/** The SDK's JsonWebKey: binary members as bytes, `-HSM` key types. */
+function sdkJwk(key: crypto.KeyObject): Record<string, unknown> {
+  if (key.type === 'secret') return { kty: 'oct-HSM', k: key.export() };
+  const jwk = key.export({ format: 'jwk' }) as Record<string, string>;
+  const out: Record<string, unknown> = { kty: `${jwk['kty']}-HSM` };
+  for (const [k, v] of Object.entries(jwk)) {
+    if (k === 'kty') continue;
+    out[k] = k === 'crv' ? v : Buffer.from(v, 'base64url');
+  }
+  return out;
+}
+
+/** The bytes the vault wraps: raw for oct, PKCS#8 DER for RSA and EC. */
+function expectedPlaintext(name: string): Buffer {
+  const key = material[name]!;
+  return key.type === 'secret' ? key.export() : key.export({ format: 'der', type: 'pkcs8' });
+}
+
+describe('sandbox round trip', () => {
+  let sb: Sandbox;
+  let dir: string;
+  let officer: KeyClient;
+  let agent: KeyClient;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'securekey-sandbox-'));
+    sb = await startSandbox({ dir, hostData: HOST_DATA });
+    officer = client(sb, 'operator');
+    agent = client(sb, 'agent');
+    const policy = serializePolicy(
+      buildPolicy({
+        authorities: [sb.maa.issuer],
+        digests: [HOST_DATA],
+        complianceStatuses: ['azure-signed-katacc-uvm'],
+      }),
+    );
+    const releasePolicy = { encodedPolicy: Buffer.from(policy) };
+    // Imported, so the test knows the key material without any backdoor into the vault.
+    const imports = { hardwareProtected: true, exportable: true, releasePolicy };
+    for (const [name, key] of Object.entries(material)) {
+      await officer.importKey(name, sdkJwk(key) as never, imports);
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await sb?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(['oct', 'rsa', 'ec'])('releases %s to an attested guest with every enc', async (name) => {
+    const { runtimeKey, token } = await attest(sb);
+    for (const enc of Object.keys(KEY_HSM_ENCS)) {
+      const released = await agent.releaseKey(name, token, { algorithm: enc as 'RSA_AES_KEY_WRAP_256' });
+      const plaintext = unwrapKeyHsm(keyHsmOf(released.value), runtimeKey);
+      expect(crypto.createHash('sha256').update(plaintext).digest('hex')).toBe(
+        crypto.createHash('sha256').update(expectedPlaintext(name)).digest('hex'),
+      );
+    }
+  });
+
+  it('refuses a guest launched with another policy, naming its HOST_DATA', async () => {
+    const other = 'ab'.repeat(32);
+    const signer = new ReportSigner(sb.amd, { hostData: Buffer.from(other, 'hex') });
+    const { token } = await attest(sb, signer);
+    await expect(agent.releaseKey('oct', token)).rejects.toMatchObject({
+      statusCode: 403,
+      message: expect.stringContaining(other),
+    });
+  });
+
+  it('refuses evidence from a platform whose root the attestation service does not trust', async () => {
+    const foreign = new FakeAmd({ product: 'Milan', keys: await generateRootKeys() });
+    const rogue = new ReportSigner(foreign, { hostData: Buffer.from(HOST_DATA, 'hex') });
+    const before = sb.maa.stats.attests();
+    await expect(attest(sb, rogue)).rejects.toMatchObject({ status: 400, code: 'InvalidQuote' });
+    expect(sb.maa.stats.attests()).toBe(before + 1);
+  }, 60_000);
+
+  it('keeps release-only identities from creating keys', async () => {
+    await expect(agent.createKey('nope', 'oct-HSM', { keySize: 256 })).rejects.toMatchObject({
+      statusCode: 403,
+    });
+  });
+});

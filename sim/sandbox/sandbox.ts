@@ -1,0 +1,128 @@
+/**
+ * The local sandbox: every simulator on loopback, wired together as Azure and the AMD host would be,
+ * with generated TLS. It is the embedded default the operator and agent use when no Azure is
+ * configured, and what `npm run sandbox` starts for a person. SIMULATORS ONLY — never production.
+ *
+ *   CA ─┬─ identity issuer (plays the Kubernetes service-account issuer) ─→ token files
+ *       ├─ Entra ID (trusts the identity issuer: workload identity federation)
+ *       ├─ Managed HSM (operator identity: crypto officer; agent identity: release only)
+ *       ├─ Azure Attestation (trusts the fake AMD root)
+ *       └─ AMD host: fake ARK/ASK/VCEK and a report signer with HOST_DATA fixed at launch
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { FakeAmd, ReportSigner } from '../amd/index.ts';
+import { startTestIssuer, type TestIssuer } from '../common/oidc-issuer.ts';
+import { createSimulatorCa, type SimulatorCa } from '../common/tls.ts';
+import { startEntra, type RunningEntra } from '../entra/start.ts';
+import { startMaa, type RunningMaa } from '../maa/start.ts';
+import { startVault, type RunningVault } from '../vault/start.ts';
+import { IDENTITIES, SANDBOX_TENANT, writeTokenFiles, type SandboxIdentity } from './identities.ts';
+
+export interface SandboxOptions {
+  /** Where the CA, token files and state go (0700). Use tmpfs or a throwaway directory. */
+  dir: string;
+  /** HOST_DATA the simulated guest is launched with (64 hex); default all zero (no policy). */
+  hostData?: string;
+  /** Keep the vault's keys in `<dir>/vault-state.json` so a restarted sandbox loses nothing. */
+  persist?: boolean;
+  /** Fixed ports (0 or absent: ephemeral). */
+  ports?: { vault?: number; maa?: number; entra?: number };
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export interface Sandbox {
+  ca: SimulatorCa;
+  caFile: string;
+  identity: TestIssuer;
+  identities: SandboxIdentity[];
+  entra: RunningEntra;
+  vault: RunningVault;
+  maa: RunningMaa;
+  amd: FakeAmd;
+  signer: ReportSigner;
+  /** Environment a client needs (operator or agent), by identity. */
+  env(who: 'operator' | 'agent'): Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+  const ca = createSimulatorCa('SecureKey sandbox CA (simulators only)');
+  const caFile = path.join(options.dir, 'ca.pem');
+  writeFileSync(caFile, ca.certPem);
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    const identity = await startTestIssuer({ ca, publicHost: 'identity.sandbox.localhost' });
+    closers.push(() => identity.close());
+    const identities = writeTokenFiles(identity, options.dir);
+    const entra = await startEntra({
+      ca,
+      tenantId: SANDBOX_TENANT,
+      assertionIssuers: [{ issuer: identity.issuer, jwks: identity.jwks }],
+      applications: IDENTITIES.map((id) => ({
+        clientId: id.clientId,
+        displayName: `securekey-${id.name}`,
+        federatedCredentials: [{ issuer: identity.issuer, subject: id.subject }],
+      })),
+      ...port(options.ports?.entra),
+    });
+    closers.push(() => entra.close());
+    const amd = new FakeAmd({ product: 'Milan' });
+    const signer = new ReportSigner(amd, {
+      hostData: Buffer.from(options.hostData ?? '0'.repeat(64), 'hex'),
+    });
+    const maa = await startMaa({ ca, name: 'sandbox', trustedArks: [amd.ark], ...port(options.ports?.maa) });
+    closers.push(() => maa.close());
+    const [operator, agent] = identities as [SandboxIdentity, SandboxIdentity];
+    const vault = await startVault({
+      ca,
+      flavour: 'managedhsm',
+      name: 'sandbox',
+      entra: { authorityHost: entra.url, tenantId: SANDBOX_TENANT, caPem: ca.certPem },
+      attestation: { caPem: ca.certPem },
+      roleAssignments: [
+        { principalId: operator.clientId, roles: ['crypto-officer'] },
+        { principalId: agent.clientId, roles: ['release-user'] },
+      ],
+      ...(options.persist ? { statePath: path.join(options.dir, 'vault-state.json') } : {}),
+      ...(options.log ? { log: options.log } : {}),
+      ...port(options.ports?.vault),
+    });
+    closers.push(() => vault.close());
+    return {
+      ca,
+      caFile,
+      identity,
+      identities,
+      entra,
+      vault,
+      maa,
+      amd,
+      signer,
+      env(who) {
+        const id = identities.find((i) => i.name === who)!;
+        return {
+          AZURE_AUTHORITY_HOST: entra.url,
+          AZURE_TENANT_ID: SANDBOX_TENANT,
+          AZURE_CLIENT_ID: id.clientId,
+          AZURE_FEDERATED_TOKEN_FILE: id.tokenFile,
+          SECUREKEY_CA_FILE: caFile,
+          SECUREKEY_VAULT_URL: vault.url,
+          SECUREKEY_ATTESTATION_URL: maa.url,
+          SECUREKEY_SIMULATORS: 'true',
+        };
+      },
+      async close() {
+        for (const close of closers.reverse()) await close();
+      },
+    };
+  } catch (err) {
+    for (const close of closers.reverse()) await close();
+    throw err;
+  }
+}
+
+function port(p: number | undefined): { port?: number } {
+  return p ? { port: p } : {};
+}

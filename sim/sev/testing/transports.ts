@@ -1,0 +1,51 @@
+/**
+ * Test support: the same simulated guest reached in process or through the Unix device socket, so
+ * one set of device tests runs against both.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { IoctlCall, IoctlResult } from '../fake-sev-guest.ts';
+import type { SimulatedGuest } from '../guest.ts';
+import type { DeviceName } from '../protocol.ts';
+import { DeviceSocketClient } from '../socket-client.ts';
+import { serveDeviceSocket } from '../socket-server.ts';
+import type { TsmFilesystem } from '../tsm-filesystem.ts';
+
+export interface GuestTransport {
+  ioctl(device: DeviceName, call: IoctlCall): Promise<IoctlResult>;
+  readonly tsm: TsmFilesystem;
+  close(): Promise<void>;
+}
+
+export type TransportFactory = (guest: SimulatedGuest) => Promise<GuestTransport>;
+
+export const inProcess: TransportFactory = async (guest) => ({
+  ioctl: async (device, call) => {
+    const fake = device === 'sev' ? guest.sev : guest.sevGuest;
+    if (!fake) throw new Error(`guest has no ${device} device`);
+    return fake.ioctl(call);
+  },
+  tsm: guest.tsm!,
+  close: async () => {},
+});
+
+export const overSocket: TransportFactory = async (guest) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'securekey-sev-'));
+  const server = await serveDeviceSocket(path.join(dir, 'guest.sock'), guest);
+  const client = await DeviceSocketClient.connect(server.path);
+  return {
+    ioctl: (device, call) => client.ioctl(device, call),
+    tsm: client.tsm,
+    close: async () => {
+      await client.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+export const TRANSPORTS: readonly [string, TransportFactory][] = [
+  ['in process', inProcess],
+  ['over the Unix socket', overSocket],
+];

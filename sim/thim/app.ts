@@ -1,0 +1,64 @@
+/**
+ * HTTP face of the simulated certificate endpoints: Azure IMDS's THIM path (plain HTTP, like IMDS
+ * at 169.254.169.254) and AMD KDS's VCEK paths, on one server. IMDS refuses a request without the
+ * `Metadata: true` header with 400 and the body IMDS sends.
+ */
+import express from 'express';
+import type { Express, Request, Response } from 'express';
+import { simulatorMarker, type FaultInjector } from '../common/http.ts';
+import type { KdsAnswer, ThimService } from './thim-service.ts';
+
+export const THIM_PATH = '/metadata/THIM/amd/certification';
+/** What IMDS answers when the Metadata header is missing. */
+export const MISSING_METADATA_HEADER = { error: 'Bad request. Required metadata header not specified' };
+
+export interface ThimAppOptions {
+  readonly faults?: FaultInjector;
+  readonly log?: (event: Record<string, unknown>) => void;
+}
+
+function query(req: Request): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.query)) out[k] = typeof v === 'string' ? v : undefined;
+  return out;
+}
+
+function param(req: Request, name: string): string {
+  const v = req.params[name];
+  return typeof v === 'string' ? v : '';
+}
+
+function json(res: Response, status: number, body: unknown): void {
+  res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+function kds(res: Response, answer: KdsAnswer): void {
+  res.status(answer.status).type(answer.contentType).send(answer.body);
+}
+
+export function thimApp(service: ThimService, options: ThimAppOptions = {}): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(simulatorMarker('thim'));
+  const log = options.log ?? (() => {});
+  app.use((req, res, next) => {
+    res.on('finish', () => log({ sim: 'thim', method: req.method, path: req.path, status: res.statusCode }));
+    next();
+  });
+  app.get('/_simulator/stats', (_req, res) => json(res, 200, service.counters));
+  if (options.faults) app.use(options.faults.middleware());
+
+  app.get(THIM_PATH, (req, res) => {
+    if (req.get('metadata')?.toLowerCase() !== 'true') return json(res, 400, MISSING_METADATA_HEADER);
+    const answer = service.certification(query(req));
+    json(res, answer.status, answer.body);
+  });
+  app.get('/vcek/v1/:product/cert_chain', (req, res) => kds(res, service.certChain(param(req, 'product'))));
+  app.get('/vcek/v1/:product/crl', (req, res) => kds(res, service.crl(param(req, 'product'))));
+  app.get('/vcek/v1/:product/:hwid', (req, res) =>
+    kds(res, service.vcek(param(req, 'product'), param(req, 'hwid'), query(req))),
+  );
+  app.use((_req, res) => json(res, 404, { error: 'Not found' }));
+  return app;
+}
