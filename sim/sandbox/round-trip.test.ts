@@ -1,10 +1,11 @@
 /**
- * The whole release path across the simulators, through the real SDK clients: a report signed by the
- * simulated AMD host (HOST_DATA fixed at launch) → a token from the simulated Azure Attestation → a
+ * The whole release path across the simulators, through the real SDK clients: a pod's report from the
+ * simulated PSP (HOST_DATA pinned from its own policy annotation) → a token from the simulated Azure Attestation → a
  * release by the simulated Managed HSM → unwrapped by the core, equal to the vault's key.
  */
 import crypto from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { KeyClient } from '@azure/keyvault-keys';
@@ -13,10 +14,19 @@ import { KEY_HSM_ENCS, unwrapKeyHsm } from '../../core/keywrap/key-hsm.ts';
 import { buildPolicy, serializePolicy } from '../../core/policy/index.ts';
 import { reportDataFor } from '../../core/runtime-data/report-data.ts';
 import { runtimeKeyJwks } from '../../core/runtime-data/runtime-key-jwks.ts';
-import { attestSevSnp, keyClientFor, workloadIdentityCredential } from '../../edge/azure/index.ts';
+import {
+  attestSevSnp,
+  httpsAgent,
+  keyClientFor,
+  workloadIdentityCredential,
+} from '../../edge/azure/index.ts';
 import { FakeAmd, generateRootKeys, ReportSigner } from '../amd/index.ts';
+import { PSP_REPORT_PATH } from '../psp/index.ts';
+import { testdata } from '../../test/support/paths.ts';
 import { startSandbox, type Sandbox } from './sandbox.ts';
 
+const KATA_POLICY = 'io.katacontainers.config.agent.policy';
+const POD_TOKEN = 'sandbox-pod-token-db';
 const HOST_DATA = 'cadd74f71ebb8fbf9782baab649612520f3c416bc5ce9ac768808ddc8d9b031c';
 const NO_RETRY = { maxRetries: 0 };
 
@@ -33,12 +43,46 @@ function client(sb: Sandbox, who: 'operator' | 'agent'): KeyClient {
   return keyClientFor({ vaultUrl: sb.vault.url, credential, caPem: sb.ca.certPem, retryOptions: NO_RETRY });
 }
 
-/** What the agent will do: one runtime key, one report, one token. */
-async function attest(sb: Sandbox, signer: ReportSigner = sb.signer) {
+/** A pod asks the PSP for its report, authenticated by its (service-account) token. */
+async function pspReport(
+  sb: Sandbox,
+  token: string,
+  reportData: Buffer,
+): Promise<{ report: Buffer; chain: string }> {
+  const url = new URL(PSP_REPORT_PATH, sb.psp.url);
+  const body = JSON.stringify({ reportData: reportData.toString('hex') });
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = https.request(
+      url,
+      {
+        method: 'POST',
+        agent: httpsAgent({ caPem: sb.ca.certPem, keepAlive: false }),
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        let t = '';
+        res.on('data', (c: Buffer) => (t += c.toString()));
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(t) : reject(new Error(`PSP ${res.statusCode}: ${t}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  const r = JSON.parse(text) as { report: string; vcekCert: string; certificateChain: string };
+  return { report: Buffer.from(r.report, 'base64'), chain: r.vcekCert + r.certificateChain };
+}
+
+/** What the agent will do: one runtime key, one report (from the PSP or a launched guest), one token. */
+async function attest(sb: Sandbox, source: ReportSigner | { podToken: string }) {
   const runtimeKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const jwks = runtimeKeyJwks(runtimeKey);
-  const report = signer.sign({ reportData: reportDataFor(jwks.bytes) });
-  const vcekChainPem = signer.vcek.cert.toString() + signer.amd.chainPem();
+  const reportData = reportDataFor(jwks.bytes);
+  const { report, chain: vcekChainPem } =
+    source instanceof ReportSigner
+      ? { report: source.sign({ reportData }), chain: source.vcek.cert.toString() + source.amd.chainPem() }
+      : await pspReport(sb, source.podToken, reportData);
   const token = await attestSevSnp({
     attestationUrl: sb.maa.url,
     report,
@@ -88,7 +132,18 @@ describe('sandbox round trip', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'securekey-sandbox-'));
-    sb = await startSandbox({ dir, hostData: HOST_DATA });
+    sb = await startSandbox({ dir });
+    // A pod whose policy annotation is the real policy behind shared/testdata/snp-real: its digest is HOST_DATA.
+    const policy64 = readFileSync(testdata('snp-real/policy.base64'), 'utf8').trim();
+    sb.pods.addPod(
+      {
+        namespace: 'default',
+        podName: 'db',
+        podUid: crypto.randomUUID(),
+        annotations: { [KATA_POLICY]: policy64 },
+      },
+      POD_TOKEN,
+    );
     officer = client(sb, 'operator');
     agent = client(sb, 'agent');
     const policy = serializePolicy(
@@ -111,7 +166,7 @@ describe('sandbox round trip', () => {
   });
 
   it.each(['oct', 'rsa', 'ec'])('releases %s to an attested guest with every enc', async (name) => {
-    const { runtimeKey, token } = await attest(sb);
+    const { runtimeKey, token } = await attest(sb, { podToken: POD_TOKEN });
     for (const enc of Object.keys(KEY_HSM_ENCS)) {
       const released = await agent.releaseKey(name, token, { algorithm: enc as 'RSA_AES_KEY_WRAP_256' });
       const plaintext = unwrapKeyHsm(keyHsmOf(released.value), runtimeKey);
@@ -129,6 +184,28 @@ describe('sandbox round trip', () => {
       statusCode: 403,
       message: expect.stringContaining(other),
     });
+  });
+
+  it('refuses a pod whose own policy is not admitted; a pod cannot borrow another HOST_DATA', async () => {
+    const otherPolicy = Buffer.from(
+      'package agent_policy\ndefault AllowRequestsFailingPolicy := true\n',
+    ).toString('base64');
+    const otherDigest = crypto.createHash('sha256').update(Buffer.from(otherPolicy, 'base64')).digest('hex');
+    sb.pods.addPod(
+      {
+        namespace: 'default',
+        podName: 'intruder',
+        podUid: crypto.randomUUID(),
+        annotations: { [KATA_POLICY]: otherPolicy },
+      },
+      'intruder-token',
+    );
+    const { token } = await attest(sb, { podToken: 'intruder-token' });
+    await expect(agent.releaseKey('oct', token)).rejects.toMatchObject({
+      statusCode: 403,
+      message: expect.stringContaining(otherDigest),
+    });
+    await expect(attest(sb, { podToken: 'no-such-token' })).rejects.toThrow(/PSP 401/);
   });
 
   it('refuses evidence from a platform whose root the attestation service does not trust', async () => {

@@ -7,7 +7,8 @@
  *       ├─ Entra ID (trusts the identity issuer: workload identity federation)
  *       ├─ Managed HSM (operator identity: crypto officer; agent identity: release only)
  *       ├─ Azure Attestation (trusts the fake AMD root)
- *       └─ AMD host: fake ARK/ASK/VCEK and a report signer with HOST_DATA fixed at launch
+ *       ├─ AMD host: fake ARK/ASK/VCEK and a report signer with HOST_DATA fixed at launch
+ *       └─ PSP service: reports for registered pods, HOST_DATA from each pod's own policy annotation
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { startTestIssuer, type TestIssuer } from '../common/oidc-issuer.ts';
 import { createSimulatorCa, type SimulatorCa } from '../common/tls.ts';
 import { startEntra, type RunningEntra } from '../entra/start.ts';
 import { startMaa, type RunningMaa } from '../maa/start.ts';
+import { startPsp, StaticPodIdentityResolver, type RunningPsp } from '../psp/index.ts';
 import { startVault, type RunningVault } from '../vault/start.ts';
 import { IDENTITIES, SANDBOX_TENANT, writeTokenFiles, type SandboxIdentity } from './identities.ts';
 
@@ -41,6 +43,9 @@ export interface Sandbox {
   maa: RunningMaa;
   amd: FakeAmd;
   signer: ReportSigner;
+  psp: RunningPsp;
+  /** The pods the PSP knows (no API server in the sandbox): `addPod(pod, token)`. */
+  pods: StaticPodIdentityResolver;
   /** Environment a client needs (operator or agent), by identity. */
   env(who: 'operator' | 'agent'): Record<string, string>;
   close(): Promise<void>;
@@ -74,6 +79,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
     const maa = await startMaa({ ca, name: 'sandbox', trustedArks: [amd.ark], ...port(options.ports?.maa) });
     closers.push(() => maa.close());
+    const pods = new StaticPodIdentityResolver();
+    const psp = await startPsp({ ca, amd, resolver: pods, publicHost: 'psp.sandbox.localhost' });
+    closers.push(() => psp.close());
     const [operator, agent] = identities as [SandboxIdentity, SandboxIdentity];
     const vault = await startVault({
       ca,
@@ -100,6 +108,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       maa,
       amd,
       signer,
+      psp,
+      pods,
       env(who) {
         const id = identities.find((i) => i.name === who)!;
         return {
@@ -110,6 +120,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           SECUREKEY_CA_FILE: caFile,
           SECUREKEY_VAULT_URL: vault.url,
           SECUREKEY_ATTESTATION_URL: maa.url,
+          SECUREKEY_PSP_URL: psp.url,
           SECUREKEY_SIMULATORS: 'true',
         };
       },
