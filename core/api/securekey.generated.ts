@@ -216,8 +216,8 @@ export interface DigestStatus {
   pod?: string;
   firstSeen: string;
   /**
-   * Last time a selected pod carried this digest; it stays admitted until lastSeen +
-   * spec.digestRetention.
+   * When the last selected pod carrying this digest went away (absent while pods carry it); the
+   * digest stays admitted until lastSeen + spec.digestRetention.
    */
   lastSeen?: string;
 }

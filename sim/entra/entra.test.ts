@@ -13,7 +13,7 @@ import { decodeJwt, verifySignature } from './jwt.ts';
 import { publicKeyOfJwk } from './issuer-keys.ts';
 import { startEntra } from './start.ts';
 import type { RunningEntra } from './start.ts';
-import { httpsRequest } from './testing/https-request.ts';
+import { httpsRequest } from '../../test/support/https-request.ts';
 import { startTestIssuer } from '../common/oidc-issuer.ts';
 import type { TestIssuer } from '../common/oidc-issuer.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIMULATOR_HEADER } from '../common/http.ts';
-import { httpsRequest } from '../entra/testing/https-request.ts';
+import { httpsRequest } from '../../test/support/https-request.ts';
 import type { RunningVault } from './start.ts';
 import { rejection, startWorld } from './testing/world.ts';
 import type { World } from './testing/world.ts';

@@ -3,46 +3,17 @@
  * does — OpenID metadata of `iss` → `jwks_uri` → the key whose `kid` the token names, read from its
  * `x5c` certificate — but with `jose`, independently of the simulator's own code.
  */
-import https from 'node:https';
 import { decodeProtectedHeader, importX509, jwtVerify, type JWTPayload } from 'jose';
-import { httpsAgent } from '../../../edge/azure/https-agent.ts';
+import { httpsRequest, type RawResponse } from '../../../test/support/https-request.ts';
 
-export interface HttpResult {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: unknown;
-}
+export type HttpResult = RawResponse;
 
 export function request(
   url: string,
   caPem: string,
   options: { method?: string; body?: string; headers?: Record<string, string> } = {},
 ): Promise<HttpResult> {
-  const agent = httpsAgent({ caPem, keepAlive: false });
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      url,
-      { method: options.method ?? 'GET', headers: options.headers ?? {}, agent },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      },
-    );
-    req.on('error', reject);
-    if (options.body !== undefined) req.write(options.body);
-    req.end();
-  });
+  return httpsRequest(url, { caPem, ...options });
 }
 
 export interface VerifiedToken {

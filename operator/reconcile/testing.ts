@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import type { SecureKey, SecureKeySpec } from '../../core/api/securekey.generated.ts';
+import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
+import { INJECT_LABEL, INJECT_LABEL_VALUE } from './constants.ts';
+import type { ObservedPod } from './observed-pod.ts';
+
+/** Test helpers shared by this folder's tests and, later, by the operator's edges. */
+
+export const MAA = 'https://sharedeus.eus.attest.azure.net';
+
+export function secureKey(
+  workloads: Partial<SecureKeySpec['workloads']> = {},
+  spec: Partial<SecureKeySpec> = {},
+): SecureKey {
+  return {
+    apiVersion: 'securekey.io/v1alpha1',
+    kind: 'SecureKey',
+    metadata: { namespace: 'shop', name: 'db-key', generation: 3 },
+    spec: {
+      vault: { url: 'https://contoso.vault.azure.net' },
+      key: { name: 'db-key', type: 'RSA-HSM' },
+      attestation: { authorities: [MAA] },
+      workloads: { ...workloads },
+      ...spec,
+    },
+  };
+}
+
+/** A Rego-style policy text as its annotation value and the digest a pod with it has. */
+export function policy(text: string): { annotation: string; digest: string } {
+  const bytes = Buffer.from(text, 'utf8');
+  return { annotation: bytes.toString('base64'), digest: createHash('sha256').update(bytes).digest('hex') };
+}
+
+export function pod(
+  name: string,
+  policyText: string | undefined,
+  over: Partial<ObservedPod> = {},
+): ObservedPod {
+  const annotations: Record<string, string> = {};
+  if (policyText !== undefined)
+    annotations[POLICY_ANNOTATIONS['kata-agent-policy']] = policy(policyText).annotation;
+  return {
+    namespace: 'shop',
+    name,
+    uid: `uid-${name}`,
+    labels: { [INJECT_LABEL]: INJECT_LABEL_VALUE, app: 'db' },
+    annotations,
+    deleting: false,
+    phase: 'Running',
+    ...over,
+  };
+}
+
+/** `n` distinct 64-hex digests. */
+export function digests(n: number, salt = 'd'): string[] {
+  return Array.from({ length: n }, (_, i) => createHash('sha256').update(`${salt}${i}`).digest('hex'));
+}
