@@ -103,3 +103,24 @@ describe('selectWrappingKey', () => {
     );
   });
 });
+
+describe('selectWrappingKey refuses keys too weak to wrap an HSM key to', () => {
+  const jwkOf = (bits: number, kid: string) => {
+    const { n, e } = crypto
+      .generateKeyPairSync('rsa', { modulusLength: bits })
+      .publicKey.export({ format: 'jwk' }) as { n: string; e: string };
+    return { kty: 'RSA', kid, key_ops: ['encrypt'], n, e };
+  };
+
+  it('skips an RSA-1024 key and takes the next suitable one', () => {
+    const weak = jwkOf(1024, 'weak');
+    const strong = jwkOf(2048, 'strong');
+    expect(selectWrappingKey({ keys: [weak, strong] }).kid).toBe('strong');
+    expect(() => selectWrappingKey({ keys: [weak] })).toThrow(/none of the 1 keys/);
+  });
+
+  it('skips a key whose public exponent is not 65537', () => {
+    const e3 = { ...jwkOf(2048, 'e3'), e: 'Aw' };
+    expect(() => selectWrappingKey({ keys: [e3] })).toThrow(RuntimeDataError);
+  });
+});

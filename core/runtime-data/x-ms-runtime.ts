@@ -57,7 +57,7 @@ export function selectWrappingKey(xMsRuntime: unknown): WrappingKey {
       'no-encryption-key',
       `none of the ${keys.length} keys in x-ms-runtime.keys is suitable`,
       {
-        hint: 'the vault wraps only to an RSA key with a kid and key_ops containing "encrypt" (or use "enc")',
+        hint: `the vault wraps only to an RSA key (≥ ${MIN_WRAPPING_KEY_BITS} bits, e = 65537) with a kid and key_ops containing "encrypt" (or use "enc")`,
       },
     );
   }
@@ -78,11 +78,25 @@ export function selectWrappingKey(xMsRuntime: unknown): WrappingKey {
 
 type SuitableJwk = Record<string, unknown> & { kty: 'RSA'; kid: string };
 
+/** Below this the released key would be wrapped to an RSA key that can be factored. */
+export const MIN_WRAPPING_KEY_BITS = 2048;
+
 function isSuitable(key: unknown): key is SuitableJwk {
   if (!isObject(key) || key['kty'] !== 'RSA') return false;
   if (typeof key['kid'] !== 'string' || key['kid'] === '') return false;
   const ops = key['key_ops'];
-  return (Array.isArray(ops) && ops.includes('encrypt')) || key['use'] === 'enc' || key['key_use'] === 'enc';
+  const forEncryption =
+    (Array.isArray(ops) && ops.includes('encrypt')) || key['use'] === 'enc' || key['key_use'] === 'enc';
+  return forEncryption && strongEnough(key);
+}
+
+/** Modulus of at least MIN_WRAPPING_KEY_BITS and public exponent 65537, read from `n`/`e`. */
+function strongEnough(key: Record<string, unknown>): boolean {
+  const { n, e } = key;
+  if (typeof n !== 'string') return true; // unusable n is reported as bad-runtime-key below
+  const hex = Buffer.from(n, 'base64url').toString('hex');
+  const bits = hex === '' ? 0 : BigInt(`0x${hex}`).toString(2).length;
+  return bits >= MIN_WRAPPING_KEY_BITS && (e === undefined || e === 'AQAB');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

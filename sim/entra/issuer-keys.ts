@@ -40,6 +40,11 @@ export interface IssuerKeysOptions {
   minRefreshMs?: number;
   timeoutMs?: number;
   now?: () => number;
+  /**
+   * Refuse tokens whose header names no `kid` (Key Vault: "the token header kid must match a signing
+   * key"). Off for Entra client assertions, where a single-key issuer may omit it.
+   */
+  requireKid?: boolean;
 }
 
 interface CachedKeys {
@@ -99,6 +104,12 @@ export class IssuerKeys {
     let cached = this.#cache.get(id);
     const ttl = this.#options.ttlMs ?? 600_000;
     if (cached === undefined || this.#now() - cached.fetchedAt > ttl) cached = await this.#load(id);
+    if (this.#options.requireKid === true && typeof kid !== 'string') {
+      throw new TokenError(
+        'unknown-key',
+        `the token header names no kid; ${issuer} tokens must name their signing key`,
+      );
+    }
     let key = pick(cached, kid);
     if (key === undefined && this.#now() - cached.fetchedAt > (this.#options.minRefreshMs ?? 10_000)) {
       cached = await this.#load(id);

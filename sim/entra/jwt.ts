@@ -71,6 +71,13 @@ export function checkAlgorithm(jwt: DecodedJwt): void {
   if (alg === 'none' || jwt.signature.length === 0) {
     throw new TokenError('unsigned', 'the token is not signed (alg "none" or an empty signature)');
   }
+  // RFC 7515 §4.1.11: a recipient must reject extensions it does not understand; we understand none.
+  if (jwt.header['crit'] !== undefined) {
+    throw new TokenError(
+      'malformed',
+      'the token header has a "crit" member naming extensions this service does not support',
+    );
+  }
   if (alg !== 'RS256') {
     throw new TokenError(
       'unsupported-alg',

@@ -28,6 +28,10 @@ const reviews: Record<string, object> = {
     user: { username: 'system:serviceaccount:apps:runner' },
   },
   human: { authenticated: true, audiences: [AUDIENCE], user: { username: 'alice' } },
+  // Valid for the API server's own audience only (no audiences in the answer): not a PSP token.
+  'api-audience': (({ audiences: _a, ...rest }) => rest)(
+    user('apps', 'runner', 'web-0', 'uid-1') as { audiences: unknown },
+  ),
 };
 const pods: Record<string, Pod> = {
   'apps/web-0': {
@@ -138,6 +142,7 @@ describe('KubernetesPodIdentityResolver', () => {
     expect(await refusal('forged')).toBe('unauthenticated');
     expect(await refusal('unbound')).toBe('unauthenticated');
     expect(await refusal('human')).toBe('unauthenticated');
+    expect(await refusal('api-audience')).toBe('unauthenticated');
   });
 
   it('refuses a token whose pod is gone, was replaced, or runs as another service account', async () => {

@@ -55,7 +55,8 @@ export class KubernetesPodIdentityResolver implements PodIdentityResolver {
         `the token was not accepted${status?.error ? `: ${status.error}` : ''}`,
       );
     }
-    if (status.audiences && !status.audiences.includes(this.#audience)) {
+    // No audiences in the answer means the API server's own audience: not a token made for the PSP.
+    if (!status.audiences?.includes(this.#audience)) {
       throw new PspError('unauthenticated', `the token is not for audience ${this.#audience}`);
     }
     const user = status.user;

@@ -181,6 +181,19 @@ describe('release refusals, with the service status and code', () => {
     expect(err.message).toMatch(/no key with kid "not-in-the-jwks"/);
   });
 
+  it('refuses a token whose header names no kid, and one with an unknown crit extension (403)', async () => {
+    const noKid = await rejection(
+      kvAgent.releaseKey('rsa', world.attestationToken({}, { header: { kid: null } })),
+    );
+    expect(noKid).toMatchObject({ statusCode: 403, code: 'Forbidden' });
+    expect(noKid.message).toMatch(/names no kid/);
+    const crit = await rejection(
+      kvAgent.releaseKey('rsa', world.attestationToken({}, { header: { crit: ['exp-ext'], 'exp-ext': 1 } })),
+    );
+    expect(crit).toMatchObject({ statusCode: 403 });
+    expect(crit.message).toMatch(/crit/);
+  });
+
   it('refuses a token whose signature does not verify under the published kid (403)', async () => {
     const err = await rejection(kvAgent.releaseKey('rsa', world.attestationToken({}, { key: 'impostor' })));
     expect(err).toMatchObject({ statusCode: 403, code: 'Forbidden' });

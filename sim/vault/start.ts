@@ -134,6 +134,7 @@ export async function startVault(options: StartVaultOptions): Promise<RunningVau
   const attestationKeys = new IssuerKeys({
     ...(options.attestation?.caPem === undefined ? {} : { caPem: options.attestation.caPem }),
     trusted: options.attestation?.trusted ?? [],
+    requireKid: true,
     now,
   });
   const auth: BearerAuthOptions = {
