@@ -35,6 +35,7 @@ out('SecureKey sandbox — SIMULATORS, not Azure and not AMD hardware');
 out(`  Managed HSM        ${sb.vault.url}`);
 out(`  Azure Attestation  ${sb.maa.url}`);
 out(`  Entra ID           ${sb.entra.url}`);
+out(`  THIM / AMD KDS     ${sb.thim.url}`);
 out(`  SEV-SNP PSP        ${sb.psp.url}  (pods registered in process)`);
 out(`  CA (trust this)    ${sb.caFile}`);
 out(`  guest HOST_DATA    ${sb.signer.hostData.toString('hex')}`);

@@ -20,6 +20,7 @@ import {
   keyClientFor,
   workloadIdentityCredential,
 } from '../../edge/azure/index.ts';
+import { chainFromPem, verifyAttestation } from '../../core/snp/index.ts';
 import { FakeAmd, generateRootKeys, ReportSigner } from '../amd/index.ts';
 import { PSP_REPORT_PATH } from '../psp/index.ts';
 import { testdata } from '../../test/support/paths.ts';
@@ -215,6 +216,24 @@ describe('sandbox round trip', () => {
     await expect(attest(sb, rogue)).rejects.toMatchObject({ status: 400, code: 'InvalidQuote' });
     expect(sb.maa.stats.attests()).toBe(before + 1);
   }, 60_000);
+
+  it('serves the VCEK chain from THIM (Metadata header required), matching the reports it certifies', async () => {
+    const path = '/metadata/THIM/amd/certification';
+    expect((await fetch(sb.thim.url + path)).status).toBe(400);
+    const thim = (await (await fetch(sb.thim.url + path, { headers: { Metadata: 'true' } })).json()) as {
+      vcekCert: string;
+      tcbm: string;
+      certificateChain: string;
+    };
+    const report = sb.signer.sign({ reportData: Buffer.alloc(64) });
+    // tcbm is REPORTED_TCB (bytes 0x180..0x188, little-endian) as 16 hex digits.
+    expect(thim.tcbm).toBe(report.readBigUInt64LE(0x180).toString(16).padStart(16, '0'));
+    const verified = verifyAttestation(
+      { report, ...chainFromPem(thim.vcekCert, thim.certificateChain) },
+      { now: new Date(), trustedArk: sb.amd.ark },
+    );
+    expect(verified.product).toBe('Milan');
+  });
 
   it('keeps release-only identities from creating keys', async () => {
     await expect(agent.createKey('nope', 'oct-HSM', { keySize: 256 })).rejects.toMatchObject({

@@ -8,6 +8,7 @@
  *       ├─ Managed HSM (operator identity: crypto officer; agent identity: release only)
  *       ├─ Azure Attestation (trusts the fake AMD root)
  *       ├─ AMD host: fake ARK/ASK/VCEK and a report signer with HOST_DATA fixed at launch
+ *       ├─ THIM (IMDS-style, plain HTTP as IMDS is) and AMD KDS certificate paths
  *       └─ PSP service: reports for registered pods, HOST_DATA from each pod's own policy annotation
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { createSimulatorCa, type SimulatorCa } from '../common/tls.ts';
 import { startEntra, type RunningEntra } from '../entra/start.ts';
 import { startMaa, type RunningMaa } from '../maa/start.ts';
 import { startPsp, StaticPodIdentityResolver, type RunningPsp } from '../psp/index.ts';
+import { startThim, type RunningThim } from '../thim/index.ts';
 import { startVault, type RunningVault } from '../vault/start.ts';
 import { IDENTITIES, SANDBOX_TENANT, writeTokenFiles, type SandboxIdentity } from './identities.ts';
 
@@ -44,6 +46,7 @@ export interface Sandbox {
   amd: FakeAmd;
   signer: ReportSigner;
   psp: RunningPsp;
+  thim: RunningThim;
   /** The pods the PSP knows (no API server in the sandbox): `addPod(pod, token)`. */
   pods: StaticPodIdentityResolver;
   /** Environment a client needs (operator or agent), by identity. */
@@ -79,6 +82,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
     const maa = await startMaa({ ca, name: 'sandbox', trustedArks: [amd.ark], ...port(options.ports?.maa) });
     closers.push(() => maa.close());
+    const thim = await startThim({ amd });
+    closers.push(() => thim.close());
     const pods = new StaticPodIdentityResolver();
     const psp = await startPsp({ ca, amd, resolver: pods, publicHost: 'psp.sandbox.localhost' });
     closers.push(() => psp.close());
@@ -109,6 +114,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       amd,
       signer,
       psp,
+      thim,
       pods,
       env(who) {
         const id = identities.find((i) => i.name === who)!;
@@ -121,6 +127,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           SECUREKEY_VAULT_URL: vault.url,
           SECUREKEY_ATTESTATION_URL: maa.url,
           SECUREKEY_PSP_URL: psp.url,
+          SECUREKEY_THIM_URL: thim.url,
           SECUREKEY_SIMULATORS: 'true',
         };
       },
