@@ -34,6 +34,8 @@ export class AttestationRequestError extends Error {
   }
 }
 
+const MAX_RESPONSE_CHARS = 1 << 20;
+
 const b64url = (b: Uint8Array | string) => Buffer.from(b).toString('base64url');
 
 /** The request body, byte-compatible in shape with the sidecar's (`nonce` is a JSON number). */
@@ -67,7 +69,18 @@ export async function attestSevSnp(o: AttestOptions): Promise<string> {
       (res) => {
         let t = '';
         res.setEncoding('utf8');
-        res.on('data', (c: string) => (t += c.length + t.length > 1 << 20 ? '' : c));
+        res.on('data', (c: string) => {
+          t += c;
+          // A token is a few KiB; refuse a runaway answer instead of buffering or truncating it.
+          if (t.length > MAX_RESPONSE_CHARS) {
+            res.destroy();
+            reject(
+              new AttestationRequestError(
+                `${url.origin} answered with more than ${MAX_RESPONSE_CHARS} characters`,
+              ),
+            );
+          }
+        });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
       },
     );
