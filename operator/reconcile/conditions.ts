@@ -5,6 +5,8 @@ export const CONDITION_TYPES = {
   Ready: 'Ready',
   KeyReady: 'KeyReady',
   PolicySynced: 'PolicySynced',
+  /** Every selected pod's policy yields a digest; False names the pods whose do not. */
+  PodsAdmitted: 'PodsAdmitted',
 } as const;
 
 /** Reasons (CamelCase, as metav1.Condition requires), one place for every reconcile concern. */
@@ -14,6 +16,12 @@ export const REASONS = {
   KeyFound: 'KeyFound',
   KeyRotated: 'KeyRotated',
   KeyNotFound: 'KeyNotFound',
+  KeyAvailable: 'KeyAvailable',
+  KeyNotExportable: 'KeyNotExportable',
+  KeyConflict: 'KeyConflict',
+  VaultRejected: 'VaultRejected',
+  PolicyInvalid: 'PolicyInvalid',
+  AllPodsAdmitted: 'AllPodsAdmitted',
   VaultUnavailable: 'VaultUnavailable',
   VaultForbidden: 'VaultForbidden',
   Throttled: 'Throttled',

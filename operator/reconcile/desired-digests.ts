@@ -1,9 +1,9 @@
 import { SCHEMA_DEFAULTS, type DigestStatus, type SecureKey } from '../../core/api/securekey.generated.ts';
-import { DigestError, policyDigest, type DigestErrorKind } from '../../core/digest/index.ts';
+import type { DigestErrorKind } from '../../core/digest/index.ts';
 import { INJECT_LABEL, INJECT_LABEL_VALUE } from './constants.ts';
 import { parseDuration } from './duration.ts';
 import { selectorMatches } from './label-selector.ts';
-import { podKey, type ObservedPod } from './observed-pod.ts';
+import { podKey, podPolicy, type ObservedPod } from './observed-pod.ts';
 
 /** A selected pod whose policy annotation yields no digest; the edge turns it into an event and condition. */
 export interface PodProblem {
@@ -72,12 +72,11 @@ export function desiredDigests(input: DesiredDigestsInput): DesiredDigests {
   const onPods = new Map<string, string>();
   const problems: PodProblem[] = [];
   for (const pod of selectedPods(secureKey, input.pods)) {
-    try {
-      const { digest } = policyDigest(scheme, pod.annotations);
-      if (!onPods.has(digest)) onPods.set(digest, podKey(pod));
-    } catch (err) {
-      if (!(err instanceof DigestError)) throw err;
-      problems.push({ pod: podKey(pod), annotation: err.annotation, message: err.message, kind: err.kind });
+    const policy = podPolicy(pod, scheme);
+    if ('digest' in policy) {
+      if (!onPods.has(policy.digest)) onPods.set(policy.digest, podKey(pod));
+    } else {
+      problems.push({ pod: podKey(pod), ...policy.problem });
     }
   }
 

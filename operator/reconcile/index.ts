@@ -17,7 +17,14 @@ export type { DesiredDigests, DesiredDigestsInput, PodProblem } from './desired-
 export { parseDuration } from './duration.ts';
 export { ReconcileError, type ReconcileErrorKind } from './errors.ts';
 export { selectorMatches } from './label-selector.ts';
-export { podKey, trimPod, type ObservedPod } from './observed-pod.ts';
+export {
+  podKey,
+  podPolicy,
+  trimPod,
+  type ObservedPod,
+  type PodPolicy,
+  type PolicyProblem,
+} from './observed-pod.ts';
 export {
   DEFAULT_COMPLIANCE_STATUSES,
   planReleasePolicy,
@@ -25,3 +32,5 @@ export {
 } from './release-policy-plan.ts';
 export { MIN_ROTATION_MS, rotationDue, type RotationDue } from './rotation.ts';
 export { statusChanged } from './status-diff.ts';
+export { nextStatus, type NextStatusInput, type StepFailure } from './next-status.ts';
+export { planVaultAction, type ObservedKey, type VaultAction, type VaultActionPlan } from './vault-action.ts';

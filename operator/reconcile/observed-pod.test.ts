@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
 import { isErrorOf } from '../../core/errors.ts';
 import { INJECT_LABEL } from './constants.ts';
 import { ReconcileError } from './errors.ts';
-import { podKey, trimPod } from './observed-pod.ts';
+import { podKey, podPolicy, trimPod } from './observed-pod.ts';
 
 describe('trimPod', () => {
   const pod = {
@@ -27,19 +28,38 @@ describe('trimPod', () => {
     status: { phase: 'Running', podIP: '10.0.0.1' },
   };
 
-  it('keeps identity, labels, policy and securekey.io annotations, phase; drops the rest', () => {
+  it('keeps identity, labels, phase and the digest of each policy annotation; drops the rest', () => {
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
     expect(trimPod(pod)).toEqual({
       namespace: 'shop',
       name: 'web-1',
       uid: 'u-1',
       labels: { [INJECT_LABEL]: 'true', app: 'web' },
-      annotations: {
-        [POLICY_ANNOTATIONS['kata-agent-policy']]: 'cGFja2FnZQ==',
-        [POLICY_ANNOTATIONS['aci-cce']]: 'Y2Nl',
-        'securekey.io/keys': 'k1',
+      policies: {
+        'kata-agent-policy': { digest: sha('package') },
+        'aci-cce': { digest: sha('cce') },
       },
       deleting: false,
       phase: 'Running',
+    });
+  });
+
+  it('keeps a policy that yields no digest as a problem naming the annotation, not the policy text', () => {
+    const annotation = POLICY_ANNOTATIONS['kata-initdata'];
+    const p = trimPod({
+      metadata: { namespace: 'a', name: 'b', annotations: { [annotation]: 'bm90IGd6aXA=' } },
+    });
+    expect(p.policies).toEqual({
+      'kata-initdata': {
+        problem: { annotation, kind: 'bad-gzip', message: expect.stringContaining(annotation) },
+      },
+    });
+    expect(podPolicy(p, 'kata-agent-policy')).toEqual({
+      problem: {
+        annotation: POLICY_ANNOTATIONS['kata-agent-policy'],
+        kind: 'annotation-missing',
+        message: expect.stringContaining('missing'),
+      },
     });
   });
 
@@ -58,7 +78,7 @@ describe('trimPod', () => {
       name: 'b',
       uid: '',
       labels: {},
-      annotations: {},
+      policies: {},
       deleting: false,
       phase: undefined,
     });

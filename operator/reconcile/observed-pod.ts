@@ -1,5 +1,21 @@
-import { ANNOTATION_PREFIX, POLICY_ANNOTATION_NAMES } from './constants.ts';
+import { POLICY_SCHEMES, type PolicyScheme } from '../../core/api/securekey.generated.ts';
+import {
+  DigestError,
+  POLICY_ANNOTATIONS,
+  policyDigest,
+  type DigestErrorKind,
+} from '../../core/digest/index.ts';
 import { ReconcileError } from './errors.ts';
+
+/** Why a pod's policy annotation yields no digest (the annotation named, the problem in words). */
+export interface PolicyProblem {
+  annotation: string;
+  kind: DigestErrorKind;
+  message: string;
+}
+
+/** A pod's policy digest under one scheme, or why there is none. */
+export type PodPolicy = { digest: string } | { problem: PolicyProblem };
 
 /** The part of a pod the operator keeps: enough to select it and digest its policy, nothing more. */
 export interface ObservedPod {
@@ -7,8 +23,11 @@ export interface ObservedPod {
   name: string;
   uid: string;
   labels: Record<string, string>;
-  /** Only the policy annotations and securekey.io/* ones; policies can be large, the rest is unused. */
-  annotations: Record<string, string>;
+  /**
+   * Digests of the policy annotations the pod carries, by scheme, computed once when the pod is seen.
+   * Policies run to tens of KiB each; keeping digests instead is what lets the operator hold 10,000 pods.
+   */
+  policies: Partial<Record<PolicyScheme, PodPolicy>>;
   /** metadata.deletionTimestamp is set: the pod is going away. */
   deleting: boolean;
   /** status.phase (Pending, Running, Succeeded, Failed, Unknown), when known. */
@@ -27,8 +46,28 @@ function strings(v: unknown, keep: (key: string) => boolean): Record<string, str
   return out;
 }
 
-function keptAnnotation(key: string): boolean {
-  return key.startsWith(ANNOTATION_PREFIX) || POLICY_ANNOTATION_NAMES.includes(key);
+function digestOf(scheme: PolicyScheme, annotations: Readonly<Record<string, string>>): PodPolicy {
+  try {
+    return { digest: policyDigest(scheme, annotations).digest };
+  } catch (err) {
+    if (!(err instanceof DigestError)) throw err;
+    return { problem: { annotation: err.annotation, kind: err.kind, message: err.message } };
+  }
+}
+
+/** The pod's policy under `scheme`; a pod without that scheme's annotation gets annotation-missing. */
+export function podPolicy(pod: ObservedPod, scheme: PolicyScheme): PodPolicy {
+  return pod.policies[scheme] ?? digestOf(scheme, {});
+}
+
+const POLICY_NAMES = new Set(Object.values(POLICY_ANNOTATIONS));
+
+function policiesOf(annotations: Record<string, string>): Partial<Record<PolicyScheme, PodPolicy>> {
+  const out: Partial<Record<PolicyScheme, PodPolicy>> = {};
+  for (const scheme of POLICY_SCHEMES) {
+    if (annotations[POLICY_ANNOTATIONS[scheme]] !== undefined) out[scheme] = digestOf(scheme, annotations);
+  }
+  return out;
 }
 
 /** Trims any pod object (API JSON or a client's V1Pod) to an ObservedPod. */
@@ -44,7 +83,7 @@ export function trimPod(pod: unknown): ObservedPod {
     name,
     uid: typeof uid === 'string' ? uid : '',
     labels: strings(meta.labels, () => true),
-    annotations: strings(meta.annotations, keptAnnotation),
+    policies: policiesOf(strings(meta.annotations, (k) => POLICY_NAMES.has(k))),
     deleting: deletionTimestamp !== undefined && deletionTimestamp !== null,
     phase: typeof phase === 'string' ? phase : undefined,
   };

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SecureKey, SecureKeySpec } from '../../core/api/securekey.generated.ts';
 import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
 import { INJECT_LABEL, INJECT_LABEL_VALUE } from './constants.ts';
-import type { ObservedPod } from './observed-pod.ts';
+import { trimPod, type ObservedPod } from './observed-pod.ts';
 
 /** Test helpers shared by this folder's tests and, later, by the operator's edges. */
 
@@ -32,24 +32,28 @@ export function policy(text: string): { annotation: string; digest: string } {
   return { annotation: bytes.toString('base64'), digest: createHash('sha256').update(bytes).digest('hex') };
 }
 
-export function pod(
-  name: string,
-  policyText: string | undefined,
-  over: Partial<ObservedPod> = {},
-): ObservedPod {
+export interface PodOverrides extends Partial<Omit<ObservedPod, 'policies'>> {
+  /** Raw annotations, digested the way the informer does (replaces the policy from `policyText`). */
+  annotations?: Record<string, string>;
+}
+
+/** An opted-in pod in `shop`, trimmed exactly as the informer trims what the API server sends. */
+export function pod(name: string, policyText: string | undefined, over: PodOverrides = {}): ObservedPod {
+  const { annotations: raw, ...rest } = over;
   const annotations: Record<string, string> = {};
   if (policyText !== undefined)
     annotations[POLICY_ANNOTATIONS['kata-agent-policy']] = policy(policyText).annotation;
-  return {
-    namespace: 'shop',
-    name,
-    uid: `uid-${name}`,
-    labels: { [INJECT_LABEL]: INJECT_LABEL_VALUE, app: 'db' },
-    annotations,
-    deleting: false,
-    phase: 'Running',
-    ...over,
-  };
+  const trimmed = trimPod({
+    metadata: {
+      namespace: 'shop',
+      name,
+      uid: `uid-${name}`,
+      labels: { [INJECT_LABEL]: INJECT_LABEL_VALUE, app: 'db' },
+      annotations: raw ?? annotations,
+    },
+    status: { phase: 'Running' },
+  });
+  return { ...trimmed, ...rest };
 }
 
 /** `n` distinct 64-hex digests. */

@@ -1,0 +1,187 @@
+/**
+ * The operator's configuration, from its environment (the chart sets these; `npm start` needs none).
+ * No I/O: `parseConfig(env)` either returns a complete config or throws ConfigError naming the variable.
+ *
+ * Azure identity is explicit — workload identity (the AKS webhook's AZURE_* variables) or a client
+ * secret — never DefaultAzureCredential's silent chain. With no Azure identity at all the operator runs
+ * against the embedded sandbox (simulators), and says so loudly.
+ */
+import { SecureKeyError } from '../core/errors.ts';
+import { parseDuration } from './reconcile/duration.ts';
+import { AZURE_VAULT_SUFFIXES, SIMULATED_VAULT_SUFFIXES } from './vault/vaults.ts';
+
+export class ConfigError extends SecureKeyError<'bad-value' | 'missing' | 'conflict'> {}
+
+export type AzureIdentityConfig =
+  | {
+      type: 'workload-identity';
+      tenantId: string;
+      clientId: string;
+      tokenFile: string;
+      authorityHost?: string;
+    }
+  | {
+      type: 'client-secret';
+      tenantId: string;
+      clientId: string;
+      clientSecret: string;
+      authorityHost?: string;
+    }
+  /** No Azure configured: start the simulators in-process. */
+  | { type: 'sandbox'; dir?: string; vaultPort: number; maaPort: number };
+
+export interface OperatorConfig {
+  identity: AzureIdentityConfig;
+  /** CA for vault and Entra TLS (simulators); system roots when absent. */
+  caFile?: string;
+  allowedVaultSuffixes: readonly string[];
+  /** Watch one namespace; all when absent. */
+  namespace?: string;
+  leaderElection: {
+    enabled: boolean;
+    namespace: string;
+    name: string;
+    identity: string;
+    leaseDurationMs: number;
+  };
+  metrics: { host: string; port: number };
+  logLevel: string;
+  concurrency: number;
+  resyncMs: number;
+  relistIntervalMs: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(
+      'bad-value',
+      `${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`,
+    );
+  }
+  return n;
+}
+
+function duration(env: Env, name: string, fallback: string): number {
+  const raw = env[name] ?? fallback;
+  try {
+    return parseDuration(raw, name);
+  } catch (err) {
+    throw new ConfigError(
+      'bad-value',
+      `${name}=${JSON.stringify(raw)}: expected a duration such as 30s, 10m or 1h`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new ConfigError('bad-value', `${name}=${JSON.stringify(raw)}: expected true or false`);
+}
+
+function address(raw: string, name: string): { host: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535)
+    throw new ConfigError('bad-value', `${name}=${JSON.stringify(raw)}: expected host:port or :port`);
+  return { host: m[1] === '' ? '0.0.0.0' : (m[1] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+function identityFrom(env: Env): AzureIdentityConfig {
+  const tenantId = env['AZURE_TENANT_ID'];
+  const clientId = env['AZURE_CLIENT_ID'];
+  const tokenFile = env['AZURE_FEDERATED_TOKEN_FILE'];
+  const secret = env['AZURE_CLIENT_SECRET'];
+  const authority = env['AZURE_AUTHORITY_HOST'] ? { authorityHost: env['AZURE_AUTHORITY_HOST'] } : {};
+  const sandbox = env['SECUREKEY_SANDBOX'];
+  const anyAzure = [tenantId, clientId, tokenFile, secret].some((v) => v !== undefined && v !== '');
+  if (sandbox === 'true' || (!anyAzure && sandbox !== 'false')) {
+    if (anyAzure) {
+      throw new ConfigError(
+        'conflict',
+        'SECUREKEY_SANDBOX=true and AZURE_* identity variables are both set; choose one',
+      );
+    }
+    return {
+      type: 'sandbox',
+      ...(env['SECUREKEY_SANDBOX_DIR'] ? { dir: env['SECUREKEY_SANDBOX_DIR'] } : {}),
+      vaultPort: int(env, 'SECUREKEY_SANDBOX_VAULT_PORT', 8443, 0, 65535),
+      maaPort: int(env, 'SECUREKEY_SANDBOX_MAA_PORT', 8444, 0, 65535),
+    };
+  }
+  for (const [name, value] of [
+    ['AZURE_TENANT_ID', tenantId],
+    ['AZURE_CLIENT_ID', clientId],
+  ] as const) {
+    if (!value) {
+      throw new ConfigError('missing', `${name} is not set`, {
+        hint: 'on AKS, label the operator service account for workload identity (azure.workload.identity/use: "true")',
+      });
+    }
+  }
+  if (tokenFile && secret) {
+    throw new ConfigError(
+      'conflict',
+      'both AZURE_FEDERATED_TOKEN_FILE and AZURE_CLIENT_SECRET are set; choose one',
+    );
+  }
+  if (tokenFile) {
+    return { type: 'workload-identity', tenantId: tenantId!, clientId: clientId!, tokenFile, ...authority };
+  }
+  if (secret)
+    return {
+      type: 'client-secret',
+      tenantId: tenantId!,
+      clientId: clientId!,
+      clientSecret: secret,
+      ...authority,
+    };
+  throw new ConfigError(
+    'missing',
+    'neither AZURE_FEDERATED_TOKEN_FILE (workload identity) nor AZURE_CLIENT_SECRET is set',
+  );
+}
+
+export function parseConfig(env: Env): OperatorConfig {
+  const identity = identityFrom(env);
+  const suffixes = env['SECUREKEY_ALLOWED_VAULT_SUFFIXES'];
+  const allowed = suffixes
+    ? suffixes
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+        .map((s) => (s.startsWith('.') ? s : `.${s}`))
+    : identity.type === 'sandbox' || env['SECUREKEY_SIMULATORS'] === 'true'
+      ? SIMULATED_VAULT_SUFFIXES
+      : AZURE_VAULT_SUFFIXES;
+  const podNamespace = env['POD_NAMESPACE'];
+  const config: OperatorConfig = {
+    identity,
+    allowedVaultSuffixes: allowed,
+    leaderElection: {
+      enabled: bool(env, 'SECUREKEY_LEADER_ELECTION', true),
+      namespace: env['SECUREKEY_LEASE_NAMESPACE'] ?? podNamespace ?? 'default',
+      name: env['SECUREKEY_LEASE_NAME'] ?? 'securekey-operator',
+      identity: env['POD_NAME'] ?? `${env['HOSTNAME'] ?? 'operator'}-${process.pid}`,
+      leaseDurationMs: duration(env, 'SECUREKEY_LEASE_DURATION', '15s'),
+    },
+    metrics: address(env['SECUREKEY_METRICS_ADDR'] ?? ':8080', 'SECUREKEY_METRICS_ADDR'),
+    logLevel: env['SECUREKEY_LOG_LEVEL'] ?? 'info',
+    concurrency: int(env, 'SECUREKEY_CONCURRENCY', 4, 1, 64),
+    resyncMs: duration(env, 'SECUREKEY_RESYNC', '10m'),
+    relistIntervalMs: duration(env, 'SECUREKEY_RELIST', '10m'),
+  };
+  if (env['SECUREKEY_CA_FILE']) config.caFile = env['SECUREKEY_CA_FILE'];
+  if (env['SECUREKEY_NAMESPACE']) config.namespace = env['SECUREKEY_NAMESPACE'];
+  return config;
+}

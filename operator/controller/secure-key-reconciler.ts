@@ -1,0 +1,328 @@
+/**
+ * One reconcile of one SecureKey: the edge around the pure core in ../reconcile. It reads the latest
+ * SecureKey and its pods from the caches, reads the key from the vault, makes at most one vault write
+ * (create, rotate or policy update — only when the vault differs from what the core wants), records
+ * events, and writes status only when it changed. Errors are returned to the work queue for backoff
+ * after they are reported in status.
+ */
+import type { SecureKey } from '../../core/api/securekey.generated.ts';
+import { API_VERSION, KIND, SCHEMA_DEFAULTS } from '../../core/api/securekey.generated.ts';
+import { digestsOf } from '../../core/policy/index.ts';
+import { FINALIZER } from '../kube/secure-key-api.ts';
+import type { EventTarget, EventType } from '../kube/event-recorder.ts';
+import {
+  desiredDigests,
+  findCondition,
+  nextStatus,
+  planReleasePolicy,
+  planVaultAction,
+  REASONS,
+  ReconcileError,
+  statusChanged,
+  type DesiredDigests,
+  type ObservedPod,
+  type StepFailure,
+  type VaultAction,
+} from '../reconcile/index.ts';
+import type { KeyVault, VaultKey } from '../vault/key-vault.ts';
+import { VaultCallError } from '../vault/errors.ts';
+
+export interface ReconcileResult {
+  /** Reconcile again after this long even if nothing changes (retention expiry, rotation, re-verify). */
+  requeueAfterMs?: number;
+}
+
+export interface SecureKeyWriter {
+  writeStatus(sk: SecureKey, status: NonNullable<SecureKey['status']>): Promise<SecureKey>;
+  addFinalizer(sk: SecureKey): Promise<SecureKey>;
+  removeFinalizer(sk: SecureKey): Promise<void>;
+}
+
+export interface ReconcilerDeps {
+  /** The freshest SecureKey known for "namespace/name" (informer cache, or our own last write). */
+  secureKey(key: string): SecureKey | undefined;
+  /** Remembers an object the API server returned to a write, so the next reconcile starts from it. */
+  remember(sk: SecureKey): void;
+  /** Opted-in pods of a namespace, trimmed. */
+  pods(namespace: string): ObservedPod[];
+  api: SecureKeyWriter;
+  vault(url: string): KeyVault;
+  event(target: EventTarget, type: EventType, reason: string, message: string): void;
+  now(): Date;
+  /** Re-verify the vault this often when nothing else is due (default 10 min). */
+  resyncMs?: number;
+  onDigests?(key: string, count: number): void;
+  log?(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
+}
+
+function target(sk: SecureKey): EventTarget {
+  const m = sk.metadata ?? {};
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    namespace: m.namespace ?? '',
+    name: m.name ?? '',
+    uid: m.uid ?? '',
+  };
+}
+
+function podTarget(pod: ObservedPod): EventTarget {
+  return { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid };
+}
+
+/** A vault error as a condition reason and a message that names the step. */
+function failureOf(err: VaultCallError): StepFailure {
+  const reason =
+    err.kind === 'throttled'
+      ? REASONS.Throttled
+      : err.kind === 'forbidden'
+        ? REASONS.VaultForbidden
+        : err.kind === 'conflict'
+          ? REASONS.KeyConflict
+          : err.kind === 'rejected'
+            ? REASONS.VaultRejected
+            : REASONS.VaultUnavailable;
+  return { reason, message: err.hint ? `${err.message} (${err.hint})` : err.message };
+}
+
+export class SecureKeyReconciler {
+  private readonly d: ReconcilerDeps;
+
+  constructor(deps: ReconcilerDeps) {
+    this.d = deps;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    let sk = this.d.secureKey(key);
+    if (sk === undefined) return {};
+    if (sk.metadata?.deletionTimestamp) {
+      await this.finalize(sk);
+      return {};
+    }
+    if (!(sk.metadata?.finalizers ?? []).includes(FINALIZER)) {
+      sk = await this.d.api.addFinalizer(sk);
+      this.d.remember(sk);
+    }
+    const now = this.d.now();
+    const namespace = sk.metadata?.namespace ?? '';
+
+    let desired: DesiredDigests;
+    let specFailure: string | undefined;
+    try {
+      desired = desiredDigests({
+        secureKey: sk,
+        pods: this.d.pods(namespace),
+        previous: sk.status?.policy?.digests,
+        now,
+      });
+    } catch (err) {
+      // A spec the core cannot work with (e.g. a selector the API server let through): keep what the
+      // vault has, say why in status, and wait for the spec to change.
+      if (!(err instanceof ReconcileError)) throw err;
+      specFailure = err.message;
+      desired = { digests: sk.status?.policy?.digests ?? [], problems: [] };
+      if (findCondition(sk.status?.conditions, 'PolicySynced')?.message !== err.message) {
+        this.d.event(target(sk), 'Warning', REASONS.InvalidSpec, err.message);
+      }
+    }
+    const spec = specFailure === undefined ? {} : { specFailure };
+    this.d.onDigests?.(key, desired.digests.length);
+    const plan = planReleasePolicy(sk, desired.digests);
+    const name = sk.spec.key.name;
+
+    let current: VaultKey | undefined;
+    try {
+      current = await this.d.vault(sk.spec.vault.url).getKey(name);
+    } catch (err) {
+      if (!(err instanceof VaultCallError)) throw err;
+      await this.finish(sk, {
+        secureKey: sk,
+        now,
+        desired,
+        plan,
+        key: undefined,
+        action: undefined,
+        readFailure: failureOf(err),
+        ...spec,
+      });
+      this.d.event(target(sk), 'Warning', failureOf(err).reason, err.message);
+      throw err;
+    }
+
+    const planned = planVaultAction(sk, current, plan, now);
+    const action: VaultAction = specFailure === undefined ? planned.action : { type: 'none' };
+    const rotateAt = planned.rotateAt;
+    let after = current;
+    let writeFailure: StepFailure | undefined;
+    try {
+      after = await this.act(sk, action, current, plan.ok ? plan.json : '');
+    } catch (err) {
+      if (!(err instanceof VaultCallError)) throw err;
+      writeFailure = failureOf(err);
+      this.d.event(target(sk), 'Warning', writeFailure.reason, err.message);
+      await this.finish(sk, {
+        secureKey: sk,
+        now,
+        desired,
+        plan,
+        key: current,
+        action,
+        writeFailure,
+        ...spec,
+      });
+      throw err;
+    }
+    if (
+      action.type === 'refuse' &&
+      findCondition(sk.status?.conditions, 'KeyReady')?.reason !== action.reason
+    ) {
+      this.d.event(target(sk), 'Warning', action.reason, action.message);
+    }
+    this.reportPods(sk, desired);
+    await this.finish(sk, {
+      secureKey: sk,
+      now,
+      desired,
+      plan,
+      key: after,
+      action,
+      ...spec,
+    });
+
+    const waits = [this.d.resyncMs ?? 600_000];
+    if (desired.nextExpiry) waits.push(desired.nextExpiry.getTime() - now.getTime());
+    if (rotateAt) waits.push(rotateAt.getTime() - now.getTime());
+    return { requeueAfterMs: Math.max(0, Math.min(...waits)) };
+  }
+
+  /** Carries out the planned vault write and says so in an event. */
+  private async act(
+    sk: SecureKey,
+    action: VaultAction,
+    current: VaultKey | undefined,
+    policyJson: string,
+  ): Promise<VaultKey | undefined> {
+    const vault = this.d.vault(sk.spec.vault.url);
+    const name = sk.spec.key.name;
+    switch (action.type) {
+      case 'create': {
+        const created = await vault.createKey(sk.spec.key, policyJson);
+        this.d.event(
+          target(sk),
+          'Normal',
+          REASONS.KeyCreated,
+          `created key ${name} version ${created.version} in ${vault.url}`,
+        );
+        this.d.log?.('info', 'key created', {
+          secureKey: keyOf(sk),
+          keyName: name,
+          keyVersion: created.version,
+        });
+        return created;
+      }
+      case 'rotate': {
+        const rotated = await vault.createKey(sk.spec.key, policyJson);
+        this.d.event(
+          target(sk),
+          'Normal',
+          REASONS.KeyRotated,
+          `rotated key ${name} to version ${rotated.version}`,
+        );
+        this.d.log?.('info', 'key rotated', {
+          secureKey: keyOf(sk),
+          keyName: name,
+          keyVersion: rotated.version,
+        });
+        return rotated;
+      }
+      case 'update-policy': {
+        if (current === undefined) return current;
+        const before = new Set(current.policy ? digestsOf(current.policy).digests : []);
+        const updated = await vault.setReleasePolicy(name, current.version, policyJson);
+        const afterSet = new Set(updated.policy ? digestsOf(updated.policy).digests : []);
+        const added = [...afterSet].filter((d) => !before.has(d));
+        const removed = [...before].filter((d) => !afterSet.has(d));
+        this.d.event(
+          target(sk),
+          'Normal',
+          'PolicyUpdated',
+          `release policy of ${name}/${current.version} updated: ${describe('admitted', added)}${describe('removed', removed)}`.replace(
+            /: $/,
+            '',
+          ),
+        );
+        this.d.log?.('info', 'release policy updated', {
+          secureKey: keyOf(sk),
+          keyName: name,
+          keyVersion: current.version,
+          added: added.length,
+          removed: removed.length,
+        });
+        return updated;
+      }
+      default:
+        return current;
+    }
+  }
+
+  /** Warning events for pods whose policy yields no digest, once per change of the problem set. */
+  private reportPods(sk: SecureKey, desired: DesiredDigests): void {
+    if (desired.problems.length === 0) return;
+    const before = findCondition(sk.status?.conditions, 'PodsAdmitted')?.message ?? '';
+    const pods = new Map(
+      this.d.pods(sk.metadata?.namespace ?? '').map((p) => [`${p.namespace}/${p.name}`, p]),
+    );
+    for (const problem of desired.problems) {
+      if (before.includes(problem.pod)) continue;
+      const message = `pod ${problem.pod} is not admitted to key ${sk.spec.key.name}: ${problem.message}`;
+      this.d.event(target(sk), 'Warning', REASONS.InvalidPolicyAnnotation, message);
+      const pod = pods.get(problem.pod);
+      if (pod) this.d.event(podTarget(pod), 'Warning', REASONS.InvalidPolicyAnnotation, message);
+    }
+  }
+
+  private async finish(sk: SecureKey, input: Parameters<typeof nextStatus>[0]): Promise<void> {
+    const status = nextStatus(input);
+    if (!statusChanged(sk.status, status)) return;
+    this.d.remember(await this.d.api.writeStatus(sk, status));
+  }
+
+  /** deletionPolicy: Retain keeps the vault key; Delete soft-deletes it. Then the finalizer goes. */
+  private async finalize(sk: SecureKey): Promise<void> {
+    if (!(sk.metadata?.finalizers ?? []).includes(FINALIZER)) return;
+    const policy = sk.spec.deletionPolicy ?? SCHEMA_DEFAULTS['spec.deletionPolicy'];
+    const name = sk.spec.key.name;
+    const url = sk.spec.vault.url;
+    if (policy === 'Delete') {
+      try {
+        await this.d.vault(url).deleteKey(name);
+        this.d.event(
+          target(sk),
+          'Normal',
+          'KeyDeleted',
+          `deleted key ${name} from ${url} (recoverable until the vault purges it)`,
+        );
+        this.d.log?.('info', 'key deleted', { secureKey: keyOf(sk), keyName: name });
+      } catch (err) {
+        if (!(err instanceof VaultCallError)) throw err;
+        this.d.event(target(sk), 'Warning', 'DeleteFailed', err.message);
+        // A URL the operator refuses to use never held a key it made: nothing to delete, so do not block.
+        if (!(err.kind === 'rejected' && err.status === undefined)) throw err;
+      }
+    } else {
+      this.d.event(target(sk), 'Normal', 'KeyRetained', `kept key ${name} in ${url} (deletionPolicy Retain)`);
+      this.d.log?.('info', 'key retained', { secureKey: keyOf(sk), keyName: name });
+    }
+    await this.d.api.removeFinalizer(sk);
+  }
+}
+
+function describe(what: string, digests: string[]): string {
+  if (digests.length === 0) return '';
+  const shown = digests.slice(0, 3).map((d) => d.slice(0, 12));
+  return `${what} ${digests.length} (${shown.join(', ')}${digests.length > 3 ? ', …' : ''}) `;
+}
+
+export function keyOf(sk: SecureKey): string {
+  return `${sk.metadata?.namespace ?? ''}/${sk.metadata?.name ?? ''}`;
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the SecureKey operator against the current kubeconfig. Configuration is the environment
+ * (operator/config.ts). With no Azure identity configured it embeds the sandbox — simulated Managed HSM,
+ * Attestation and Entra on fixed loopback ports — and says so on every start.
+ */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { workloadIdentityCredential } from '../edge/azure/index.ts';
+import { writeTokenFiles } from '../sim/sandbox/identities.ts';
+import { startSandbox, type Sandbox } from '../sim/sandbox/sandbox.ts';
+import { ConfigError, parseConfig } from './config.ts';
+import { createLogger, parseLevel } from './observability/log.ts';
+import { startOperator, type RunningOperator } from './operator.ts';
+
+let config;
+try {
+  config = parseConfig(process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`securekey-operator: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ''}\n`);
+  process.exit(2);
+}
+const log = createLogger({ level: parseLevel(config.logLevel), component: 'operator' });
+
+let sandbox: Sandbox | undefined;
+let refresh: NodeJS.Timeout | undefined;
+let operator: RunningOperator;
+try {
+  if (config.identity.type === 'sandbox') {
+    const dir =
+      config.identity.dir ?? path.join(process.env['XDG_RUNTIME_DIR'] ?? tmpdir(), 'securekey-sandbox');
+    sandbox = await startSandbox({
+      dir,
+      persist: true,
+      ports: { vault: config.identity.vaultPort, maa: config.identity.maaPort },
+    });
+    const sb = sandbox;
+    // Projected tokens live an hour; keep the files fresh as kubelet would.
+    refresh = setInterval(() => writeTokenFiles(sb.identity, dir), 30 * 60_000);
+    refresh.unref();
+    const env = sb.env('operator');
+    log.warn('no Azure identity configured: using the embedded sandbox (SIMULATORS, not Azure)', {
+      vault: sb.vault.url,
+      attestation: sb.maa.url,
+      ca: sb.caFile,
+      state: dir,
+    });
+    operator = await startOperator({
+      config,
+      log,
+      caPem: sb.ca.certPem,
+      credential: workloadIdentityCredential({
+        tenantId: env['AZURE_TENANT_ID']!,
+        clientId: env['AZURE_CLIENT_ID']!,
+        tokenFilePath: env['AZURE_FEDERATED_TOKEN_FILE']!,
+        authorityHost: env['AZURE_AUTHORITY_HOST']!,
+        caPem: sb.ca.certPem,
+      }),
+    });
+  } else {
+    operator = await startOperator({ config, log });
+  }
+} catch (err) {
+  log.error('operator failed to start', { error: err });
+  await sandbox?.close();
+  process.exit(1);
+}
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) {
+    log.warn('second signal: exiting now', { signal });
+    process.exit(1);
+  }
+  stopping = true;
+  log.info('signal received', { signal });
+  const deadline = setTimeout(() => {
+    log.error('graceful shutdown took too long; exiting');
+    process.exit(1);
+  }, 25_000);
+  deadline.unref();
+  await operator.stop();
+  clearInterval(refresh);
+  await sandbox?.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

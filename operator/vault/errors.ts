@@ -1,0 +1,96 @@
+import { SecureKeyError } from '../../core/errors.ts';
+
+export type VaultCallErrorKind =
+  /** 401/403: the operator's identity may not do this (role assignment missing). */
+  | 'forbidden'
+  /** 429: the vault throttled us; `retryAfterMs` says for how long. */
+  | 'throttled'
+  /** 5xx, timeouts, connection failures: try again later. */
+  | 'unavailable'
+  /** 400: the vault refused the request (key type, size, policy). Retrying the same spec will not help. */
+  | 'rejected'
+  /** 409: e.g. a deleted key with that name still recoverable. */
+  | 'conflict'
+  | 'not-found';
+
+/**
+ * A vault call that failed. The message names the operation, the vault and the key, with the vault's
+ * error code and message (which never carry key material), and a hint at the likely cause.
+ */
+export class VaultCallError extends SecureKeyError<VaultCallErrorKind> {
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly code: string | undefined;
+
+  constructor(
+    kind: VaultCallErrorKind,
+    message: string,
+    o: { status?: number; retryAfterMs?: number; code?: string; hint?: string; cause?: unknown } = {},
+  ) {
+    super(kind, message, {
+      ...(o.hint === undefined ? {} : { hint: o.hint }),
+      ...(o.cause === undefined ? {} : { cause: o.cause }),
+    });
+    this.status = o.status;
+    this.retryAfterMs = o.retryAfterMs;
+    this.code = o.code;
+  }
+}
+
+const HINTS: Partial<Record<VaultCallErrorKind, string>> = {
+  forbidden:
+    "grant the operator's identity Managed HSM Crypto Officer (or Key Vault Crypto Officer) on the vault, and check its federated credential",
+  conflict: 'a deleted key with this name is still recoverable: recover it or purge it, or pick another name',
+  throttled: 'the vault is throttling; the operator backs off and retries',
+  unavailable: 'the vault was not reached or failed; the operator backs off and retries',
+};
+
+interface RestErrorLike {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+  response?: { headers?: { get(name: string): string | undefined } };
+}
+
+function retryAfterMs(header: string | undefined, now: number): number | undefined {
+  if (header === undefined) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Turns whatever the Azure SDK threw into a VaultCallError naming `what` (operation, vault, key). */
+export function classifyVaultError(what: string, err: unknown, now = Date.now()): VaultCallError {
+  if (err instanceof VaultCallError) return err;
+  const e = (typeof err === 'object' && err !== null ? err : {}) as RestErrorLike;
+  const status = e.statusCode;
+  const kind: VaultCallErrorKind =
+    status === undefined
+      ? 'unavailable'
+      : status === 401 || status === 403
+        ? 'forbidden'
+        : status === 404
+          ? 'not-found'
+          : status === 409
+            ? 'conflict'
+            : status === 429
+              ? 'throttled'
+              : status >= 500
+                ? 'unavailable'
+                : 'rejected';
+  const detail = (e.message ?? String(err)).split('\n')[0] ?? '';
+  const retry = retryAfterMs(e.response?.headers?.get('retry-after'), now);
+  const hint = HINTS[kind];
+  return new VaultCallError(
+    kind,
+    `${what}: ${status === undefined ? 'vault not reached' : `HTTP ${status}`}${e.code ? ` ${e.code}` : ''}: ${detail}`,
+    {
+      ...(status === undefined ? {} : { status }),
+      ...(retry === undefined ? {} : { retryAfterMs: retry }),
+      ...(e.code === undefined ? {} : { code: e.code }),
+      ...(hint === undefined ? {} : { hint }),
+      cause: err,
+    },
+  );
+}

@@ -1,0 +1,138 @@
+/**
+ * The operator's view of one vault, over the real `KeyClient`: read a key with its release policy,
+ * create an exportable HSM key (or a new version of one) with a policy, replace a version's policy,
+ * delete. Every call is timed and counted by operation and outcome; failures become VaultCallError.
+ *
+ * The SDK's own retries are off (the caller passes a client built with maxRetries 0): the operator's
+ * work queue owns backoff, so a throttled vault delays one SecureKey, not a worker.
+ */
+import type { KeyClient, KeyVaultKey } from '@azure/keyvault-keys';
+import type { KeySpec } from '../../core/api/securekey.generated.ts';
+import { parsePolicyJson, type ReleasePolicy } from '../../core/policy/index.ts';
+import { classifyVaultError, VaultCallError } from './errors.ts';
+
+export type VaultOperation = 'get' | 'create' | 'update-policy' | 'delete';
+
+/** Called after every vault call: outcome is the HTTP status ("200", "429", …) or "error" when unreached. */
+export type VaultCallObserver = (operation: VaultOperation, outcome: string, seconds: number) => void;
+
+export interface VaultKey {
+  /** Versioned key id (`https://…/keys/<name>/<version>`). */
+  id: string;
+  name: string;
+  version: string;
+  createdOn: Date | undefined;
+  exportable: boolean;
+  keyType: string;
+  /** The release policy the vault holds for this version; undefined when none or unreadable. */
+  policy: ReleasePolicy | undefined;
+}
+
+export interface KeyVaultOptions {
+  client: KeyClient;
+  observe?: VaultCallObserver;
+}
+
+function toVaultKey(key: KeyVaultKey): VaultKey {
+  const p = key.properties;
+  let policy: ReleasePolicy | undefined;
+  const bytes = p.releasePolicy?.encodedPolicy;
+  if (bytes !== undefined) {
+    try {
+      policy = parsePolicyJson(Buffer.from(bytes).toString('utf8'));
+    } catch {
+      // A policy we cannot read (written by someone else) never equals ours, so it gets rewritten.
+      policy = undefined;
+    }
+  }
+  return {
+    id: key.id ?? '',
+    name: key.name,
+    version: p.version ?? '',
+    createdOn: p.createdOn,
+    exportable: p.exportable === true,
+    keyType: String(key.keyType ?? ''),
+    policy,
+  };
+}
+
+function statusOf(err: unknown): string {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? String(status) : 'error';
+}
+
+export class KeyVault {
+  readonly url: string;
+  private readonly client: KeyClient;
+  private readonly observe: VaultCallObserver;
+
+  constructor(o: KeyVaultOptions) {
+    this.client = o.client;
+    this.url = o.client.vaultUrl;
+    this.observe = o.observe ?? (() => {});
+  }
+
+  private async call<T>(op: VaultOperation, what: string, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await fn();
+      this.observe(op, '200', (performance.now() - started) / 1000);
+      return result;
+    } catch (err) {
+      this.observe(op, statusOf(err), (performance.now() - started) / 1000);
+      throw classifyVaultError(`${what} at ${this.url}`, err);
+    }
+  }
+
+  /** The current version of `name`, or undefined when the vault has no such (non-deleted) key. */
+  async getKey(name: string): Promise<VaultKey | undefined> {
+    try {
+      return await this.call('get', `reading key ${name}`, async () =>
+        toVaultKey(await this.client.getKey(name)),
+      );
+    } catch (err) {
+      if (err instanceof VaultCallError && err.kind === 'not-found') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Creates the key, or a new version of it when it exists (Azure's create is "add a version"): exportable,
+   * HSM-protected, with `policyJson` as its release policy.
+   */
+  async createKey(spec: KeySpec, policyJson: string): Promise<VaultKey> {
+    const options = {
+      exportable: true,
+      releasePolicy: { encodedPolicy: new TextEncoder().encode(policyJson), immutable: false },
+      ...(spec.size === undefined ? {} : { keySize: spec.size }),
+      ...(spec.curve === undefined ? {} : { curve: spec.curve }),
+      ...(spec.operations === undefined ? {} : { keyOps: spec.operations }),
+    };
+    return this.call('create', `creating key ${spec.name} (${spec.type})`, async () =>
+      toVaultKey(await this.client.createKey(spec.name, spec.type, options)),
+    );
+  }
+
+  /** Replaces the release policy of one version. */
+  async setReleasePolicy(name: string, version: string, policyJson: string): Promise<VaultKey> {
+    return this.call('update-policy', `updating the release policy of key ${name}/${version}`, async () =>
+      toVaultKey(
+        await this.client.updateKeyProperties(name, version, {
+          releasePolicy: { encodedPolicy: new TextEncoder().encode(policyJson), immutable: false },
+        }),
+      ),
+    );
+  }
+
+  /** Deletes the key (soft delete: recoverable for the vault's retention period). Gone already is fine. */
+  async deleteKey(name: string): Promise<void> {
+    try {
+      await this.call('delete', `deleting key ${name}`, async () => {
+        await this.client.beginDeleteKey(name, { intervalInMs: 500 });
+      });
+    } catch (err) {
+      if (err instanceof VaultCallError && err.kind === 'not-found') return;
+      throw err;
+    }
+  }
+}
