@@ -10,7 +10,7 @@ import { workloadIdentityCredential } from '../edge/azure/index.ts';
 import { writeTokenFiles } from '../sim/sandbox/identities.ts';
 import { startSandbox, type Sandbox } from '../sim/sandbox/sandbox.ts';
 import { ConfigError, parseConfig } from './config.ts';
-import { createLogger, parseLevel } from './observability/log.ts';
+import { createLogger, parseLevel } from './telemetry/log.ts';
 import { startOperator, type RunningOperator } from './operator.ts';
 
 let config;

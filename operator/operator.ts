@@ -13,10 +13,10 @@ import type { OperatorConfig } from './config.ts';
 import { SecureKeyController } from './controller/secure-key-controller.ts';
 import { EventRecorder } from './kube/event-recorder.ts';
 import { KubeHttp } from './kube/kube-http.ts';
-import { LeaderElector } from './kube/leader-election.ts';
+import { LeaderElector } from './kube/leader-lease.ts';
 import { SecureKeyApi } from './kube/secure-key-api.ts';
-import type { Logger } from './observability/log.ts';
-import { startOpsServer } from './observability/ops-server.ts';
+import type { Logger } from './telemetry/log.ts';
+import { startOpsServer } from './telemetry/ops-server.ts';
 import { operatorMetrics } from './operator-metrics.ts';
 import { Vaults } from './vault/vaults.ts';
 
@@ -111,7 +111,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
   let leadership: Promise<void>;
   if (config.leaderElection.enabled) {
     const elector = new LeaderElector({
-      kubeConfig: kc,
+      http,
       namespace: config.leaderElection.namespace,
       name: config.leaderElection.name,
       identity,
