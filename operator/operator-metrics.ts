@@ -62,6 +62,7 @@ export function operatorMetrics(): OperatorMetrics {
     help: '1 while this replica holds the leader Lease.',
     labelNames: [],
   });
+  leader.set({}, 0);
   return {
     registry,
     hooks: {

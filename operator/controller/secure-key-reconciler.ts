@@ -152,13 +152,12 @@ export class SecureKeyReconciler {
     const planned = planVaultAction(sk, current, plan, now);
     const action: VaultAction = specFailure === undefined ? planned.action : { type: 'none' };
     const rotateAt = planned.rotateAt;
-    let after = current;
-    let writeFailure: StepFailure | undefined;
+    let after: VaultKey | undefined;
     try {
       after = await this.act(sk, action, current, plan.ok ? plan.json : '');
     } catch (err) {
       if (!(err instanceof VaultCallError)) throw err;
-      writeFailure = failureOf(err);
+      const writeFailure = failureOf(err);
       this.d.event(target(sk), 'Warning', writeFailure.reason, err.message);
       await this.finish(sk, {
         secureKey: sk,

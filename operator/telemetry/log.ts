@@ -27,7 +27,7 @@ export interface LoggerOptions {
 
 /** Names whose values are secrets or key material (JWK private members included). */
 const SECRET_NAME =
-  /(^|[_-])(secret|password|passphrase|token|assertion|privatekey|private_key|credential)s?$|^(d|k|p|q|dp|dq|qi|key|plaintext|material)$/i;
+  /(secret|password|passphrase|token|assertion|private_?key|credential)s?$|^(d|k|p|q|dp|dq|qi|key|plaintext|material)$/i;
 const HARMLESS = new Set(['keyName', 'keyId', 'keyVersion', 'kid', 'tokenExpiresAt', 'tokenFile']);
 const REDACTED = '[redacted]';
 

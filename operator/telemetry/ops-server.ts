@@ -3,6 +3,7 @@
  * /livez) and /readyz. Health answers like kube-apiserver's: "ok", or 503 with `[-]name failed: reason`
  * lines (all checks listed with `?verbose`).
  */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { safeMessage } from '../reconcile/conditions.ts';
@@ -70,7 +71,7 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
     res.status(404).json({ error: 'not found', endpoints: ['/metrics', '/healthz', '/livez', '/readyz'] });
   });
 
-  const server = await new Promise<import('node:http').Server>((resolve, reject) => {
+  const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(o.port ?? 8080, o.host ?? '0.0.0.0', (err?: Error) =>
       err ? reject(err) : resolve(s),
     );

@@ -78,8 +78,24 @@ export interface FaultPlan {
   outage?: { count: number; status?: number };
   /** Delay every request. */
   latencyMs?: number;
+  /**
+   * Process the request, then hold the answer this long: the "done, but the caller never heard" case
+   * (a client that dies meanwhile must not repeat what already happened).
+   */
+  answerDelayMs?: number;
   /** Only requests whose `METHOD path` matches. Default: all. */
   match?: RegExp;
+}
+
+/** Holds `res.end` for `ms`; the handler runs (and commits its effects) at once. */
+function delayAnswer(res: Response, ms: number): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  res.end = ((...args: unknown[]) => {
+    setTimeout(() => {
+      if (!res.socket?.destroyed) end(...args);
+    }, ms);
+    return res;
+  }) as Response['end'];
 }
 
 /** Fault injection, switchable at run time (tests and the sandbox's admin endpoint change `plan`). */
@@ -113,6 +129,7 @@ export class FaultInjector {
             'The service is temporarily unavailable',
           );
         }
+        if (p.answerDelayMs) delayAnswer(res, p.answerDelayMs);
         next();
       };
       if (p.latencyMs) setTimeout(go, p.latencyMs);
