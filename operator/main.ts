@@ -7,27 +7,31 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { workloadIdentityCredential } from '../edge/azure/index.ts';
-import { writeTokenFiles } from '../sim/sandbox/identities.ts';
-import { startSandbox, type Sandbox } from '../sim/sandbox/sandbox.ts';
+import type { Sandbox } from '../sim/sandbox/sandbox.ts';
 import { ConfigError, parseConfig } from './config.ts';
-import { createLogger, parseLevel } from './telemetry/log.ts';
+import { createLogger, parseLevel } from './observability/log.ts';
 import { startOperator, type RunningOperator } from './operator.ts';
 
 let config;
+let level;
 try {
   config = parseConfig(process.env);
+  level = parseLevel(config.logLevel);
 } catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`securekey-operator: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ''}\n`);
+  const hint = err instanceof ConfigError && err.hint ? `\n  hint: ${err.hint}` : '';
+  process.stderr.write(`securekey-operator: ${(err as Error).message}${hint}\n`);
   process.exit(2);
 }
-const log = createLogger({ level: parseLevel(config.logLevel), component: 'operator' });
+const log = createLogger({ level, component: 'operator' });
 
 let sandbox: Sandbox | undefined;
 let refresh: NodeJS.Timeout | undefined;
 let operator: RunningOperator;
 try {
   if (config.identity.type === 'sandbox') {
+    // Loaded only here: the simulators (and what they import) are no part of a production operator.
+    const { startSandbox } = await import('../sim/sandbox/sandbox.ts');
+    const { writeTokenFiles } = await import('../sim/sandbox/identities.ts');
     const dir =
       config.identity.dir ?? path.join(process.env['XDG_RUNTIME_DIR'] ?? tmpdir(), 'securekey-sandbox');
     sandbox = await startSandbox({

@@ -3,7 +3,7 @@
  * the vault observer.
  */
 import type { ControllerHooks } from './controller/secure-key-controller.ts';
-import { registerProcessMetrics, Registry } from './telemetry/metrics.ts';
+import { registerProcessMetrics, Registry } from './observability/metrics.ts';
 import type { VaultCallObserver } from './vault/key-vault.ts';
 
 export interface OperatorMetrics {

@@ -6,17 +6,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { TokenCredential } from '@azure/identity';
 import { clientSecretCredential, workloadIdentityCredential } from '../edge/azure/index.ts';
 import type { OperatorConfig } from './config.ts';
 import { SecureKeyController } from './controller/secure-key-controller.ts';
 import { EventRecorder } from './kube/event-recorder.ts';
 import { KubeHttp } from './kube/kube-http.ts';
+import { defaultKubeAccess, type KubeAccess } from './kube/kubeconfig.ts';
 import { LeaderElector } from './kube/leader-lease.ts';
 import { SecureKeyApi } from './kube/secure-key-api.ts';
-import type { Logger } from './telemetry/log.ts';
-import { startOpsServer } from './telemetry/ops-server.ts';
+import type { Logger } from './observability/log.ts';
+import { startOpsServer } from './observability/ops-server.ts';
 import { operatorMetrics } from './operator-metrics.ts';
 import { Vaults } from './vault/vaults.ts';
 
@@ -32,7 +32,7 @@ export interface StartOperatorOptions {
   config: OperatorConfig;
   log: Logger;
   /** Defaults to $KUBECONFIG / ~/.kube/config / in-cluster. */
-  kubeConfig?: KubeConfig;
+  kubeAccess?: KubeAccess;
   /** Identity settings resolved by the caller (the embedded sandbox supplies its own). */
   credential?: TokenCredential;
   caPem?: string;
@@ -66,8 +66,7 @@ function credentialFor(config: OperatorConfig, caPem: string | undefined): Token
 
 export async function startOperator(o: StartOperatorOptions): Promise<RunningOperator> {
   const { config, log } = o;
-  const kc = o.kubeConfig ?? loadKubeConfig();
-  const http = new KubeHttp(kc);
+  const http = new KubeHttp(o.kubeAccess ?? defaultKubeAccess());
   const caPem = o.caPem ?? (config.caFile ? readFileSync(config.caFile, 'utf8') : undefined);
   const credential = o.credential ?? credentialFor(config, caPem);
   const metrics = operatorMetrics();
@@ -177,10 +176,4 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
       log.info('stopped');
     },
   };
-}
-
-function loadKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
 }

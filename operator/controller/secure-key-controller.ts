@@ -84,7 +84,8 @@ function meaningfulChange(a: SecureKey, b: SecureKey): boolean {
 export class SecureKeyController {
   readonly secureKeys: Informer<SecureKey>;
   readonly pods: Informer<ObservedPod>;
-  readonly queue: WorkQueue;
+  /** The current term's queue: a new one each time this replica starts leading (a shut queue stays shut). */
+  queue: WorkQueue;
   readonly reconciler: SecureKeyReconciler;
   private readonly o: SecureKeyControllerOptions;
   /** Objects our own writes returned, newer than the informer's until its watch catches up. */
@@ -109,6 +110,7 @@ export class SecureKeyController {
         if (type === 'update' && old && !meaningfulChange(old, sk)) return;
         if (type === 'delete') {
           this.written.delete(keyOf(sk));
+          this.queue.forget(keyOf(sk));
           o.hooks?.forgotKey?.(keyOf(sk));
         }
         this.queue.add(keyOf(sk));
@@ -183,38 +185,41 @@ export class SecureKeyController {
   async lead(signal: AbortSignal): Promise<void> {
     await this.waitForSync(signal);
     if (signal.aborted) return;
-    for (const sk of this.secureKeys.list()) this.queue.add(keyOf(sk));
-    const stop = () => this.queue.shutDown();
+    const queue = new WorkQueue(this.o.queue);
+    this.queue.shutDown();
+    this.queue = queue;
+    for (const sk of this.secureKeys.list()) queue.add(keyOf(sk));
+    const stop = () => queue.shutDown();
     signal.addEventListener('abort', stop, { once: true });
-    await runWorkers(this.queue, this.o.concurrency ?? 4, (key) => this.process(key));
+    await runWorkers(queue, this.o.concurrency ?? 4, (key) => this.process(queue, key));
   }
 
-  private async process(key: string): Promise<void> {
+  private async process(queue: WorkQueue, key: string): Promise<void> {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     try {
       const result = await this.reconciler.reconcile(key);
-      this.queue.forget(key);
-      if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+      queue.forget(key);
+      if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
       this.o.hooks?.reconciled?.(key, seconds(), 'success');
     } catch (err) {
       const conflict = err instanceof KubeApiError && err.kind === 'conflict';
       this.o.hooks?.reconciled?.(key, seconds(), conflict ? 'requeue' : 'error');
       if (conflict) {
         // Our view was stale: the watch brings the newer object; try again soon, without a penalty.
-        this.queue.addAfter(key, 100);
+        queue.addAfter(key, 100);
       } else if (err instanceof VaultCallError && err.retryAfterMs !== undefined) {
-        this.queue.addRateLimited(key, err.retryAfterMs);
+        queue.addRateLimited(key, err.retryAfterMs);
       } else {
-        this.queue.addRateLimited(key);
+        queue.addRateLimited(key);
       }
       this.o.log?.(conflict ? 'debug' : 'warn', 'reconcile failed', {
         secureKey: key,
         error: err,
-        failures: this.queue.failures(key),
+        failures: queue.failures(key),
       });
     } finally {
-      this.o.hooks?.queueDepth?.(this.queue.length);
+      this.o.hooks?.queueDepth?.(queue.length);
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * The operator's one door to the Kubernetes API: JSON requests and watch streams over a keep-alive
- * HTTPS agent, authenticated the way the kubeconfig says (client certificates, bearer or in-cluster
- * token file, re-read per request so rotated tokens are picked up).
+ * HTTPS agent, authenticated the way the kubeconfig says (client certificates, bearer, token files and
+ * the in-cluster token re-read per request so rotated tokens are picked up, exec plugins).
  *
  * Why not the generated client: it deserialises every pod into class instances (Dates, maps) and the
  * informer keeps whole objects; the operator needs raw JSON it can trim on arrival (10,000 pods with
@@ -10,8 +10,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError } from './errors.ts';
+import { kubeAccessFromFile, type KubeAccess } from './kubeconfig.ts';
 
 export interface KubeResponse<T = unknown> {
   status: number;
@@ -45,29 +45,26 @@ export interface WatchOptions {
 
 export class KubeHttp {
   readonly server: string;
-  private readonly kc: KubeConfig;
-  private agent: https.Agent | http.Agent | undefined;
+  private readonly access: KubeAccess;
+  private readonly agent: https.Agent | http.Agent;
 
-  constructor(kc: KubeConfig) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new KubeApiError('no-cluster', 'the kubeconfig has no current cluster');
-    this.kc = kc;
-    this.server = cluster.server.replace(/\/+$/, '');
+  constructor(access: KubeAccess) {
+    this.access = access;
+    this.server = access.server;
+    this.agent = this.server.startsWith('http:')
+      ? new http.Agent({ keepAlive: true })
+      : new https.Agent({ ...access.tls, keepAlive: true, maxSockets: 64 });
   }
 
-  /** TLS material and auth headers, fresh per request (token files rotate under us). */
-  private async options(): Promise<https.RequestOptions> {
-    const opts: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
-    if (this.agent === undefined) {
-      const tls = { ca: opts.ca, cert: opts.cert, key: opts.key, keepAlive: true, maxSockets: 64 };
-      if (opts.rejectUnauthorized !== undefined)
-        Object.assign(tls, { rejectUnauthorized: opts.rejectUnauthorized });
-      this.agent = this.server.startsWith('http:')
-        ? new http.Agent({ keepAlive: true })
-        : new https.Agent(tls);
-    }
-    return { headers: opts.headers ?? {}, agent: this.agent, ...(opts.auth ? { auth: opts.auth } : {}) };
+  /** From a kubeconfig file's current context (tests and tools). */
+  static fromFile(file: string): KubeHttp {
+    return new KubeHttp(kubeAccessFromFile(file));
+  }
+
+  /** Agent and auth header, fresh per request (token files rotate under us). */
+  private async options(): Promise<https.RequestOptions & { headers: Record<string, string> }> {
+    const authorization = await this.access.authorization();
+    return { agent: this.agent, headers: authorization ? { authorization } : {} };
   }
 
   url(path: string, query?: RequestOptions['query']): URL {
@@ -212,6 +209,6 @@ export class KubeHttp {
   }
 
   close(): void {
-    this.agent?.destroy();
+    this.agent.destroy();
   }
 }

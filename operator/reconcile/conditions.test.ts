@@ -147,3 +147,18 @@ describe('readyFrom', () => {
     );
   });
 });
+
+describe('safeMessage and standard base64', () => {
+  it('redacts a base64 DER private key whole, slashes included, but keeps key ids and digests', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const der = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'der' })
+      .toString('base64');
+    expect(der).toContain('/');
+    const out = safeMessage(`decoding failed near ${der}`);
+    expect(out).toBe('decoding failed near [redacted]');
+    const id = 'https://h.managedhsm.azure.net/keys/db-key/8167bd04b2ff24bbcbbf9c92872bba87';
+    const digest = 'cadd74f7'.repeat(8);
+    expect(safeMessage(`${id} ${digest}`)).toBe(`${id} ${digest}`);
+  });
+});

@@ -44,8 +44,11 @@ export interface ConditionInput {
 /** metav1.Condition caps message at 32768 characters. */
 const MAX_MESSAGE = 32768;
 const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(-----END [A-Z0-9 ]+-----|$)/g;
-/** Long mixed-case base64/base64url runs look like key bytes; digests and key versions are lowercase hex. */
-const KEY_LIKE = /[A-Za-z0-9+_-]{40,}={0,2}/g;
+/**
+ * Long mixed-case base64/base64url runs look like key bytes ('/' included, so standard base64 is not
+ * let through in slices); digests, key versions and key paths are lowercase.
+ */
+const KEY_LIKE = /[A-Za-z0-9+/_-]{40,}={0,2}/g;
 
 /**
  * Last line of defence: messages come from errors that already omit key material, but a condition is

@@ -16,7 +16,6 @@ import { secureKeyPath } from '../../../operator/kube/secure-key-api.ts';
 import { SecureKeyApi } from '../../../operator/kube/secure-key-api.ts';
 import { SIMULATED_VAULT_SUFFIXES, Vaults } from '../../../operator/vault/vaults.ts';
 import { startSandbox, type Sandbox } from '../../../sim/sandbox/sandbox.ts';
-import { kubeConfigFrom } from '../../support/kube.ts';
 
 export { eventually } from '../../support/eventually.ts';
 
@@ -62,10 +61,14 @@ export function secureKeyBody(
 
 export async function startHarness(
   ns: string,
-  options: { queue?: { baseDelayMs?: number; maxDelayMs?: number }; resyncMs?: number } = {},
+  options: {
+    queue?: { baseDelayMs?: number; maxDelayMs?: number };
+    resyncMs?: number;
+    /** The reconciler's clock (rotation tests move it forward). */
+    now?: () => Date;
+  } = {},
 ): Promise<Harness> {
-  const kc = kubeConfigFrom(inject('kubeconfig'));
-  const http = new KubeHttp(kc);
+  const http = KubeHttp.fromFile(inject('kubeconfig'));
   await http.expect('POST', '/api/v1/namespaces', [201, 409], { body: { metadata: { name: ns } } });
   // No controller-manager here: the ServiceAccount admission plugin needs the default account to exist.
   await http.expect('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, [201, 409], {
@@ -94,7 +97,7 @@ export async function startHarness(
     api,
     vault: (url) => vaults.get(url),
     event: (t, type, reason, message) => events.record(t, type, reason, message),
-    now: () => new Date(),
+    now: options.now ?? (() => new Date()),
     queue: { baseDelayMs: 50, maxDelayMs: 1000, ...options.queue },
     ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
   });

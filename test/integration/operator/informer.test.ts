@@ -9,7 +9,7 @@ import { Informer, type InformerEvent } from '../../../operator/kube/informer.ts
 import { KubeHttp } from '../../../operator/kube/kube-http.ts';
 import { trimPod, type ObservedPod } from '../../../operator/reconcile/index.ts';
 import { policy } from '../../../operator/reconcile/testing.ts';
-import { kubeConfigFrom } from '../../support/kube.ts';
+import { kubeAccessFromFile } from '../../../operator/kube/kubeconfig.ts';
 import { eventually } from '../../support/eventually.ts';
 
 const NS = 'op-informer';
@@ -81,8 +81,7 @@ describe('informer on a real API server', () => {
     });
 
   beforeAll(async () => {
-    const kc = kubeConfigFrom(inject('kubeconfig'));
-    direct = new KubeHttp(kc);
+    direct = KubeHttp.fromFile(inject('kubeconfig'));
     await direct.expect('POST', '/api/v1/namespaces', [201, 409], { body: { metadata: { name: NS } } });
     await direct.expect('POST', `/api/v1/namespaces/${NS}/serviceaccounts`, [201, 409], {
       body: { metadata: { name: 'default' } },
@@ -95,11 +94,11 @@ describe('informer on a real API server', () => {
     const server = new URL(direct.server);
     proxy = new Proxy({ host: server.hostname, port: Number(server.port) });
     await proxy.listen();
-    const proxied = kubeConfigFrom(inject('kubeconfig'));
     // Same TLS identity (the serving certificate names 127.0.0.1), another port.
-    const cluster = { ...proxied.getCurrentCluster()!, server: `https://127.0.0.1:${proxy.port}` };
-    proxied.clusters = proxied.clusters.map((c) => (c.name === cluster.name ? cluster : c));
-    http = new KubeHttp(proxied);
+    http = new KubeHttp({
+      ...kubeAccessFromFile(inject('kubeconfig')),
+      server: `https://127.0.0.1:${proxy.port}`,
+    });
 
     informer = new Informer<ObservedPod>({
       http,

@@ -13,7 +13,6 @@ import { KubeHttp } from '../../../operator/kube/kube-http.ts';
 import { SecureKeyApi, secureKeyPath } from '../../../operator/kube/secure-key-api.ts';
 import { startSandbox, type Sandbox } from '../../../sim/sandbox/sandbox.ts';
 import { eventually } from '../../support/eventually.ts';
-import { kubeConfigFrom } from '../../support/kube.ts';
 import { repoRoot } from '../../support/paths.ts';
 import { MAA, secureKeyBody } from './harness.ts';
 
@@ -107,7 +106,7 @@ describe('operator processes', () => {
   }
 
   beforeAll(async () => {
-    http = new KubeHttp(kubeConfigFrom(inject('kubeconfig')));
+    http = KubeHttp.fromFile(inject('kubeconfig'));
     api = new SecureKeyApi(http);
     await http.expect('POST', '/api/v1/namespaces', [201, 409], { body: { metadata: { name: NS } } });
     dir = mkdtempSync(path.join(tmpdir(), 'securekey-proc-'));

@@ -1,0 +1,30 @@
+/**
+ * Every label and annotation SecureKey reads or writes on pods, in one place (vault-k8s keeps its
+ * annotations the same way). A pod opts in with the label and names its keys by alias:
+ *
+ *   securekey.io/inject: "true"                       (label)
+ *   securekey.io/key-<alias>: <SecureKey name>        a key to deliver, from a SecureKey in the pod's namespace
+ *   securekey.io/format-<alias>: raw | pem | jwk      default raw
+ *   securekey.io/path-<alias>: <file name>            default <alias>, under /run/securekey
+ *   securekey.io/containers: app,sidecar              containers that get the key volume (default all)
+ */
+export const INJECT_LABEL = 'securekey.io/inject';
+export const INJECT_LABEL_VALUE = 'true';
+export const ANNOTATION_PREFIX = 'securekey.io/';
+export const KEY_ANNOTATION_PREFIX = 'securekey.io/key-';
+export const FORMAT_ANNOTATION_PREFIX = 'securekey.io/format-';
+export const PATH_ANNOTATION_PREFIX = 'securekey.io/path-';
+export const CONTAINERS_ANNOTATION = 'securekey.io/containers';
+/** Written by the injector; its presence makes a second admission a no-op. */
+export const STATUS_ANNOTATION = 'securekey.io/status';
+export const STATUS_INJECTED = 'injected';
+
+export const AGENT_CONTAINER = 'securekey-agent';
+export const KEYS_VOLUME = 'securekey-keys';
+export const TOKEN_VOLUME = 'securekey-azure-identity-token';
+export const KEYS_MOUNT_PATH = '/run/securekey';
+export const TOKEN_MOUNT_PATH = '/var/run/secrets/securekey/azure';
+/** The audience Entra expects on a federated service-account token. */
+export const TOKEN_AUDIENCE = 'api://AzureADTokenExchange';
+export const KEY_FORMATS = ['raw', 'pem', 'jwk'] as const;
+export type KeyFormat = (typeof KEY_FORMATS)[number];

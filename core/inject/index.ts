@@ -1,0 +1,12 @@
+/** Getting the agent into pods: annotations, key requests, the mutation, and the patch that expresses it. */
+export * from './annotations.ts';
+export { InjectError, type InjectErrorKind } from './errors.ts';
+export { applyPatch, diff, type PatchOperation } from './json-patch.ts';
+export {
+  injectAgent,
+  type AgentSettings,
+  type EnvVar,
+  type InjectResult,
+  type ResolvedKey,
+} from './mutate.ts';
+export { keyRequests, targetContainers, type KeyRequest } from './requests.ts';

@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import { POLICY_ANNOTATIONS } from '../digest/index.ts';
+import { isErrorOf } from '../errors.ts';
+import {
+  AGENT_CONTAINER,
+  applyPatch,
+  diff,
+  injectAgent,
+  InjectError,
+  keyRequests,
+  KEYS_MOUNT_PATH,
+  KEYS_VOLUME,
+  STATUS_ANNOTATION,
+  type AgentSettings,
+  type ResolvedKey,
+} from './index.ts';
+
+const settings: AgentSettings = {
+  image: 'ghcr.io/securekey/agent:0.1.0',
+  args: (keys) => ['init', ...keys.map((k) => `--key=${k.alias}`)],
+  env: [{ name: 'AZURE_CLIENT_ID', value: 'c' }],
+};
+
+function pod(
+  annotations: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'db', namespace: 'shop', labels: { 'securekey.io/inject': 'true' }, annotations },
+    spec: {
+      initContainers: [{ name: 'migrate', image: 'm' }],
+      containers: [
+        { name: 'app', image: 'a', volumeMounts: [{ name: 'data', mountPath: '/data' }] },
+        { name: 'proxy', image: 'p' },
+      ],
+      volumes: [{ name: 'data', emptyDir: {} }],
+      ...extra,
+    },
+  };
+}
+
+const key = (alias: string, over: Partial<ResolvedKey> = {}): ResolvedKey => ({
+  alias,
+  secureKey: `${alias}-key`,
+  format: 'raw',
+  file: alias,
+  vaultUrl: 'https://h.managedhsm.azure.net',
+  keyName: `${alias}-key`,
+  authority: 'https://sharedeus.eus.attest.azure.net',
+  ...over,
+});
+
+function refusedWith(kind: string, fn: () => unknown, text: RegExp): void {
+  try {
+    fn();
+  } catch (err) {
+    expect(isErrorOf(err, InjectError, kind as never)).toBe(true);
+    expect((err as Error).message).toMatch(text);
+    return;
+  }
+  throw new Error('accepted');
+}
+
+describe('keyRequests', () => {
+  it('reads aliases, formats and file names, sorted, with defaults', () => {
+    expect(
+      keyRequests({
+        'securekey.io/key-tls': 'web-tls',
+        'securekey.io/format-tls': 'pem',
+        'securekey.io/path-tls': 'tls.key',
+        'securekey.io/key-db': 'db-key',
+        'other/x': 'y',
+      }),
+    ).toEqual([
+      { alias: 'db', secureKey: 'db-key', format: 'raw', file: 'db' },
+      { alias: 'tls', secureKey: 'web-tls', format: 'pem', file: 'tls.key' },
+    ]);
+  });
+
+  it('refuses bad aliases, formats, paths and clashing files, naming the annotation', () => {
+    refusedWith('bad-annotation', () => keyRequests({ 'securekey.io/key-Bad_Alias': 'k' }), /key-Bad_Alias/);
+    refusedWith(
+      'bad-annotation',
+      () => keyRequests({ 'securekey.io/key-a': 'k', 'securekey.io/format-a': 'der' }),
+      /format-a: "der"/,
+    );
+    refusedWith(
+      'bad-annotation',
+      () => keyRequests({ 'securekey.io/key-a': 'k', 'securekey.io/path-a': '../etc/passwd' }),
+      /plain file name/,
+    );
+    refusedWith(
+      'bad-annotation',
+      () => keyRequests({ 'securekey.io/key-a': 'k', 'securekey.io/key-b': 'k', 'securekey.io/path-b': 'a' }),
+      /both be written to a/,
+    );
+  });
+});
+
+describe('injectAgent', () => {
+  it('adds the agent first, an in-memory keys volume mounted read-only, the identity token, and the status', () => {
+    const before = pod({ 'securekey.io/key-db': 'db-key' });
+    const r = injectAgent(before, [key('db')], settings);
+    expect(r.changed).toBe(true);
+    const spec = r.pod['spec'] as Record<string, Array<Record<string, unknown>>>;
+    expect(spec['initContainers']!.map((c) => c['name'])).toEqual([AGENT_CONTAINER, 'migrate']);
+    const agent = spec['initContainers']![0]!;
+    expect(agent['args']).toEqual(['init', '--key=db']);
+    expect(agent['env']).toContainEqual({ name: 'AZURE_CLIENT_ID', value: 'c' });
+    expect(spec['volumes']).toContainEqual({
+      name: KEYS_VOLUME,
+      emptyDir: { medium: 'Memory', sizeLimit: '1Mi' },
+    });
+    for (const c of spec['containers']!) {
+      expect(c['volumeMounts']).toContainEqual({
+        name: KEYS_VOLUME,
+        mountPath: KEYS_MOUNT_PATH,
+        readOnly: true,
+      });
+    }
+    expect(spec['containers']![0]!['volumeMounts']).toContainEqual({ name: 'data', mountPath: '/data' });
+    expect(
+      (r.pod['metadata'] as { annotations: Record<string, string> }).annotations[STATUS_ANNOTATION],
+    ).toBe('injected');
+    // The input is untouched.
+    expect(JSON.stringify(before)).not.toContain(AGENT_CONTAINER);
+  });
+
+  it('is idempotent: a second injection changes nothing', () => {
+    const once = injectAgent(pod({ 'securekey.io/key-db': 'db-key' }), [key('db')], settings);
+    const twice = injectAgent(once.pod, [key('db')], settings);
+    expect(twice).toEqual({ changed: false, reason: 'already-injected', pod: once.pod });
+  });
+
+  it('mounts only into the containers the annotation names', () => {
+    const r = injectAgent(
+      pod({ 'securekey.io/key-db': 'db-key', 'securekey.io/containers': 'proxy' }),
+      [key('db')],
+      settings,
+    );
+    const containers = (r.pod['spec'] as { containers: Array<{ name: string; volumeMounts?: unknown[] }> })
+      .containers;
+    expect(containers.find((c) => c.name === 'app')!.volumeMounts).toHaveLength(1);
+    expect(containers.find((c) => c.name === 'proxy')!.volumeMounts).toHaveLength(1);
+    refusedWith(
+      'bad-annotation',
+      () => injectAgent(pod({ 'securekey.io/containers': 'nope' }), [key('db')], settings),
+      /no container named nope/,
+    );
+  });
+
+  it('denies a pod whose policy was generated before injection, saying what to do', () => {
+    const p = pod({ 'securekey.io/key-db': 'db-key', [POLICY_ANNOTATIONS['kata-agent-policy']]: 'cG9saWN5' });
+    refusedWith(
+      'policy-before-injection',
+      () => injectAgent(p, [key('db')], settings),
+      /policy annotation but no SecureKey agent/,
+    );
+  });
+
+  it('never overwrites what the user set', () => {
+    refusedWith(
+      'conflict',
+      () => injectAgent(pod({}, { volumes: [{ name: KEYS_VOLUME, emptyDir: {} }] }), [key('db')], settings),
+      /volume named securekey-keys/,
+    );
+    const clash = pod();
+    (clash['spec'] as { containers: Array<Record<string, unknown>> }).containers[1]!['volumeMounts'] = [
+      { name: 'x', mountPath: KEYS_MOUNT_PATH },
+    ];
+    refusedWith('conflict', () => injectAgent(clash, [key('db')], settings), /proxy already mounts/);
+  });
+
+  it('leaves pods that ask for no keys alone', () => {
+    expect(injectAgent(pod(), [], settings)).toMatchObject({ changed: false, reason: 'no-keys' });
+  });
+});
+
+describe('diff and applyPatch', () => {
+  it('turns the injection into a patch that reproduces it exactly', () => {
+    const before = pod({ 'securekey.io/key-db': 'db-key', 'a/b~c': 'escaped' });
+    const after = injectAgent(before, [key('db')], settings).pod;
+    const ops = diff(before, after);
+    expect(applyPatch(before, ops)).toEqual(after);
+    expect(ops.every((o) => o.path.startsWith('/'))).toBe(true);
+    expect(diff(after, after)).toEqual([]);
+  });
+
+  it('handles removals, type changes and escaped keys on random documents', () => {
+    const rand = (seed: number): unknown => {
+      let s = seed;
+      const r = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const gen = (depth: number): unknown => {
+        const t = r();
+        if (depth > 3 || t < 0.3) return r() < 0.5 ? Math.floor(r() * 10) : `s${Math.floor(r() * 5)}`;
+        if (t < 0.6) return Array.from({ length: Math.floor(r() * 4) }, () => gen(depth + 1));
+        return Object.fromEntries(
+          Array.from({ length: Math.floor(r() * 4) }, (_, i) => [
+            `k${i}${r() < 0.2 ? '/~' : ''}`,
+            gen(depth + 1),
+          ]),
+        );
+      };
+      return { root: gen(0) };
+    };
+    for (let i = 0; i < 200; i++) {
+      const a = rand(i);
+      const b = rand(i + 1000);
+      expect(applyPatch(a, diff(a, b))).toEqual(b);
+    }
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The injection, as a pure function (vault-k8s's model): pod in, pod out. The webhook and
+ * `securekey inject` both call it; the webhook's JSON patch is the diff of the two. Nothing the user set
+ * is overwritten: a clash is an InjectError naming it.
+ */
+import { POLICY_ANNOTATIONS } from '../digest/index.ts';
+import {
+  AGENT_CONTAINER,
+  KEYS_MOUNT_PATH,
+  KEYS_VOLUME,
+  STATUS_ANNOTATION,
+  STATUS_INJECTED,
+  TOKEN_AUDIENCE,
+  TOKEN_MOUNT_PATH,
+  TOKEN_VOLUME,
+} from './annotations.ts';
+import { InjectError } from './errors.ts';
+import type { KeyRequest } from './requests.ts';
+import { targetContainers } from './requests.ts';
+
+type Obj = Record<string, unknown>;
+
+/** A key request with what its SecureKey says: where the key lives and who may attest for it. */
+export interface ResolvedKey extends KeyRequest {
+  vaultUrl: string;
+  keyName: string;
+  authority: string;
+}
+
+export interface EnvVar {
+  name: string;
+  value: string;
+}
+
+export interface AgentSettings {
+  image: string;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** The agent's command line for these keys (its configuration: measured with the pod, never fetched). */
+  args: (keys: readonly ResolvedKey[]) => string[];
+  /** Extra environment (identity, evidence backend, trust root): measured with the pod too. */
+  env?: EnvVar[];
+  tokenExpirationSeconds?: number;
+  resources?: Obj;
+}
+
+export type InjectResult =
+  { changed: true; pod: Obj } | { changed: false; reason: 'already-injected' | 'no-keys'; pod: Obj };
+
+function obj(v: unknown): Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {};
+}
+
+function list(v: unknown): Obj[] {
+  return Array.isArray(v) ? (v as Obj[]) : [];
+}
+
+const hasPolicy = (annotations: Obj) =>
+  Object.values(POLICY_ANNOTATIONS).some((a) => annotations[a] !== undefined);
+
+/**
+ * Adds the agent as the first init container, an in-memory volume for the keys (mounted read-only into
+ * the target containers at /run/securekey) and a projected service-account token for workload identity.
+ */
+export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: AgentSettings): InjectResult {
+  const out = structuredClone(pod);
+  const metadata = obj(out['metadata']);
+  const annotations = obj(metadata['annotations']);
+  const spec = obj(out['spec']);
+  const initContainers = list(spec['initContainers']);
+  const containers = list(spec['containers']);
+  const volumes = list(spec['volumes']);
+
+  const agentPresent = initContainers.some((c) => c['name'] === AGENT_CONTAINER);
+  if (annotations[STATUS_ANNOTATION] === STATUS_INJECTED || agentPresent) {
+    return { changed: false, reason: 'already-injected', pod };
+  }
+  if (keys.length === 0) return { changed: false, reason: 'no-keys', pod };
+  if (hasPolicy(annotations)) {
+    throw new InjectError(
+      'policy-before-injection',
+      'the pod carries a confidential-containers policy annotation but no SecureKey agent: adding the agent now would ' +
+        'break the measured policy',
+      {
+        hint: 'run `securekey inject -f <manifests>` first, then generate the policy (az confcom katapolicygen)',
+      },
+    );
+  }
+  for (const name of [KEYS_VOLUME, TOKEN_VOLUME]) {
+    if (volumes.some((v) => v['name'] === name)) {
+      throw new InjectError('conflict', `the pod already has a volume named ${name}`);
+    }
+  }
+  if ([...initContainers, ...containers].some((c) => c['name'] === AGENT_CONTAINER)) {
+    throw new InjectError('conflict', `the pod already has a container named ${AGENT_CONTAINER}`);
+  }
+  const targets = targetContainers(
+    annotations as Record<string, string>,
+    containers.map((c) => String(c['name'])),
+  );
+  for (const c of containers) {
+    if (!targets.includes(String(c['name']))) continue;
+    const mounts = list(c['volumeMounts']);
+    if (mounts.some((m) => m['mountPath'] === KEYS_MOUNT_PATH)) {
+      throw new InjectError(
+        'conflict',
+        `container ${String(c['name'])} already mounts something at ${KEYS_MOUNT_PATH}`,
+      );
+    }
+    c['volumeMounts'] = [...mounts, { name: KEYS_VOLUME, mountPath: KEYS_MOUNT_PATH, readOnly: true }];
+  }
+
+  const agent: Obj = {
+    name: AGENT_CONTAINER,
+    image: settings.image,
+    imagePullPolicy: settings.imagePullPolicy ?? 'IfNotPresent',
+    args: settings.args(keys),
+    env: [
+      ...(settings.env ?? []),
+      { name: 'AZURE_FEDERATED_TOKEN_FILE', value: `${TOKEN_MOUNT_PATH}/token` },
+    ],
+    volumeMounts: [
+      { name: KEYS_VOLUME, mountPath: KEYS_MOUNT_PATH },
+      { name: TOKEN_VOLUME, mountPath: TOKEN_MOUNT_PATH, readOnly: true },
+    ],
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    resources: settings.resources ?? {
+      requests: { cpu: '50m', memory: '64Mi' },
+      limits: { memory: '128Mi' },
+    },
+  };
+  spec['initContainers'] = [agent, ...initContainers];
+  spec['containers'] = containers;
+  spec['volumes'] = [
+    ...volumes,
+    { name: KEYS_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+    {
+      name: TOKEN_VOLUME,
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: {
+              path: 'token',
+              audience: TOKEN_AUDIENCE,
+              expirationSeconds: settings.tokenExpirationSeconds ?? 3600,
+            },
+          },
+        ],
+      },
+    },
+  ];
+  metadata['annotations'] = { ...annotations, [STATUS_ANNOTATION]: STATUS_INJECTED };
+  out['metadata'] = metadata;
+  out['spec'] = spec;
+  return { changed: true, pod: out };
+}

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POLICY_ANNOTATIONS } from '../../../core/digest/index.ts';
+import { digestsOf, parsePolicyJson } from '../../../core/policy/index.ts';
+import { policy } from '../../../operator/reconcile/testing.ts';
+import { eventually, startHarness, type Harness } from './harness.ts';
+
+/** The reconciler's clock runs `skewMs` ahead of real time; the test moves it. */
+let skewMs = 0;
+
+describe('rotation on a real API server with the simulated Managed HSM', () => {
+  let h: Harness;
+  let stop: () => Promise<void>;
+  beforeAll(async () => {
+    h = await startHarness('op-rotation', { now: () => new Date(Date.now() + skewMs) });
+    stop = h.lead();
+  });
+  afterAll(async () => {
+    await stop?.();
+    await h?.close();
+  });
+
+  it('creates a new version when the interval has passed, with the current policy applied, and only one', async () => {
+    await h.createSecureKey('rotating', { rotation: { interval: '1h' } });
+    const p = policy('package rotating');
+    await h.createPod(
+      'rotating-a',
+      { [POLICY_ANNOTATIONS['kata-agent-policy']]: p.annotation },
+      { app: 'rotating' },
+    );
+    const first = await eventually(async () => {
+      const sk = await h.getSecureKey('rotating');
+      return sk?.status?.policy?.digestCount === 1 ? sk : undefined;
+    });
+    const v1 = first.status?.key?.version;
+    expect(h.sandbox.vault.service.snapshot().keys['rotating']?.versions).toHaveLength(1);
+
+    // 61 minutes later (on the operator's clock), a resync finds the version due.
+    skewMs = 61 * 60_000;
+    h.controller.queue.add(`${h.ns}/rotating`);
+    const rotated = await eventually(async () => {
+      const sk = await h.getSecureKey('rotating');
+      return sk?.status?.key?.version !== v1 ? sk : undefined;
+    });
+    const versions = h.sandbox.vault.service.snapshot().keys['rotating']!.versions;
+    expect(versions).toHaveLength(2);
+    expect(rotated.status?.key?.version).toBe(versions[1]!.version);
+    const json = Buffer.from(versions[1]!.releasePolicy!.data, 'base64url').toString('utf8');
+    expect(digestsOf(parsePolicyJson(json)).digests).toEqual([p.digest]);
+
+    // Further resyncs within the new interval change nothing.
+    for (let i = 0; i < 5; i++) h.controller.queue.add(`${h.ns}/rotating`);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.sandbox.vault.service.snapshot().keys['rotating']!.versions).toHaveLength(2);
+    await h.events.flush();
+    const events = await h.http.expect<{ items: Array<{ reason: string }> }>(
+      'GET',
+      `/api/v1/namespaces/${h.ns}/events`,
+      [200],
+      {
+        query: { fieldSelector: 'involvedObject.name=rotating' },
+      },
+    );
+    expect(events.items.map((e) => e.reason)).toContain('KeyRotated');
+  });
+});
