@@ -33,7 +33,8 @@ const { values: args } = parseArgs({
     'scale-policy-bytes': { type: 'string', default: '8192' },
     steady: { type: 'string', default: '60' },
     out: { type: 'string' },
-    'node-options': { type: 'string', default: '' },
+    // The production runtime flags (docs/adr/0012-operator-memory.md); pass '' for Node's defaults.
+    'node-options': { type: 'string', default: '--max-semi-space-size=2 --max-old-space-size=128' },
   },
 });
 const SKS = Number(args.sks);

@@ -33,6 +33,8 @@ export interface SandboxOptions {
   /** Fixed ports (0 or absent: ephemeral). */
   ports?: { vault?: number; maa?: number; entra?: number };
   log?: (event: Record<string, unknown>) => void;
+  /** The vault's clock (tests that need keys created "earlier"); default Date.now. */
+  vaultNow?: () => number;
 }
 
 export interface Sandbox {
@@ -100,6 +102,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ],
       ...(options.persist ? { statePath: path.join(options.dir, 'vault-state.json') } : {}),
       ...(options.log ? { log: options.log } : {}),
+      ...(options.vaultNow ? { now: options.vaultNow } : {}),
       ...port(options.ports?.vault),
     });
     closers.push(() => vault.close());

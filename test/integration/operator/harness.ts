@@ -64,8 +64,8 @@ export async function startHarness(
   options: {
     queue?: { baseDelayMs?: number; maxDelayMs?: number };
     resyncMs?: number;
-    /** The reconciler's clock (rotation tests move it forward). */
-    now?: () => Date;
+    /** The operator's and the simulated vault's clock (rotation tests move both forward). */
+    now?: () => number;
   } = {},
 ): Promise<Harness> {
   const http = KubeHttp.fromFile(inject('kubeconfig'));
@@ -75,7 +75,7 @@ export async function startHarness(
     body: { metadata: { name: 'default' } },
   });
   const dir = mkdtempSync(path.join(tmpdir(), 'securekey-op-'));
-  const sandbox = await startSandbox({ dir });
+  const sandbox = await startSandbox({ dir, ...(options.now ? { vaultNow: options.now } : {}) });
   const env = sandbox.env('operator');
   const credential = workloadIdentityCredential({
     tenantId: env['AZURE_TENANT_ID']!,
@@ -97,7 +97,7 @@ export async function startHarness(
     api,
     vault: (url) => vaults.get(url),
     event: (t, type, reason, message) => events.record(t, type, reason, message),
-    now: options.now ?? (() => new Date()),
+    now: () => new Date(options.now ? options.now() : Date.now()),
     queue: { baseDelayMs: 50, maxDelayMs: 1000, ...options.queue },
     ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
   });

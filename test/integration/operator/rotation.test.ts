@@ -4,14 +4,14 @@ import { digestsOf, parsePolicyJson } from '../../../core/policy/index.ts';
 import { policy } from '../../../operator/reconcile/testing.ts';
 import { eventually, startHarness, type Harness } from './harness.ts';
 
-/** The reconciler's clock runs `skewMs` ahead of real time; the test moves it. */
+/** The operator's and the vault's clocks run `skewMs` ahead of real time; the test moves them together. */
 let skewMs = 0;
 
 describe('rotation on a real API server with the simulated Managed HSM', () => {
   let h: Harness;
   let stop: () => Promise<void>;
   beforeAll(async () => {
-    h = await startHarness('op-rotation', { now: () => new Date(Date.now() + skewMs) });
+    h = await startHarness('op-rotation', { now: () => Date.now() + skewMs });
     stop = h.lead();
   });
   afterAll(async () => {
@@ -34,7 +34,7 @@ describe('rotation on a real API server with the simulated Managed HSM', () => {
     const v1 = first.status?.key?.version;
     expect(h.sandbox.vault.service.snapshot().keys['rotating']?.versions).toHaveLength(1);
 
-    // 61 minutes later (on the operator's clock), a resync finds the version due.
+    // 61 minutes later, a resync finds the version due.
     skewMs = 61 * 60_000;
     h.controller.queue.add(`${h.ns}/rotating`);
     const rotated = await eventually(async () => {
