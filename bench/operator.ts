@@ -246,7 +246,6 @@ await sleep(5000);
 clearInterval(sampler);
 const rssAtScale = await metric('process_resident_memory_bytes');
 const heapAtScale = await metric('process_heap_bytes');
-const opsText = await (await fetch(`${opsUrl}/metrics`)).text();
 peakRss = Math.max(peakRss, rssAtScale);
 
 const result = {

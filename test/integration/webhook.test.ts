@@ -15,6 +15,18 @@ import { startWebhookServer, type WebhookServer } from '../../operator/webhook/s
 import { secureKeyPath } from '../../operator/kube/secure-key-api.ts';
 
 const NS = 'webhook-test';
+
+interface Container {
+  name: string;
+  args?: string[];
+  volumeMounts?: Array<Record<string, unknown>>;
+}
+
+interface PodJson {
+  metadata: { uid?: string; creationTimestamp?: string; annotations: Record<string, string> };
+  spec: { initContainers?: Container[]; containers: Container[]; volumes?: Array<Record<string, unknown>> };
+  status?: unknown;
+}
 const HOOK = 'securekey-test-injector';
 
 describe('mutating webhook on a real API server', () => {
@@ -127,43 +139,43 @@ describe('mutating webhook on a real API server', () => {
   }
 
   it('creating an opt-in pod returns the mutated spec: agent first, keys volume read-only, measured args', async () => {
-    const created = await http.expect<Record<string, any>>('POST', `/api/v1/namespaces/${NS}/pods`, [201], {
+    const created = await http.expect<PodJson>('POST', `/api/v1/namespaces/${NS}/pods`, [201], {
       body: pod('db-0', { 'securekey.io/key-db': 'db-key', 'securekey.io/format-db': 'pem' }),
     });
-    const spec = created['spec'];
-    expect(spec.initContainers[0].name).toBe(AGENT_CONTAINER);
-    expect(spec.initContainers[0].args).toEqual([
+    const spec = created.spec;
+    expect(spec.initContainers![0]!.name).toBe(AGENT_CONTAINER);
+    expect(spec.initContainers![0]!.args).toEqual([
       'init',
       '--key=db=https://contoso.managedhsm.azure.net/keys/db',
       '--format=db=pem',
       '--file=db=db',
       '--authority=db=https://sharedeus.eus.attest.azure.net',
     ]);
-    expect(spec.containers[0].volumeMounts).toContainEqual(
+    expect(spec.containers[0]!.volumeMounts).toContainEqual(
       expect.objectContaining({ mountPath: KEYS_MOUNT_PATH, readOnly: true }),
     );
     expect(spec.volumes).toContainEqual(
       expect.objectContaining({ name: 'securekey-keys', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }),
     );
-    expect(created['metadata'].annotations[STATUS_ANNOTATION]).toBe('injected');
+    expect(created.metadata.annotations[STATUS_ANNOTATION]).toBe('injected');
   });
 
   it('a second admission of the mutated pod changes nothing', async () => {
-    const first = await http.expect<Record<string, any>>('POST', `/api/v1/namespaces/${NS}/pods`, [201], {
+    const first = await http.expect<PodJson>('POST', `/api/v1/namespaces/${NS}/pods`, [201], {
       query: { dryRun: 'All' },
       body: pod('db-1', { 'securekey.io/key-db': 'db-key' }),
     });
     const again = structuredClone(first);
-    delete again['metadata'].uid;
-    delete again['metadata'].creationTimestamp;
-    delete again['status'];
-    const second = await http.expect<Record<string, any>>('POST', `/api/v1/namespaces/${NS}/pods`, [201], {
+    delete again.metadata.uid;
+    delete again.metadata.creationTimestamp;
+    delete again.status;
+    const second = await http.expect<PodJson>('POST', `/api/v1/namespaces/${NS}/pods`, [201], {
       query: { dryRun: 'All' },
       body: again,
     });
-    expect(second['spec'].initContainers).toEqual(first['spec'].initContainers);
-    expect(second['spec'].volumes).toEqual(first['spec'].volumes);
-    expect(second['spec'].containers).toEqual(first['spec'].containers);
+    expect(second.spec.initContainers).toEqual(first.spec.initContainers);
+    expect(second.spec.volumes).toEqual(first.spec.volumes);
+    expect(second.spec.containers).toEqual(first.spec.containers);
     expect(outcomes()).toMatch(
       /securekey_webhook_admission_duration_seconds_count\{outcome="unchanged"\} [1-9]/,
     );
@@ -187,9 +199,9 @@ describe('mutating webhook on a real API server', () => {
     });
     expect(r.status).toBe(403);
     expect(r.body.message).toMatch(/SecureKey no-such-key does not exist in namespace webhook-test/);
-    const plain = await http.expect<Record<string, any>>('POST', `/api/v1/namespaces/${NS}/pods`, [201], {
+    const plain = await http.expect<PodJson>('POST', `/api/v1/namespaces/${NS}/pods`, [201], {
       body: pod('plain', { 'securekey.io/key-db': 'db-key' }, { app: 'plain' }),
     });
-    expect(plain['spec'].initContainers).toBeUndefined();
+    expect(plain.spec.initContainers).toBeUndefined();
   });
 });
