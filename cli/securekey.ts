@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // securekey: the SecureKey command-line tool.
 import { digestCommand, usage as digestUsage } from './commands/digest.ts';
+import { injectCommand, usage as injectUsage } from './commands/inject.ts';
 import { reportCommand, usage as reportUsage } from './commands/report.ts';
 import { processIo, UsageError, type Io } from './io.ts';
 
@@ -15,6 +16,11 @@ const COMMANDS: Record<string, Command> = {
     run: digestCommand,
     usage: digestUsage,
     summary: 'policy digests (expected HOST_DATA) of pod templates',
+  },
+  inject: {
+    run: injectCommand,
+    usage: injectUsage,
+    summary: 'add the SecureKey agent to pod templates (before generating their policy)',
   },
   report: {
     run: reportCommand,

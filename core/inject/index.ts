@@ -10,3 +10,4 @@ export {
   type ResolvedKey,
 } from './mutate.ts';
 export { keyRequests, targetContainers, type KeyRequest } from './requests.ts';
+export { agentArgs, agentSettings, type AgentSettingsInput } from './agent-settings.ts';

@@ -56,3 +56,31 @@ export function podTemplates(manifest: unknown): PodTemplateRef[] {
     },
   ];
 }
+
+/**
+ * The manifest with each pod template (the pod itself for a Pod) replaced by `fn(template, owner,
+ * namespace)`; other documents come back unchanged. `List` items are walked. Pure: the input is not
+ * modified.
+ */
+export function mapPodTemplates(
+  manifest: unknown,
+  fn: (template: Obj, owner: string, namespace: string | undefined) => Obj,
+): unknown {
+  if (!isObj(manifest)) return manifest;
+  const kind = typeof manifest['kind'] === 'string' ? manifest['kind'] : '';
+  if (kind === 'List' && Array.isArray(manifest['items'])) {
+    return { ...manifest, items: manifest['items'].map((i: unknown) => mapPodTemplates(i, fn)) };
+  }
+  const path = TEMPLATE_PATHS[kind];
+  if (!path) return manifest;
+  const meta = isObj(manifest['metadata']) ? manifest['metadata'] : {};
+  const owner = `${kind}/${typeof meta['name'] === 'string' ? meta['name'] : '<unnamed>'}`;
+  const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : undefined;
+  const replaceAt = (node: unknown, rest: string[]): unknown => {
+    if (!isObj(node)) return node;
+    if (rest.length === 0) return fn(node, owner, namespace);
+    const [head, ...tail] = rest as [string, ...string[]];
+    return { ...node, [head]: replaceAt(node[head], tail) };
+  };
+  return replaceAt(manifest, path);
+}

@@ -9,7 +9,7 @@ import { AGENT_CONTAINER, KEYS_MOUNT_PATH, STATUS_ANNOTATION } from '../../core/
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
 import { KubeHttp } from '../../operator/kube/kube-http.ts';
 import { Registry } from '../../operator/observability/metrics.ts';
-import { agentSettings } from '../../operator/webhook/agent-settings.ts';
+import { agentSettings } from '../../core/inject/index.ts';
 import { planWebhookTls } from '../../operator/webhook/certificates.ts';
 import { startWebhookServer, type WebhookServer } from '../../operator/webhook/server.ts';
 import { secureKeyPath } from '../../operator/kube/secure-key-api.ts';

@@ -4,7 +4,7 @@
  * fetched at run time. One `--key` per alias: `<alias>=<vault URL>/keys/<name>`, with its format, file and
  * attestation authority.
  */
-import type { AgentSettings, EnvVar, ResolvedKey } from '../../core/inject/index.ts';
+import type { AgentSettings, EnvVar, ResolvedKey } from './mutate.ts';
 
 export interface AgentSettingsInput {
   image: string;

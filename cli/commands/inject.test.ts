@@ -1,0 +1,115 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { main } from '../securekey.ts';
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
+  return { code, out, err };
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'sk-inject-'));
+function file(name: string, text: string): string {
+  const f = path.join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+const SECUREKEY = `apiVersion: securekey.io/v1alpha1
+kind: SecureKey
+metadata: {name: db-key, namespace: shop}
+spec:
+  vault: {url: https://contoso.managedhsm.azure.net}
+  key: {name: db, type: oct-HSM, size: 256}
+  attestation: {authorities: [https://sharedeus.eus.attest.azure.net]}
+  workloads: {}
+`;
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: shop}
+spec:
+  template:
+    metadata:
+      labels: {app: db}
+      annotations: {securekey.io/key-db: db-key, securekey.io/format-db: pem}
+    spec:
+      containers: [{name: app, image: app:1}]
+`;
+
+const IMAGE = ['--agent-image', 'ghcr.io/securekey/agent:0.1.0', '--client-id', 'cid', '--tenant-id', 'tid'];
+
+describe('securekey inject', () => {
+  it('injects the agent into pod templates that ask for keys, with the webhook’s mutation', async () => {
+    const r = await run(
+      'inject',
+      '-f',
+      file('sk.yaml', SECUREKEY),
+      '-f',
+      file('deploy.yaml', DEPLOYMENT),
+      ...IMAGE,
+    );
+    expect(r.code).toBe(0);
+    interface Template {
+      metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+      spec: { initContainers: Array<{ name: string; args: string[]; env: unknown[] }> };
+    }
+    const docs = parseAllDocuments(r.out).map(
+      (d) => d.toJS() as { kind: string; spec: { template: Template } },
+    );
+    expect(docs.map((d) => d.kind)).toEqual(['SecureKey', 'Deployment']);
+    const template = docs[1]!.spec.template;
+    expect(template.metadata.labels).toEqual({ app: 'db', 'securekey.io/inject': 'true' });
+    expect(template.metadata.annotations['securekey.io/status']).toBe('injected');
+    const agent = template.spec.initContainers[0]!;
+    expect(agent.name).toBe('securekey-agent');
+    expect(agent.args).toEqual([
+      'init',
+      '--key=db=https://contoso.managedhsm.azure.net/keys/db',
+      '--format=db=pem',
+      '--file=db=db',
+      '--authority=db=https://sharedeus.eus.attest.azure.net',
+    ]);
+    expect(agent.env).toContainEqual({ name: 'AZURE_CLIENT_ID', value: 'cid' });
+    expect(r.err).toContain('added label securekey.io/inject=true');
+    expect(r.err).toContain('injected the agent into 1 pod template(s)');
+
+    // Running it on its own output changes nothing.
+    const again = await run('inject', '-f', file('out.yaml', r.out), ...IMAGE);
+    expect(again.code).toBe(0);
+    expect(again.out).toBe(r.out);
+    expect(again.err).toContain('injected the agent into 0 pod template(s)');
+  });
+
+  it('refuses a SecureKey that is not among the manifests and a policy generated too early', async () => {
+    const missing = await run('inject', '-f', file('only-deploy.yaml', DEPLOYMENT), ...IMAGE);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain(
+      'Deployment/db: key db names SecureKey db-key, which is not among the manifests',
+    );
+    const early = DEPLOYMENT.replace(
+      'securekey.io/format-db: pem}',
+      'securekey.io/format-db: pem, io.katacontainers.config.agent.policy: cGFja2FnZQ==}',
+    );
+    const r = await run(
+      'inject',
+      '-f',
+      file('sk2.yaml', SECUREKEY),
+      '-f',
+      file('early.yaml', early),
+      ...IMAGE,
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('policy annotation but no SecureKey agent');
+  });
+
+  it('needs the agent image', async () => {
+    const r = await run('inject', '-f', file('d.yaml', DEPLOYMENT));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--agent-image');
+  });
+});

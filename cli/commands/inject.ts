@@ -1,0 +1,122 @@
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import type { SecureKey } from '../../core/api/securekey.generated.ts';
+import {
+  INJECT_LABEL,
+  INJECT_LABEL_VALUE,
+  injectAgent,
+  InjectError,
+  keyRequests,
+  type ResolvedKey,
+} from '../../core/inject/index.ts';
+import { mapPodTemplates } from '../../core/workload/pod-templates.ts';
+import { agentSettings } from '../../core/inject/index.ts';
+import { loadManifests } from '../manifests.ts';
+import { UsageError, type Io } from '../io.ts';
+
+export const usage = `securekey inject -f <file|dir|-> [-f …] --agent-image <image> [--tenant-id <id>]
+  [--client-id <id>] [--authority-host <url>] [--evidence <backend>] [-o yaml|json]
+
+Adds the SecureKey agent to every pod template that asks for keys (securekey.io/key-<alias>
+annotations): the same mutation the webhook makes. Run it BEFORE generating the confidential-containers
+policy (az confcom katapolicygen), so the policy measures the agent and its arguments; the webhook then
+leaves these pods alone. SecureKeys named by the annotations must be among the manifests given. Prints
+all documents, changed or not.`;
+
+type Obj = Record<string, unknown>;
+
+export function injectCommand(argv: string[], io: Io): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      filename: { type: 'string', short: 'f', multiple: true },
+      'agent-image': { type: 'string' },
+      'tenant-id': { type: 'string' },
+      'client-id': { type: 'string' },
+      'authority-host': { type: 'string' },
+      evidence: { type: 'string' },
+      output: { type: 'string', short: 'o', default: 'yaml' },
+    },
+    strict: true,
+  });
+  const files = values.filename ?? [];
+  if (files.length === 0) throw new UsageError('inject needs at least one -f <file>');
+  const image = values['agent-image'];
+  if (!image) throw new UsageError('inject needs --agent-image (the securekey-agent image to run)');
+  if (values.output !== 'yaml' && values.output !== 'json') throw new UsageError('-o must be yaml or json');
+  const settings = agentSettings({
+    image,
+    ...(values['tenant-id'] ? { tenantId: values['tenant-id'] } : {}),
+    ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
+    ...(values['authority-host'] ? { authorityHost: values['authority-host'] } : {}),
+    ...(values.evidence ? { evidence: values.evidence } : {}),
+  });
+  const docs = loadManifests(files);
+  const secureKeys = docs
+    .map((d) => d.doc as SecureKey & { kind?: string })
+    .filter((d) => d?.kind === 'SecureKey' && d.metadata?.name);
+
+  let injected = 0;
+  const out = docs.map(({ doc, source }) =>
+    mapPodTemplates(doc, (template, owner, namespace) => {
+      const meta = (template['metadata'] ?? {}) as {
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+      };
+      let requests;
+      try {
+        requests = keyRequests(meta.annotations);
+      } catch (err) {
+        if (err instanceof InjectError) throw new Error(`${source} ${owner}: ${err.message}`, { cause: err });
+        throw err;
+      }
+      if (requests.length === 0) return template;
+      const keys: ResolvedKey[] = requests.map((r) => {
+        const sk = secureKeys.find(
+          (s) =>
+            s.metadata?.name === r.secureKey &&
+            (namespace === undefined || (s.metadata?.namespace ?? namespace) === namespace),
+        );
+        if (!sk) {
+          throw new Error(
+            `${source} ${owner}: key ${r.alias} names SecureKey ${r.secureKey}, which is not among the manifests (add its file with -f)`,
+          );
+        }
+        return {
+          ...r,
+          vaultUrl: sk.spec.vault.url,
+          keyName: sk.spec.key.name,
+          authority: sk.spec.attestation.authorities[0] ?? '',
+        };
+      });
+      const labelled: Obj = {
+        ...template,
+        metadata: { ...meta, labels: { ...(meta.labels ?? {}), [INJECT_LABEL]: INJECT_LABEL_VALUE } },
+      };
+      if (meta.labels?.[INJECT_LABEL] !== INJECT_LABEL_VALUE) {
+        io.err(
+          `${owner}: added label ${INJECT_LABEL}=${INJECT_LABEL_VALUE} (the operator watches labelled pods only)\n`,
+        );
+      }
+      try {
+        const result = injectAgent(labelled, keys, settings);
+        if (result.changed) injected += 1;
+        return result.pod;
+      } catch (err) {
+        if (err instanceof InjectError) {
+          throw new Error(`${source} ${owner}: ${err.message}${err.hint ? ` (${err.hint})` : ''}`, {
+            cause: err,
+          });
+        }
+        throw err;
+      }
+    }),
+  );
+  if (values.output === 'json')
+    io.out(
+      `${JSON.stringify(out.length === 1 ? out[0] : { apiVersion: 'v1', kind: 'List', items: out }, null, 2)}\n`,
+    );
+  else io.out(out.map((d) => stringify(d, { lineWidth: 0 })).join('---\n'));
+  io.err(`injected the agent into ${injected} pod template(s)\n`);
+  return 0;
+}
