@@ -30,6 +30,19 @@ export type AzureIdentityConfig =
   /** No Azure configured: start the simulators in-process. */
   | { type: 'sandbox'; dir?: string; vaultPort: number; maaPort: number };
 
+export interface WebhookConfig {
+  host: string;
+  port: number;
+  /** cert-manager mode: tls.crt and tls.key mounted here. Otherwise the operator keeps them in a Secret. */
+  certDir?: string;
+  secretName: string;
+  /** The Service's DNS names go into the serving certificate. */
+  serviceName: string;
+  /** MutatingWebhookConfiguration whose caBundle the leader keeps current. */
+  configurationName: string;
+  agent: { image: string; tenantId?: string; clientId?: string; authorityHost?: string; evidence?: string };
+}
+
 export interface OperatorConfig {
   identity: AzureIdentityConfig;
   /** CA for vault and Entra TLS (simulators); system roots when absent. */
@@ -49,6 +62,9 @@ export interface OperatorConfig {
   concurrency: number;
   resyncMs: number;
   relistIntervalMs: number;
+  /** The operator's own namespace (POD_NAMESPACE): its pods are never mutated. */
+  ownNamespace: string;
+  webhook?: WebhookConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -152,6 +168,28 @@ function identityFrom(env: Env): AzureIdentityConfig {
   );
 }
 
+function webhookFrom(env: Env): WebhookConfig {
+  const image = env['SECUREKEY_AGENT_IMAGE'];
+  if (!image)
+    throw new ConfigError('missing', 'SECUREKEY_AGENT_IMAGE is not set; the webhook injects that image');
+  const agent: WebhookConfig['agent'] = { image };
+  const tenant = env['SECUREKEY_AGENT_TENANT_ID'] ?? env['AZURE_TENANT_ID'];
+  if (tenant) agent.tenantId = tenant;
+  if (env['SECUREKEY_AGENT_CLIENT_ID']) agent.clientId = env['SECUREKEY_AGENT_CLIENT_ID'];
+  const authority = env['SECUREKEY_AGENT_AUTHORITY_HOST'] ?? env['AZURE_AUTHORITY_HOST'];
+  if (authority) agent.authorityHost = authority;
+  if (env['SECUREKEY_AGENT_EVIDENCE']) agent.evidence = env['SECUREKEY_AGENT_EVIDENCE'];
+  const w: WebhookConfig = {
+    ...address(env['SECUREKEY_WEBHOOK_ADDR'] ?? ':9443', 'SECUREKEY_WEBHOOK_ADDR'),
+    secretName: env['SECUREKEY_WEBHOOK_SECRET'] ?? 'securekey-webhook-tls',
+    serviceName: env['SECUREKEY_WEBHOOK_SERVICE'] ?? 'securekey-webhook',
+    configurationName: env['SECUREKEY_WEBHOOK_CONFIGURATION'] ?? 'securekey',
+    agent,
+  };
+  if (env['SECUREKEY_WEBHOOK_CERT_DIR']) w.certDir = env['SECUREKEY_WEBHOOK_CERT_DIR'];
+  return w;
+}
+
 export function parseConfig(env: Env): OperatorConfig {
   const identity = identityFrom(env);
   const suffixes = env['SECUREKEY_ALLOWED_VAULT_SUFFIXES'];
@@ -180,8 +218,10 @@ export function parseConfig(env: Env): OperatorConfig {
     concurrency: int(env, 'SECUREKEY_CONCURRENCY', 4, 1, 64),
     resyncMs: duration(env, 'SECUREKEY_RESYNC', '10m'),
     relistIntervalMs: duration(env, 'SECUREKEY_RELIST', '10m'),
+    ownNamespace: podNamespace ?? 'securekey-system',
   };
   if (env['SECUREKEY_CA_FILE']) config.caFile = env['SECUREKEY_CA_FILE'];
+  if (bool(env, 'SECUREKEY_WEBHOOK', false)) config.webhook = webhookFrom(env);
   if (env['SECUREKEY_NAMESPACE']) config.namespace = env['SECUREKEY_NAMESPACE'];
   return config;
 }

@@ -5,6 +5,7 @@
  * (stop leading and let in-flight reconciles finish, release the Lease, stop watches, close the server).
  */
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import type { TokenCredential } from '@azure/identity';
 import { clientSecretCredential, workloadIdentityCredential } from '../edge/azure/index.ts';
@@ -19,6 +20,10 @@ import type { Logger } from './observability/log.ts';
 import { startOpsServer } from './observability/ops-server.ts';
 import { operatorMetrics } from './operator-metrics.ts';
 import { Vaults } from './vault/vaults.ts';
+import { runWebhook } from './webhook/run-webhook.ts';
+
+/** How often the leader checks the webhook's certificate and caBundle. */
+const WEBHOOK_UPKEEP_MS = 3_600_000;
 
 export interface RunningOperator {
   controller: SecureKeyController;
@@ -105,6 +110,24 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
   });
   controller.start();
 
+  // The webhook serves on every replica; its TLS upkeep is the leader's (one writer).
+  const webhook = config.webhook
+    ? await runWebhook({
+        config: config.webhook,
+        namespace: config.ownNamespace,
+        http,
+        registry: metrics.registry,
+        cached: (key) => controller.secureKeys.get(key),
+        log,
+      })
+    : undefined;
+  async function webhookDuties(signal: AbortSignal): Promise<void> {
+    while (webhook && !signal.aborted) {
+      await webhook.maintain().catch((err: unknown) => log.warn('webhook TLS upkeep failed', { error: err }));
+      await sleep(WEBHOOK_UPKEEP_MS, undefined, { signal }).catch(() => {});
+    }
+  }
+
   const shutdown = new AbortController();
   let leading = false;
   let leadership: Promise<void>;
@@ -121,7 +144,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
         leading = true;
         metrics.setLeader(true);
         log.info('leading', { identity });
-        await controller.lead(signal);
+        await Promise.all([controller.lead(signal), webhookDuties(signal)]);
       },
       onStoppedLeading: () => {
         leading = false;
@@ -135,7 +158,9 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
   } else {
     leading = true;
     metrics.setLeader(true);
-    leadership = controller.lead(shutdown.signal);
+    leadership = Promise.all([controller.lead(shutdown.signal), webhookDuties(shutdown.signal)]).then(
+      () => {},
+    );
   }
 
   const ops = await startOpsServer({
@@ -159,6 +184,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
     namespace: config.namespace ?? '(all)',
     ops: ops.url,
     leaderElection: config.leaderElection.enabled,
+    ...(webhook ? { webhook: webhook.url } : {}),
   });
 
   return {
@@ -170,6 +196,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
       shutdown.abort();
       await leadership;
       await controller.stop();
+      await webhook?.close();
       await events.flush();
       await ops.close();
       http.close();

@@ -1,0 +1,117 @@
+/**
+ * The webhook inside the operator process: TLS from cert-manager's files or from the Secret this
+ * operator keeps (the leader rotates it and keeps caBundle current), SecureKeys resolved from the
+ * controller's cache (or read when the cache has not seen them yet), and admission latency metrics.
+ */
+import type { SecureKey } from '../../core/api/securekey.generated.ts';
+import { agentSettings } from '../../core/inject/index.ts';
+import type { WebhookConfig } from '../config.ts';
+import type { KubeHttp } from '../kube/kube-http.ts';
+import { secureKeyPath } from '../kube/secure-key-api.ts';
+import type { Logger } from '../observability/log.ts';
+import type { Registry } from '../observability/metrics.ts';
+import { SYSTEM_NAMESPACES } from './admission.ts';
+import { startWebhookServer } from './server.ts';
+import { ensureTlsSecret, syncCaBundle, watchCertificateFiles } from './tls-manager.ts';
+
+export interface RunningWebhook {
+  url: string;
+  /** Leader duty: rotate the Secret when due and keep caBundle current. */
+  maintain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const RELOAD_MS = 60_000;
+
+export async function runWebhook(o: {
+  config: WebhookConfig;
+  namespace: string;
+  http: KubeHttp;
+  registry: Registry;
+  cached: (key: string) => SecureKey | undefined;
+  log: Logger;
+}): Promise<RunningWebhook> {
+  const { config, namespace, http, log } = o;
+  const ref = { namespace, name: config.secretName };
+  const dns = [
+    `${config.serviceName}.${namespace}.svc`,
+    `${config.serviceName}.${namespace}.svc.cluster.local`,
+  ];
+  const latency = o.registry.histogram({
+    name: 'securekey_webhook_admission_duration_seconds',
+    help: 'Time to answer one admission review, by outcome (mutated, unchanged, skipped, denied, error).',
+    labelNames: ['outcome'],
+  });
+
+  let stopFiles: (() => void) | undefined;
+  let tls: { certPem: string; keyPem: string };
+  if (config.certDir) {
+    const files = watchCertificateFiles(config.certDir, (cert, key) => {
+      server.setCertificate(cert, key);
+      log.info('webhook certificate reloaded from files', { dir: config.certDir });
+    });
+    stopFiles = files.stop;
+    tls = files.initial;
+  } else {
+    tls = (await ensureTlsSecret(http, ref, dns, { rotate: false })).tls;
+  }
+
+  const server = await startWebhookServer({
+    host: config.host,
+    port: config.port,
+    certPem: tls.certPem,
+    keyPem: tls.keyPem,
+    latency,
+    log,
+    context: {
+      settings: agentSettings(config.agent),
+      excludedNamespaces: new Set([namespace, ...SYSTEM_NAMESPACES]),
+      resolve: async (ns, name) => {
+        const hit = o.cached(`${ns}/${name}`);
+        if (hit) return hit;
+        const res = await http.request<SecureKey>('GET', secureKeyPath(ns, name));
+        return res.status === 200 ? res.body : undefined;
+      },
+    },
+  });
+
+  // Every replica follows the Secret, so a rotation by the leader reaches all of them.
+  let current = tls.certPem;
+  const reload = config.certDir
+    ? undefined
+    : setInterval(() => {
+        ensureTlsSecret(http, ref, dns, { rotate: false })
+          .then(({ tls: next }) => {
+            if (next.certPem !== current) {
+              current = next.certPem;
+              server.setCertificate(next.certPem, next.keyPem);
+              log.info('webhook certificate reloaded from Secret', {
+                secret: `${ref.namespace}/${ref.name}`,
+              });
+            }
+          })
+          .catch((err: unknown) => log.warn('webhook certificate reload failed', { error: err }));
+      }, RELOAD_MS);
+  reload?.unref();
+
+  return {
+    url: server.url,
+    async maintain() {
+      if (config.certDir) return; // cert-manager and its cainjector own rotation and caBundle
+      const { tls: next, changed, reason } = await ensureTlsSecret(http, ref, dns);
+      if (changed) log.info('webhook TLS updated', { reason });
+      if (next.certPem !== current) {
+        current = next.certPem;
+        server.setCertificate(next.certPem, next.keyPem);
+      }
+      if (await syncCaBundle(http, config.configurationName, next.caBundlePem)) {
+        log.info('webhook caBundle updated', { configuration: config.configurationName });
+      }
+    },
+    async close() {
+      clearInterval(reload);
+      stopFiles?.();
+      await server.close();
+    },
+  };
+}
