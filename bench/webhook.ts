@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+/**
+ * Webhook admission latency through the real kube-apiserver (method in bench/README.md): the same
+ * dry-run creates of opt-in pods at a fixed rate, with the MutatingWebhookConfiguration registered and
+ * without it; the difference is what the webhook adds.
+ *
+ *   npm run bench:webhook [-- --rate 100 --seconds 20]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { SecureKey } from '../core/api/securekey.generated.ts';
+import { agentSettings } from '../core/inject/index.ts';
+import { KubeHttp } from '../operator/kube/kube-http.ts';
+import { secureKeyPath } from '../operator/kube/secure-key-api.ts';
+import { Registry } from '../operator/observability/metrics.ts';
+import { planWebhookTls } from '../operator/webhook/certificates.ts';
+import { startWebhookServer } from '../operator/webhook/server.ts';
+import { applyCrds } from '../test/cluster/crds.ts';
+import { startControlPlane } from '../test/cluster/control-plane.ts';
+import { repoRoot } from '../test/support/paths.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '20' },
+    out: { type: 'string' },
+  },
+});
+const RATE = Number(args.rate);
+const SECONDS = Number(args.seconds);
+const NS = 'bench-webhook';
+const HOOK = 'securekey-bench';
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+const plane = await startControlPlane();
+const kc = new KubeConfig();
+kc.loadFromFile(plane.kubeconfigPath);
+await applyCrds(kc);
+const http = KubeHttp.fromFile(plane.kubeconfigPath);
+await http.expect('POST', '/api/v1/namespaces', [201], { body: { metadata: { name: NS } } });
+await http.expect('POST', `/api/v1/namespaces/${NS}/serviceaccounts`, [201], {
+  body: { metadata: { name: 'default' } },
+});
+await http.expect('POST', secureKeyPath(NS), [201], {
+  body: {
+    apiVersion: 'securekey.io/v1alpha1',
+    kind: 'SecureKey',
+    metadata: { name: 'db-key' },
+    spec: {
+      vault: { url: 'https://contoso.managedhsm.azure.net' },
+      key: { name: 'db', type: 'oct-HSM', size: 256 },
+      attestation: { authorities: ['https://sharedeus.eus.attest.azure.net'] },
+      workloads: {},
+    },
+  },
+});
+const sk = await http.expect<SecureKey>('GET', secureKeyPath(NS, 'db-key'), [200]);
+
+const { tls } = planWebhookTls(undefined, ['127.0.0.1'], new Date());
+const registry = new Registry();
+const latency = registry.histogram({
+  name: 'securekey_webhook_admission_duration_seconds',
+  help: 'Admission time inside the webhook.',
+  labelNames: ['outcome'],
+  buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025],
+});
+const server = await startWebhookServer({
+  host: '127.0.0.1',
+  port: 0,
+  certPem: tls.certPem,
+  keyPem: tls.keyPem,
+  latency,
+  context: {
+    settings: agentSettings({ image: 'securekey/agent:bench', clientId: 'c', tenantId: 't' }),
+    excludedNamespaces: new Set(['kube-system']),
+    resolve: async () => sk, // the operator resolves from its informer cache: no API call per admission
+  },
+});
+
+function podBody(i: number) {
+  return {
+    metadata: {
+      name: `p-${i}`,
+      labels: { 'securekey.io/inject': 'true', app: 'db' },
+      annotations: { 'securekey.io/key-db': 'db-key', 'securekey.io/format-db': 'pem' },
+    },
+    spec: {
+      containers: [
+        {
+          name: 'app',
+          image: 'example.invalid/app:1',
+          env: Array.from({ length: 20 }, (_, j) => ({ name: `E${j}`, value: 'x'.repeat(50) })),
+        },
+        { name: 'sidecar', image: 'example.invalid/sidecar:1' },
+      ],
+    },
+  };
+}
+
+async function load(
+  label: string,
+): Promise<{ p50: number; p99: number; max: number; n: number; mutated: number }> {
+  const latencies: number[] = [];
+  let mutated = 0;
+  const start = performance.now();
+  const total = RATE * SECONDS;
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = start + (i * 1000) / RATE - performance.now();
+    if (wait > 0) await sleep(wait);
+    inflight.push(
+      (async () => {
+        const t = performance.now();
+        const r = await http.request<{ spec?: { initContainers?: unknown[] } }>(
+          'POST',
+          `/api/v1/namespaces/${NS}/pods`,
+          {
+            query: { dryRun: 'All' },
+            body: podBody(i),
+          },
+        );
+        latencies.push(performance.now() - t);
+        if (r.status !== 201) throw new Error(`${label}: HTTP ${r.status}`);
+        if (r.body.spec?.initContainers?.length) mutated += 1;
+      })(),
+    );
+  }
+  await Promise.all(inflight);
+  latencies.sort((a, b) => a - b);
+  return {
+    n: latencies.length,
+    mutated,
+    p50: +percentile(latencies, 50).toFixed(2),
+    p99: +percentile(latencies, 99).toFixed(2),
+    max: +(latencies.at(-1) ?? NaN).toFixed(2),
+  };
+}
+
+const hookBody = {
+  metadata: { name: HOOK },
+  webhooks: [
+    {
+      name: 'inject.securekey.io',
+      admissionReviewVersions: ['v1'],
+      sideEffects: 'None',
+      failurePolicy: 'Fail',
+      clientConfig: {
+        url: `${server.url}/mutate`,
+        caBundle: Buffer.from(tls.caBundlePem).toString('base64'),
+      },
+      rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+      objectSelector: { matchLabels: { 'securekey.io/inject': 'true' } },
+    },
+  ],
+};
+
+say(`baseline: ${RATE} dry-run pod creates/s for ${SECONDS} s without the webhook`);
+await load('warm-up');
+const without = await load('without');
+await http.expect('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', [201], {
+  body: hookBody,
+});
+for (;;) {
+  const r = await http.request<{ spec?: { initContainers?: unknown[] } }>(
+    'POST',
+    `/api/v1/namespaces/${NS}/pods`,
+    {
+      query: { dryRun: 'All' },
+      body: podBody(-1),
+    },
+  );
+  if (r.body.spec?.initContainers?.length) break;
+  await sleep(100);
+}
+say('with the webhook registered');
+await load('warm-up');
+const withHook = await load('with');
+const inside = registry.render();
+
+const result = {
+  date: new Date().toISOString(),
+  node: process.version,
+  ratePerSecond: RATE,
+  seconds: SECONDS,
+  withoutWebhookMs: without,
+  withWebhookMs: withHook,
+  addedMs: { p50: +(withHook.p50 - without.p50).toFixed(2), p99: +(withHook.p99 - without.p99).toFixed(2) },
+  insideWebhook: /securekey_webhook_admission_duration_seconds_count\{outcome="mutated"\} (\d+)/.exec(
+    inside,
+  )?.[1],
+};
+say(JSON.stringify(result, null, 2));
+const out = args.out ?? path.join(repoRoot, 'bench/results/webhook-latest.json');
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+await server.close();
+http.close();
+await plane.stop();
