@@ -1,0 +1,180 @@
+/**
+ * The Helm chart: `helm lint`, values validated by values.schema.json, the simulators refused without
+ * the acknowledgement, and every rendered object accepted by the real API server (server-side dry run)
+ * for the default values and each option; the operator's pod passes Pod Security `restricted`.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { KubeHttp } from '../../operator/kube/kube-http.ts';
+import { ensureBinaries } from '../cluster/binaries.ts';
+import { repoRoot } from '../support/paths.ts';
+
+const CHART = path.join(repoRoot, 'charts/securekey');
+const NS = 'securekey-chart';
+const ACK = 'I understand these are simulators and protect nothing';
+
+type Doc = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: unknown;
+};
+
+let helmBin = '';
+function helm(...args: string[]): { code: number; out: string } {
+  try {
+    return {
+      code: 0,
+      out: execFileSync(helmBin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    };
+  } catch (err) {
+    const e = err as { status?: number; stdout?: string; stderr?: string };
+    return { code: e.status ?? 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+function render(...sets: string[]): Doc[] {
+  const r = helm(
+    'template',
+    'sk',
+    CHART,
+    '-n',
+    NS,
+    '--kube-version',
+    '1.36.3',
+    ...sets.flatMap((s) => ['--set', s]),
+  );
+  if (r.code !== 0) throw new Error(r.out);
+  return parseAllDocuments(r.out)
+    .map((d) => d.toJS() as Doc)
+    .filter((d) => d !== null);
+}
+
+/** The collection URL of an object, for the kinds the chart renders. */
+function collection(doc: Doc): string {
+  const [group, version] = doc.apiVersion.includes('/') ? doc.apiVersion.split('/') : ['', doc.apiVersion];
+  const lower = doc.kind.toLowerCase();
+  const plural = lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;
+  const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+  const cluster = ['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(doc.kind);
+  return cluster ? `${base}/${plural}` : `${base}/namespaces/${NS}/${plural}`;
+}
+
+describe('Helm chart', () => {
+  let http: KubeHttp;
+  beforeAll(async () => {
+    helmBin = path.join(ensureBinaries(['helm']), 'helm');
+    http = KubeHttp.fromFile(inject('kubeconfig'));
+    await http.expect('POST', '/api/v1/namespaces', [201, 409], {
+      body: { metadata: { name: NS, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } },
+    });
+  });
+  afterAll(() => http?.close());
+
+  it('passes helm lint', () => {
+    const r = helm('lint', CHART, '--kube-version', '1.36.3');
+    expect(r.out).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(r.code).toBe(0);
+  });
+
+  it('rejects unknown values and refuses the simulators without the exact acknowledgement', () => {
+    const typo = helm('template', 'sk', CHART, '--kube-version', '1.36.3', '--set', 'operator.replica=3');
+    expect(typo.code).not.toBe(0);
+    expect(typo.out).toContain("additional properties 'replica' not allowed");
+    const sims = helm(
+      'template',
+      'sk',
+      CHART,
+      '--kube-version',
+      '1.36.3',
+      '--set',
+      'simulators.enabled=true',
+    );
+    expect(sims.code).not.toBe(0);
+    expect(sims.out).toContain('SIMULATED Azure and SEV-SNP services that protect nothing');
+    expect(render('simulators.enabled=true', `simulators.acknowledge=${ACK}`).length).toBeGreaterThan(0);
+  });
+
+  const cases: Array<[string, string[]]> = [
+    ['default values', []],
+    ['workload identity', ['azure.tenantId=t', 'azure.operatorClientId=c', 'azure.agentClientId=a']],
+    ['network policy', ['networkPolicy.enabled=true']],
+    [
+      'one namespace, Ignore failure policy, extra exclusions',
+      ['operator.watchNamespace=shop', 'webhook.failurePolicy=Ignore', 'webhook.excludeNamespaces[0]=tools'],
+    ],
+    [
+      'cert-manager',
+      [
+        'webhook.certManager.enabled=true',
+        'webhook.certManager.issuerRef.name=ca',
+        'webhook.certManager.issuerRef.kind=ClusterIssuer',
+      ],
+    ],
+    ['ServiceMonitor', ['metrics.serviceMonitor.enabled=true']],
+    ['simulators acknowledged', ['simulators.enabled=true', `simulators.acknowledge=${ACK}`]],
+  ];
+
+  it.each(cases)(
+    '%s: every object is accepted by the API server (server-side dry run)',
+    async (_name, sets) => {
+      const docs = render(...sets);
+      expect(docs.map((d) => d.kind)).toContain('Deployment');
+      for (const doc of docs) {
+        // cert-manager and Prometheus-operator kinds need their CRDs, which this cluster does not have.
+        if (
+          doc.apiVersion.startsWith('cert-manager.io/') ||
+          doc.apiVersion.startsWith('monitoring.coreos.com/')
+        ) {
+          expect(doc.metadata.name).toMatch(/^securekey/);
+          continue;
+        }
+        const res = await http.request<{ message?: string }>('POST', collection(doc), {
+          body: doc,
+          query: { dryRun: 'All' },
+        });
+        expect(res.status, `${doc.kind}/${doc.metadata.name}: ${res.body.message ?? ''}`).toBe(201);
+      }
+    },
+  );
+
+  it('the operator pod passes Pod Security restricted and runs with leader election, webhook and V8 limits', async () => {
+    const deployment = render().find((d) => d.kind === 'Deployment') as Doc & {
+      spec: {
+        replicas: number;
+        template: {
+          metadata: unknown;
+          spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> };
+        };
+      };
+    };
+    expect(deployment.spec.replicas).toBe(2);
+    const env = Object.fromEntries(
+      deployment.spec.template.spec.containers[0]!.env.map((e) => [e.name, e.value]),
+    );
+    expect(env['SECUREKEY_WEBHOOK']).toBe('true');
+    expect(env['NODE_OPTIONS']).toContain('--max-old-space-size');
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'operator-pod-check' },
+      spec: deployment.spec.template.spec,
+    };
+    const res = await http.request<{ message?: string }>('POST', `/api/v1/namespaces/${NS}/pods`, {
+      body: pod,
+      query: { dryRun: 'All' },
+    });
+    // 403 here would name the restricted-profile violation; the service account need not exist for a dry run.
+    expect([201, 403].includes(res.status)).toBe(true);
+    expect(res.body.message ?? '').not.toContain('violates PodSecurity');
+  });
+
+  it('ships the CRD unchanged and keeps it on uninstall (Helm never deletes crds/)', async () => {
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(path.join(CHART, 'crds/securekey.yaml'), 'utf8')).toBe(
+      readFileSync(path.join(repoRoot, 'crds/securekey.yaml'), 'utf8'),
+    );
+  });
+});
