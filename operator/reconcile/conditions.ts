@@ -51,13 +51,24 @@ const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(-----END [A-Z0-9 ]+-----|$
 const KEY_LIKE = /[A-Za-z0-9+/_-]{40,}={0,2}/g;
 
 /**
+ * Mixed case marks key bytes. A run with '/' may also be a path (an Azure resource id is mostly lower
+ * case with a few capitals), so it must look random: at least a quarter upper and a quarter lower case.
+ */
+function keyLike(run: string): boolean {
+  const upper = (run.match(/[A-Z]/g) ?? []).length;
+  const lower = (run.match(/[a-z]/g) ?? []).length;
+  if (upper === 0 || lower === 0) return false;
+  return !run.includes('/') || (upper >= run.length / 4 && lower >= run.length / 4);
+}
+
+/**
  * Last line of defence: messages come from errors that already omit key material, but a condition is
  * readable by anyone who can read the SecureKey, so PEM blocks and key-like runs are redacted anyway.
  */
 export function safeMessage(message: string): string {
   const redacted = message
     .replace(PEM_BLOCK, '[redacted]')
-    .replace(KEY_LIKE, (run) => (/[A-Z]/.test(run) && /[a-z]/.test(run) ? '[redacted]' : run));
+    .replace(KEY_LIKE, (run) => (keyLike(run) ? '[redacted]' : run));
   return redacted.length > MAX_MESSAGE ? `${redacted.slice(0, MAX_MESSAGE - 1)}…` : redacted;
 }
 
