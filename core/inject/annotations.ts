@@ -7,6 +7,8 @@
  *   securekey.io/format-<alias>: raw | pem | jwk      default raw
  *   securekey.io/path-<alias>: <file name>            default <alias>, under /run/securekey
  *   securekey.io/containers: app,sidecar              containers that get the key volume (default all)
+ *   securekey.io/agent-mode: init | sidecar          init: fetch once before the app starts (default);
+ *                                                    sidecar: a native sidecar that also follows rotation
  */
 export const INJECT_LABEL = 'securekey.io/inject';
 export const INJECT_LABEL_VALUE = 'true';
@@ -17,6 +19,11 @@ export const PATH_ANNOTATION_PREFIX = 'securekey.io/path-';
 export const CONTAINERS_ANNOTATION = 'securekey.io/containers';
 /** Written by the injector; its presence makes a second admission a no-op. */
 export const STATUS_ANNOTATION = 'securekey.io/status';
+export const AGENT_MODE_ANNOTATION = 'securekey.io/agent-mode';
+export const AGENT_MODES = ['init', 'sidecar'] as const;
+export type AgentMode = (typeof AGENT_MODES)[number];
+/** The sidecar answers its startup probe here (GET /ready) once every key is written. */
+export const SIDECAR_PROBE_PORT = 9797;
 export const STATUS_INJECTED = 'injected';
 
 export const AGENT_CONTAINER = 'securekey-agent';

@@ -173,6 +173,23 @@ describe('injectAgent', () => {
     refusedWith('conflict', () => injectAgent(clash, [key('db')], settings), /proxy already mounts/);
   });
 
+  it('sidecar mode: a native sidecar (restartPolicy Always) with a startup probe, running the sidecar command', () => {
+    const r = injectAgent(
+      pod({ 'securekey.io/key-db': 'db-key', 'securekey.io/agent-mode': 'sidecar' }),
+      [key('db')],
+      settings,
+    );
+    const agent = (r.pod['spec'] as { initContainers: Array<Record<string, unknown>> }).initContainers[0]!;
+    expect(agent['restartPolicy']).toBe('Always');
+    expect(agent['args']).toEqual(['sidecar', '--key=db']);
+    expect(agent['startupProbe']).toMatchObject({ httpGet: { path: '/ready', port: 9797 } });
+    refusedWith(
+      'bad-annotation',
+      () => injectAgent(pod({ 'securekey.io/agent-mode': 'daemon' }), [key('db')], settings),
+      /agent-mode: "daemon" is not one of init, sidecar/,
+    );
+  });
+
   it('leaves pods that ask for no keys alone', () => {
     expect(injectAgent(pod(), [], settings)).toMatchObject({ changed: false, reason: 'no-keys' });
   });

@@ -6,6 +6,10 @@
 import { POLICY_ANNOTATIONS } from '../digest/index.ts';
 import {
   AGENT_CONTAINER,
+  AGENT_MODE_ANNOTATION,
+  AGENT_MODES,
+  SIDECAR_PROBE_PORT,
+  type AgentMode,
   KEYS_MOUNT_PATH,
   KEYS_VOLUME,
   STATUS_ANNOTATION,
@@ -93,6 +97,13 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
   if ([...initContainers, ...containers].some((c) => c['name'] === AGENT_CONTAINER)) {
     throw new InjectError('conflict', `the pod already has a container named ${AGENT_CONTAINER}`);
   }
+  const mode = (annotations[AGENT_MODE_ANNOTATION] ?? 'init') as AgentMode;
+  if (!(AGENT_MODES as readonly string[]).includes(mode)) {
+    throw new InjectError(
+      'bad-annotation',
+      `annotation ${AGENT_MODE_ANNOTATION}: ${JSON.stringify(mode)} is not one of ${AGENT_MODES.join(', ')}`,
+    );
+  }
   const targets = targetContainers(
     annotations as Record<string, string>,
     containers.map((c) => String(c['name'])),
@@ -113,7 +124,7 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
     name: AGENT_CONTAINER,
     image: settings.image,
     imagePullPolicy: settings.imagePullPolicy ?? 'IfNotPresent',
-    args: settings.args(keys),
+    args: mode === 'sidecar' ? ['sidecar', ...settings.args(keys).slice(1)] : settings.args(keys),
     env: [
       ...(settings.env ?? []),
       { name: 'AZURE_FEDERATED_TOKEN_FILE', value: `${TOKEN_MOUNT_PATH}/token` },
@@ -134,6 +145,16 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
       limits: { memory: '128Mi' },
     },
   };
+  if (mode === 'sidecar') {
+    // A native sidecar (KEP-753): started first, kept running, and the app waits for its startup probe.
+    agent['restartPolicy'] = 'Always';
+    agent['ports'] = [{ name: 'securekey', containerPort: SIDECAR_PROBE_PORT, protocol: 'TCP' }];
+    agent['startupProbe'] = {
+      httpGet: { path: '/ready', port: SIDECAR_PROBE_PORT },
+      periodSeconds: 1,
+      failureThreshold: 300,
+    };
+  }
   spec['initContainers'] = [agent, ...initContainers];
   spec['containers'] = containers;
   spec['volumes'] = [
