@@ -1,0 +1,244 @@
+import { describe, expect, it } from 'vitest';
+import { parseAgentConfig } from './config.ts';
+import { AgentError, type AgentErrorKind } from './errors.ts';
+
+const BASE = {
+  SECUREKEY_VAULT_URL: 'https://hsm1.managedhsm.azure.net',
+  SECUREKEY_ATTESTATION_URL: 'https://maa1.weu.attest.azure.net',
+  SECUREKEY_KEYS: 'db=db-key',
+  AZURE_TENANT_ID: 'tenant',
+  AZURE_CLIENT_ID: 'client',
+  AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token',
+};
+
+function refused(argv: string[], env: Record<string, string | undefined>, kind: AgentErrorKind): AgentError {
+  try {
+    parseAgentConfig(argv, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(AgentError);
+    expect((err as AgentError).kind).toBe(kind);
+    expect((err as AgentError).step).toBe('config');
+    return err as AgentError;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('parseAgentConfig', () => {
+  it('fills the defaults around the required settings', () => {
+    const c = parseAgentConfig([], BASE);
+    expect(c).toMatchObject({
+      mode: 'init',
+      evidence: 'tsm',
+      vcekSource: 'auto',
+      thimUrl: 'http://169.254.169.254',
+      outputDir: '/run/securekey',
+      readyFile: '/run/securekey/.securekey-ready',
+      releaseEnc: 'RSA_AES_KEY_WRAP_256',
+      timeoutMs: 120_000,
+      admissionWaitMs: 0,
+      simulators: false,
+      identity: { tenantId: 'tenant', clientId: 'client', tokenFile: BASE.AZURE_FEDERATED_TOKEN_FILE },
+    });
+    expect(c.keys).toEqual([
+      {
+        alias: 'db',
+        vaultUrl: 'https://hsm1.managedhsm.azure.net',
+        name: 'db-key',
+        attestationUrl: 'https://maa1.weu.attest.azure.net',
+        format: 'raw',
+        path: '/run/securekey/db',
+      },
+    ]);
+    expect(c.releaseTrustRootsFile).toBeUndefined();
+    expect(c.caFile).toBeUndefined();
+  });
+
+  it('reads key specs: version, format, a path inside the output directory; commas or spaces between', () => {
+    const c = parseAgentConfig([], {
+      ...BASE,
+      SECUREKEY_OUTPUT_DIR: '/keys',
+      SECUREKEY_KEYS: 'db=db-key@0123abcd:pem, tls=tls-key:jwk:certs/tls.json\nsig=sig-key:raw:/keys/s.bin',
+    });
+    expect(
+      c.keys.map(({ alias, name, version, format, path }) => ({ alias, name, version, format, path })),
+    ).toEqual([
+      { alias: 'db', name: 'db-key', version: '0123abcd', format: 'pem', path: '/keys/db' },
+      { alias: 'tls', name: 'tls-key', version: undefined, format: 'jwk', path: '/keys/certs/tls.json' },
+      { alias: 'sig', name: 'sig-key', version: undefined, format: 'raw', path: '/keys/s.bin' },
+    ]);
+  });
+
+  it('flags win over variables; --key repeats; --flag=value works', () => {
+    const c = parseAgentConfig(
+      [
+        'init',
+        '--vault-url',
+        'https://kv2.vault.azure.net/',
+        '--key',
+        'a=key-a',
+        '--key=b=key-b:jwk',
+        '--output-dir=/out',
+        '--timeout',
+        '2m',
+      ],
+      BASE,
+    );
+    expect(c.keys.map((k) => k.vaultUrl)).toEqual([
+      'https://kv2.vault.azure.net',
+      'https://kv2.vault.azure.net',
+    ]);
+    expect(c.keys.map((k) => `${k.alias}:${k.path}`)).toEqual(['a:/out/a', 'b:/out/b']);
+    expect(c.timeoutMs).toBe(120_000);
+  });
+
+  it('reads the arguments the injector writes (core/inject agentArgs): key IDs and per-key options', () => {
+    const c = parseAgentConfig(
+      [
+        'init',
+        '--key=db=https://h.managedhsm.azure.net/keys/db-key',
+        '--format=db=pem',
+        '--file=db=db.pem',
+        '--authority=db=https://sharedeus.eus.attest.azure.net',
+        '--key=tls=https://kv1.vault.azure.net:443/keys/tls-key/0123abcd/',
+        '--format=tls=jwk',
+        '--file=tls=tls',
+        '--authority=tls=https://sharedeus.eus.attest.azure.net/',
+      ],
+      {
+        ...BASE,
+        SECUREKEY_VAULT_URL: undefined,
+        SECUREKEY_ATTESTATION_URL: undefined,
+        SECUREKEY_KEYS: undefined,
+      },
+    );
+    expect(c.keys).toEqual([
+      {
+        alias: 'db',
+        vaultUrl: 'https://h.managedhsm.azure.net',
+        name: 'db-key',
+        attestationUrl: 'https://sharedeus.eus.attest.azure.net',
+        format: 'pem',
+        path: '/run/securekey/db.pem',
+      },
+      {
+        alias: 'tls',
+        vaultUrl: 'https://kv1.vault.azure.net',
+        name: 'tls-key',
+        version: '0123abcd',
+        attestationUrl: 'https://sharedeus.eus.attest.azure.net',
+        format: 'jwk',
+        path: '/run/securekey/tls',
+      },
+    ]);
+    // Key IDs and the defaults mix; the inline format follows the key ID.
+    const mixed = parseAgentConfig([], {
+      ...BASE,
+      SECUREKEY_KEYS: 'a=a-key,b=https://kv9.vault.azure.net/keys/b-key:jwk',
+    });
+    expect(mixed.keys.map((k) => `${k.alias} ${k.vaultUrl} ${k.format}`)).toEqual([
+      'a https://hsm1.managedhsm.azure.net raw',
+      'b https://kv9.vault.azure.net jwk',
+    ]);
+  });
+
+  it('per-key options must name a key; key IDs must be https key URLs; every key needs a vault and an authority', () => {
+    expect(refused(['--format', 'nope=pem'], BASE, 'config-invalid').message).toContain(
+      '--format: no key has alias nope',
+    );
+    expect(refused(['--file', 'db'], BASE, 'config-invalid').message).toContain('is not alias=value');
+    expect(refused(['--authority', 'db=http://maa'], BASE, 'config-invalid').message).toContain(
+      '--authority db',
+    );
+    expect(
+      refused([], { ...BASE, SECUREKEY_KEYS: 'db=http://kv1.vault.azure.net/keys/k' }, 'config-invalid')
+        .message,
+    ).toContain('is not a key ID');
+    expect(
+      refused([], { ...BASE, SECUREKEY_KEYS: 'db=https://kv1.vault.azure.net/secrets/k' }, 'config-invalid')
+        .message,
+    ).toContain('is not a key ID');
+    const noVault = refused([], { ...BASE, SECUREKEY_VAULT_URL: undefined }, 'config-missing');
+    expect(noVault.message).toContain(
+      'key db names no vault: SECUREKEY_VAULT_URL (or --vault-url) is not set',
+    );
+    const noAuthority = refused([], { ...BASE, SECUREKEY_ATTESTATION_URL: undefined }, 'config-missing');
+    expect(noAuthority.message).toContain('SECUREKEY_ATTESTATION_URL');
+    expect(noAuthority.hint).toContain('--authority db=');
+  });
+
+  it('simulated evidence needs simulators on, and its own settings', () => {
+    const e = refused([], { ...BASE, SECUREKEY_EVIDENCE: 'psp' }, 'config-invalid');
+    expect(e.message).toContain('SECUREKEY_EVIDENCE=psp');
+    expect(e.hint).toContain('SECUREKEY_SIMULATORS=true');
+    const sim = { ...BASE, SECUREKEY_SIMULATORS: 'true' };
+    expect(refused([], { ...sim, SECUREKEY_EVIDENCE: 'psp' }, 'config-missing').message).toContain(
+      'SECUREKEY_PSP_URL',
+    );
+    expect(
+      refused(
+        [],
+        { ...sim, SECUREKEY_EVIDENCE: 'psp', SECUREKEY_PSP_URL: 'https://psp.localhost' },
+        'config-missing',
+      ).message,
+    ).toContain('SECUREKEY_PSP_TOKEN_FILE');
+    expect(refused(['--simulators', '--evidence', 'tsm-socket'], BASE, 'config-missing').message).toContain(
+      'SECUREKEY_DEVICE_SOCKET',
+    );
+    const ok = parseAgentConfig(
+      ['--simulators', '--evidence=sev-guest-socket', '--device-socket', '/run/sev.sock'],
+      BASE,
+    );
+    expect(ok).toMatchObject({
+      evidence: 'sev-guest-socket',
+      deviceSocket: '/run/sev.sock',
+      simulators: true,
+    });
+  });
+
+  it.each([
+    [{ SECUREKEY_KEYS: ' ' }, 'config-missing', 'SECUREKEY_KEYS'],
+    [{ AZURE_CLIENT_ID: undefined }, 'config-missing', 'AZURE_CLIENT_ID'],
+    [{ AZURE_FEDERATED_TOKEN_FILE: 'token' }, 'config-invalid', 'AZURE_FEDERATED_TOKEN_FILE'],
+    [{ SECUREKEY_VAULT_URL: 'http://hsm1.managedhsm.azure.net' }, 'config-invalid', 'must be an https URL'],
+    [
+      { SECUREKEY_VAULT_URL: 'https://hsm1.managedhsm.azure.net/keys' },
+      'config-invalid',
+      'must be an origin',
+    ],
+    [{ SECUREKEY_VAULT_URL: 'not a url' }, 'config-invalid', 'is not a URL'],
+    [{ SECUREKEY_EVIDENCE: 'dev-mem' }, 'config-invalid', 'SECUREKEY_EVIDENCE="dev-mem"'],
+    [{ SECUREKEY_VCEK_SOURCE: 'kds' }, 'config-invalid', 'SECUREKEY_VCEK_SOURCE'],
+    [{ SECUREKEY_RELEASE_ENC: 'A256KW' }, 'config-invalid', 'SECUREKEY_RELEASE_ENC'],
+    [{ SECUREKEY_TIMEOUT: '10' }, 'config-invalid', 'SECUREKEY_TIMEOUT="10"'],
+    [{ SECUREKEY_TIMEOUT: '10ms' }, 'config-invalid', 'at least 1000 ms'],
+    [{ SECUREKEY_SIMULATORS: 'yes' }, 'config-invalid', 'SECUREKEY_SIMULATORS'],
+    [{ SECUREKEY_OUTPUT_DIR: 'run/securekey' }, 'config-invalid', 'must be an absolute path'],
+    [{ SECUREKEY_FILE_OWNER: 'app' }, 'config-invalid', 'SECUREKEY_FILE_OWNER'],
+    [{ SECUREKEY_KEYS: 'db' }, 'config-invalid', 'is not a key'],
+    [{ SECUREKEY_KEYS: 'd/b=db-key' }, 'config-invalid', 'alias "d/b"'],
+    [{ SECUREKEY_KEYS: 'db=db_key' }, 'config-invalid', 'is not a vault key name'],
+    [{ SECUREKEY_KEYS: 'db=db-key@v-1' }, 'config-invalid', 'is not a key version'],
+    [{ SECUREKEY_KEYS: 'db=db-key:der' }, 'config-invalid', 'format "der"'],
+    [{ SECUREKEY_KEYS: 'db=db-key:raw:../etc/db' }, 'config-invalid', 'outside the output directory'],
+    [{ SECUREKEY_KEYS: 'db=db-key:raw:/etc/db' }, 'config-invalid', 'outside the output directory'],
+    [{ SECUREKEY_KEYS: 'db=a-key,db=b-key' }, 'config-invalid', 'alias db is given twice'],
+    [{ SECUREKEY_KEYS: 'a=a-key:raw:k,b=b-key:raw:k' }, 'config-invalid', 'would both be written to'],
+    [{ SECUREKEY_KEYS: 'a=a-key:raw:.securekey-ready' }, 'config-invalid', 'readiness file'],
+  ] as const)('%j → %s naming %s', (env, kind, text) => {
+    expect(refused([], { ...BASE, ...env }, kind).message).toContain(text);
+  });
+
+  it('refuses unknown flags, repeated flags and modes this agent does not run', () => {
+    expect(refused(['--vault', 'x'], BASE, 'config-invalid').message).toContain('unknown flag --vault');
+    expect(refused(['--timeout', '1m', '--timeout', '2m'], BASE, 'config-invalid').message).toContain(
+      'given twice',
+    );
+    expect(refused(['--timeout'], BASE, 'config-missing').message).toContain('--timeout needs a value');
+    expect(refused(['sidecar'], BASE, 'config-invalid').message).toContain('mode "sidecar"');
+    expect(refused(['init', 'extra'], BASE, 'config-invalid').message).toContain('unexpected argument');
+  });
+
+  it('names the flag when the bad value came from a flag', () => {
+    expect(refused(['--evidence', 'nope'], BASE, 'config-invalid').message).toContain('--evidence="nope"');
+  });
+});

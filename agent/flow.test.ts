@@ -1,0 +1,120 @@
+/**
+ * runAgent in process against the sandbox: what happens around the straight line — transient
+ * failures of every remote party recovered within the deadline, a digest admitted while the agent
+ * waits, and a readiness marker that never outlives a failed attempt.
+ */
+import crypto from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPolicy, serializePolicy } from '../core/policy/index.ts';
+import { parseAgentConfig } from './config.ts';
+import { runAgent } from './flow.ts';
+import { sleep } from './retry.ts';
+import { ADMITTED_DIGEST, startAgentWorld, type AgentWorld } from './testing/world.ts';
+
+let world: AgentWorld;
+
+beforeAll(async () => {
+  world = await startAgentWorld();
+}, 60_000);
+afterAll(async () => {
+  await world?.close();
+});
+
+const config = (env: Record<string, string | undefined>) => parseAgentConfig(['init'], world.env(env));
+
+describe('runAgent', () => {
+  it('rides out throttling and outages of the PSP, Azure Attestation and the vault', async () => {
+    const { psp, maa, vault } = world.sb;
+    psp.faults.plan = { outage: { count: 2 } };
+    maa.faults.plan = { throttle: { count: 1, retryAfterSeconds: 0 }, match: /attest/ };
+    vault.faults.plan = { outage: { count: 1, status: 503 }, match: /release/ };
+    try {
+      const out = world.outputDir('faults');
+      const result = await runAgent(config({ SECUREKEY_OUTPUT_DIR: out, SECUREKEY_KEYS: 'db=oct-key' }));
+      expect(readFileSync(path.join(out, 'db')).equals(world.material.oct.export())).toBe(true);
+      expect(psp.faults.injected.failed).toBeGreaterThanOrEqual(2);
+      expect(maa.faults.injected.throttled).toBeGreaterThanOrEqual(1);
+      expect(vault.faults.injected.failed).toBeGreaterThanOrEqual(1);
+      expect(result.keys.map((k) => k.alias)).toEqual(['db']);
+    } finally {
+      psp.faults.plan = {};
+      maa.faults.plan = {};
+      vault.faults.plan = {};
+    }
+  }, 60_000);
+
+  it('waits for a digest the operator admits meanwhile (SECUREKEY_ADMISSION_WAIT)', async () => {
+    const policyOf = (digests: string[]) => ({
+      encodedPolicy: Buffer.from(
+        serializePolicy(
+          buildPolicy({
+            authorities: [world.sb.maa.issuer],
+            digests,
+            complianceStatuses: ['azure-signed-katacc-uvm'],
+          }),
+        ),
+      ),
+    });
+    await world.officer.createKey('late-key', 'oct-HSM', {
+      keySize: 256,
+      hsm: true,
+      exportable: true,
+      releasePolicy: policyOf([ADMITTED_DIGEST]),
+    });
+    const policy = Buffer.from('package agent_policy\ndefault ReadStreamRequest := false\n').toString(
+      'base64',
+    );
+    const digest = crypto.createHash('sha256').update(Buffer.from(policy, 'base64')).digest('hex');
+    const tokenFile = world.addPod('newcomer', policy);
+    const refusedBefore = world.sb.vault.stats.count('releaseKey', 403);
+    const out = world.outputDir('admission');
+    const run = runAgent(
+      config({
+        SECUREKEY_OUTPUT_DIR: out,
+        SECUREKEY_PSP_TOKEN_FILE: tokenFile,
+        SECUREKEY_KEYS: 'db=late-key',
+        SECUREKEY_ADMISSION_WAIT: '30s',
+      }),
+    );
+    // The operator sees the new pod a moment later and adds its digest.
+    await sleep(1_500);
+    await world.officer.updateKeyProperties('late-key', {
+      releasePolicy: policyOf([ADMITTED_DIGEST, digest]),
+    });
+    const result = await run;
+    expect(result.hostData).toBe(digest);
+    expect(readFileSync(path.join(out, 'db'))).toHaveLength(32);
+    expect(world.sb.vault.stats.count('releaseKey', 403) - refusedBefore).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('removes the readiness marker of an earlier attempt before trying again', async () => {
+    const out = world.outputDir('stale-marker');
+    mkdirSync(out, { recursive: true });
+    const marker = path.join(out, '.securekey-ready');
+    writeFileSync(marker, '{"ready":true}');
+    await expect(
+      runAgent(config({ SECUREKEY_OUTPUT_DIR: out, SECUREKEY_KEYS: 'db=no-such-key' })),
+    ).rejects.toMatchObject({ kind: 'key-not-found', step: 'release' });
+    expect(existsSync(marker)).toBe(false);
+  }, 60_000);
+
+  it('without the vault’s root among the trust roots, every release is refused (untrusted-chain)', async () => {
+    const out = world.outputDir('system-roots');
+    await expect(
+      runAgent(
+        config({
+          SECUREKEY_OUTPUT_DIR: out,
+          SECUREKEY_KEYS: 'db=oct-key',
+          SECUREKEY_RELEASE_TRUST_ROOTS: undefined,
+        }),
+      ),
+    ).rejects.toMatchObject({
+      kind: 'release-unverified',
+      step: 'release',
+      hint: expect.stringContaining('SECUREKEY_RELEASE_TRUST_ROOTS'),
+    });
+    expect(existsSync(path.join(out, 'db'))).toBe(false);
+  }, 60_000);
+});

@@ -1,0 +1,234 @@
+/**
+ * The agent's path, as a straight line (DESIGN §6, STYLE "our house"): gather evidence → exchange it
+ * for a token → release each key → unwrap → write. One attestation serves every key: one runtime key,
+ * one report, one MAA token, then the releases in parallel. What does not depend on the line runs
+ * beside it: the workload-identity token and (with THIM as the VCEK source) the certificates are
+ * fetched while the runtime key is generated and the report is made.
+ *
+ * Every step is timed (for bench/), and every failure is an AgentError naming its step.
+ */
+import type { X509Certificate } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
+import { rootCertificates } from 'node:tls';
+import type { TokenCredential } from '@azure/identity';
+import { parseReport } from '../core/snp/index.ts';
+import { parsePemCertificates } from '../core/x509/index.ts';
+import { keyClientFor } from '../edge/azure/index.ts';
+import { attestEach } from './attest.ts';
+import { readConfigPem, type AgentConfig } from './config.ts';
+import { AgentError } from './errors.ts';
+import type { Attester, Evidence } from './evidence/attester.ts';
+import { attesterFor } from './evidence/select.ts';
+import { ThimClient } from './evidence/thim.ts';
+import { resolveVcekChain, type ChainOrigin } from './evidence/vcek-chain.ts';
+import { agentCredential, PrefetchingCredential, vaultScope } from './identity.ts';
+import { releaseKey } from './release/release-key.ts';
+import type { VerifiedRelease } from './release/verify-release.ts';
+import { generateRuntimeKey } from './runtime-key.ts';
+import { writeKeys, type WrittenKey } from './sink/key-files.ts';
+import { Timeline, type StepTiming } from './timeline.ts';
+import { unwrapRelease } from './unwrap.ts';
+
+export interface AgentDeps {
+  /** Evidence source; default the configured backend. */
+  attester?: Attester;
+  /** Vault credential; default workload identity from the configuration. */
+  credential?: TokenCredential;
+  /** Structured progress events (never key material). */
+  log?: (event: Record<string, unknown>) => void;
+  now?: () => Date;
+}
+
+export interface AgentResult {
+  keys: WrittenKey[];
+  /** The pod's HOST_DATA (its policy digest), hex. */
+  hostData: string;
+  evidenceSource: string;
+  chainOrigin: ChainOrigin;
+  timings: StepTiming[];
+  totalMs: number;
+}
+
+/** SDK retries for vault and Entra calls (429 with Retry-After, 5xx, network). */
+const AZURE_RETRIES = { maxRetries: 3, retryDelayInMs: 250, maxRetryDelayInMs: 4_000 };
+
+export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<AgentResult> {
+  const timeline = new Timeline();
+  const deadline = Date.now() + config.timeoutMs;
+  const signal = AbortSignal.timeout(config.timeoutMs);
+  const now = deps.now ?? (() => new Date());
+  const log = deps.log ?? (() => {});
+  // A marker from an earlier attempt must not say "ready" while this one runs.
+  await unlink(config.readyFile).catch(() => {});
+  const caPem = config.caFile === undefined ? undefined : await readConfigPem(config.caFile, 'caFile');
+  const trustRoots = await releaseTrustRoots(config);
+  const ca = caPem === undefined ? {} : { caPem };
+  const attester = deps.attester ?? (await attesterFor(config, { ...ca, deadline }));
+  try {
+    // 1. Gather evidence. Meanwhile: the identity token, and THIM's certificates when they are the source.
+    const credential = new PrefetchingCredential(
+      deps.credential ?? agentCredential(config.identity, { ...ca, retryOptions: AZURE_RETRIES }),
+    );
+    const vaults = unique(config.keys.map((k) => k.vaultUrl));
+    const identity = settle(
+      timeline.time('identity-token', () => credential.prefetch(unique(vaults.map(vaultScope)))),
+    );
+    const thim = new ThimClient({ url: config.thimUrl, ...ca, deadline });
+    const prefetched =
+      config.vcekSource === 'thim'
+        ? timeline.time('certificates-prefetch', () => thim.certification())
+        : undefined;
+    prefetched?.catch(() => {}); // surfaces in the certificates step
+    const runtime = await timeline.time('runtime-key', generateRuntimeKey);
+    const evidence = await timeline.time('evidence', () => attester.report(runtime.reportData));
+    const hostData = hostDataOf(evidence);
+    log({ msg: 'evidence', source: evidence.source, hostData });
+    const chain = await timeline.time('certificates', () =>
+      resolveVcekChain(evidence, { mode: config.vcekSource, thim, ...(prefetched ? { prefetched } : {}) }),
+    );
+    log({ msg: 'certificates', origin: chain.origin, reportedTcb: chain.reportedTcb });
+
+    // 2. Exchange the evidence for an attestation token (one per authority; normally there is one).
+    const authorities = unique(config.keys.map((k) => k.attestationUrl));
+    const tokens = await timeline.time('attestation', () =>
+      attestEach(
+        authorities,
+        {
+          report: evidence.report,
+          vcekChainPem: chain.pem,
+          runtimeData: runtime.runtimeData,
+          ...ca,
+          deadline,
+        },
+        timeline,
+      ),
+    );
+    log({ msg: 'attested', authorities });
+
+    // 3. Release every key with that token, in parallel.
+    const identityResult = await identity;
+    if (!identityResult.ok) throw identityFailure(identityResult.error, config);
+    // One client per key: the Key Vault SDK's challenge handling keeps one state per client, and
+    // concurrent first requests on a fresh client can lose a request body to it (the vault then sees a
+    // release without a target). Separate clients each make their own challenge round trip, in
+    // parallel; they share the credential, so still one Entra token.
+    const clientFor = (vaultUrl: string) =>
+      keyClientFor({ vaultUrl, credential, ...ca, retryOptions: AZURE_RETRIES });
+    const context = {
+      enc: config.releaseEnc,
+      trustRoots,
+      hostData,
+      clientId: config.identity.clientId,
+      admissionDeadline: Math.min(deadline, Date.now() + config.admissionWaitMs),
+      signal,
+      now,
+    };
+    const releases = await timeline.time('release', () =>
+      allOrFirstError(
+        config.keys.map((key) =>
+          timeline.time(`release:${key.alias}`, () =>
+            releaseKey(key, clientFor(key.vaultUrl), tokens.get(key.attestationUrl)!, context),
+          ),
+        ),
+        log,
+      ),
+    );
+    log({ msg: 'released', keys: config.keys.map((k) => k.alias) });
+
+    // 4. Unwrap each key with the runtime key.
+    const unwrapped = await timeline.time('unwrap', () =>
+      config.keys.map((key, i) => unwrapRelease(key, releases[i] as VerifiedRelease, runtime)),
+    );
+
+    // 5. Write each key, then the readiness marker.
+    const keys = await timeline.time('write', () =>
+      writeKeys(unwrapped, {
+        readyFile: config.readyFile,
+        ...(config.fileOwner === undefined ? {} : { owner: config.fileOwner }),
+      }),
+    );
+    return {
+      keys,
+      hostData,
+      evidenceSource: evidence.source,
+      chainOrigin: chain.origin,
+      timings: timeline.entries(),
+      totalMs: timeline.elapsed(),
+    };
+  } finally {
+    await attester.close?.();
+  }
+}
+
+/** The configured roots for the release JWS, or Node's built-in root store (as the SKR sidecar uses the system's). */
+async function releaseTrustRoots(config: AgentConfig): Promise<X509Certificate[]> {
+  const pem =
+    config.releaseTrustRootsFile === undefined
+      ? rootCertificates.join('\n')
+      : await readConfigPem(config.releaseTrustRootsFile, 'releaseTrustRoots');
+  try {
+    return parsePemCertificates(pem);
+  } catch (err) {
+    throw new AgentError('config-invalid', `SECUREKEY_RELEASE_TRUST_ROOTS: ${(err as Error).message}`, {
+      step: 'config',
+      ...(config.releaseTrustRootsFile === undefined ? {} : { endpoint: config.releaseTrustRootsFile }),
+      cause: err,
+    });
+  }
+}
+
+function hostDataOf(evidence: Evidence): string {
+  try {
+    return parseReport(evidence.report).hostData.toString('hex');
+  } catch (err) {
+    throw new AgentError('evidence-malformed', `the report is malformed: ${(err as Error).message}`, {
+      step: 'evidence',
+      endpoint: evidence.source,
+      cause: err,
+    });
+  }
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A promise that never rejects (so a failure waits for its step instead of being unhandled). */
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+/** Waits for every release; throws the first failure after logging the others. */
+async function allOrFirstError<T>(
+  promises: Promise<T>[],
+  log: (event: Record<string, unknown>) => void,
+): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length === 0) return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+  for (const f of failures.slice(1)) {
+    const e = f.reason as Partial<AgentError>;
+    log({ msg: 'release failed', level: 'error', key: e.key, kind: e.kind, message: e.message });
+  }
+  throw failures[0]!.reason;
+}
+
+function identityFailure(error: unknown, config: AgentConfig): AgentError {
+  if (error instanceof AgentError) return error;
+  const authority = config.identity.authorityHost ?? 'https://login.microsoftonline.com';
+  return new AgentError(
+    'identity-not-allowed',
+    `the workload identity ${config.identity.clientId} could not get a vault token: ${(error as Error).message.split('\n')[0]}`,
+    {
+      step: 'release',
+      endpoint: authority,
+      cause: error,
+      hint: `check the federated credential for this service account and the token file ${config.identity.tokenFile}`,
+    },
+  );
+}

@@ -1,0 +1,62 @@
+/**
+ * The workload identity's vault token, fetched while the runtime key is generated and the report is
+ * made, instead of after attestation when the first release would ask for it. The Key Vault client
+ * learns the scope from the vault's 401 challenge (`resource` + `/.default`); vault hosts are
+ * `<name>.<resource host>` (vault.azure.net, managedhsm.azure.net, and the simulators' .localhost
+ * twins, ADR 0007), so the scope is known in advance. A token for another scope, or a CAE claims
+ * challenge, goes to the real credential as before.
+ */
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
+import { workloadIdentityCredential, type RetryOptions } from '../edge/azure/index.ts';
+import type { WorkloadIdentity } from './config.ts';
+
+/** AKS workload identity from the configuration: the projected token file is the client assertion. */
+export function agentCredential(
+  identity: WorkloadIdentity,
+  o: { caPem?: string; retryOptions?: RetryOptions } = {},
+): TokenCredential {
+  return workloadIdentityCredential({
+    tenantId: identity.tenantId,
+    clientId: identity.clientId,
+    tokenFilePath: identity.tokenFile,
+    ...(identity.authorityHost === undefined ? {} : { authorityHost: identity.authorityHost }),
+    ...o,
+  });
+}
+
+/** `https://kv1.vault.azure.net` → `https://vault.azure.net/.default`. */
+export function vaultScope(vaultUrl: string): string {
+  const host = new URL(vaultUrl).hostname;
+  const dot = host.indexOf('.');
+  return `https://${dot === -1 ? host : host.slice(dot + 1)}/.default`;
+}
+
+/** Tokens this close to expiry are not handed out from the prefetch. */
+const EXPIRY_MARGIN_MS = 5 * 60_000;
+
+export class PrefetchingCredential implements TokenCredential {
+  readonly #inner: TokenCredential;
+  readonly #tokens = new Map<string, Promise<AccessToken | null>>();
+
+  constructor(inner: TokenCredential) {
+    this.#inner = inner;
+  }
+
+  /** Starts fetching a token for each scope; resolves when they are there, rejects as the credential does. */
+  async prefetch(scopes: readonly string[]): Promise<void> {
+    for (const scope of scopes) {
+      if (!this.#tokens.has(scope)) this.#tokens.set(scope, this.#inner.getToken(scope, { enableCae: true }));
+    }
+    await Promise.all(scopes.map((scope) => this.#tokens.get(scope)));
+  }
+
+  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+    const list = Array.isArray(scopes) ? scopes : [scopes];
+    const prefetched = list.length === 1 ? this.#tokens.get(list[0]!) : undefined;
+    if (prefetched && options?.claims === undefined) {
+      const token = await prefetched.catch(() => null);
+      if (token && token.expiresOnTimestamp - Date.now() > EXPIRY_MARGIN_MS) return token;
+    }
+    return this.#inner.getToken(scopes, options);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * `node agent/main.ts [init] [flags]` — the SecureKey agent as a pod's first init container: attest,
+ * release every configured key, write them to the tmpfs volume, exit 0. On failure it prints the step
+ * error (JSON on stderr, then one line for a person) and exits 1; the kubelet retries the init
+ * container. Progress is JSON lines on stderr; the result (files, key ids, timings) one JSON line on
+ * stdout. Nothing printed ever holds key material or tokens.
+ */
+import { parseAgentConfig } from './config.ts';
+import { agentErrorFields, describeAgentError } from './errors.ts';
+import { runAgent } from './flow.ts';
+
+function emit(stream: NodeJS.WriteStream, event: Record<string, unknown>): void {
+  stream.write(
+    `${JSON.stringify({ time: new Date().toISOString(), component: 'securekey-agent', ...event })}\n`,
+  );
+}
+
+async function main(): Promise<number> {
+  try {
+    const config = parseAgentConfig(process.argv.slice(2), process.env);
+    emit(process.stderr, {
+      level: 'info',
+      msg: 'starting',
+      mode: config.mode,
+      evidence: config.evidence,
+      keys: config.keys.map((k) => ({
+        alias: k.alias,
+        vault: k.vaultUrl,
+        name: k.name,
+        ...(k.version === undefined ? {} : { version: k.version }),
+        authority: k.attestationUrl,
+        format: k.format,
+        path: k.path,
+      })),
+      ...(config.simulators ? { simulators: true } : {}),
+    });
+    const result = await runAgent(config, { log: (e) => emit(process.stderr, { level: 'info', ...e }) });
+    emit(process.stdout, { level: 'info', msg: 'ready', ...result });
+    return 0;
+  } catch (err) {
+    emit(process.stderr, { level: 'error', msg: 'failed', ...agentErrorFields(err) });
+    process.stderr.write(`securekey-agent: ${describeAgentError(err)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main();
+// An idle keep-alive socket must not hold the init container open; an unref'd timer only fires if something does.
+setTimeout(() => process.exit(), 1_000).unref();
