@@ -234,7 +234,7 @@ describe('parseAgentConfig', () => {
       'given twice',
     );
     expect(refused(['--timeout'], BASE, 'config-missing').message).toContain('--timeout needs a value');
-    expect(refused(['sidecar'], BASE, 'config-invalid').message).toContain('mode "sidecar"');
+    expect(refused(['node'], BASE, 'config-invalid').message).toContain('mode "node"');
     expect(refused(['init', 'extra'], BASE, 'config-invalid').message).toContain('unexpected argument');
   });
 

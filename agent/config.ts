@@ -47,7 +47,10 @@ export interface WorkloadIdentity {
 }
 
 export interface AgentConfig {
-  mode: 'init';
+  /** init: fetch once and exit; sidecar: stay up, refresh every `refreshMs`, answer GET /ready on `probePort`. */
+  mode: AgentMode;
+  refreshMs: number;
+  probePort: number;
   /** At least one; keys sharing an attestation authority share one attestation. */
   keys: KeySpec[];
   identity: WorkloadIdentity;
@@ -92,6 +95,8 @@ export const OPTIONS = {
   releaseEnc: ['--release-enc', 'SECUREKEY_RELEASE_ENC'],
   timeout: ['--timeout', 'SECUREKEY_TIMEOUT'],
   admissionWait: ['--admission-wait', 'SECUREKEY_ADMISSION_WAIT'],
+  refresh: ['--refresh', 'SECUREKEY_REFRESH'],
+  probePort: ['--probe-port', 'SECUREKEY_PROBE_PORT'],
   fileOwner: ['--file-owner', 'SECUREKEY_FILE_OWNER'],
   simulators: ['--simulators', 'SECUREKEY_SIMULATORS'],
 } as const satisfies Record<string, readonly [string, string]>;
@@ -101,7 +106,10 @@ export const DEFAULT_OUTPUT_DIR = '/run/securekey';
 /** Azure IMDS, where THIM lives on Azure confidential VMs and pods. */
 export const DEFAULT_THIM_URL = 'http://169.254.169.254';
 export const READY_FILE_NAME = '.securekey-ready';
-const MODES = ['init'] as const;
+export const MODES = ['init', 'sidecar'] as const;
+export type AgentMode = (typeof MODES)[number];
+/** Where the sidecar answers its startup probe (core/inject injects the same port). */
+export const DEFAULT_PROBE_PORT = 9797;
 /** Flags given once per key (`--key`, and the per-key `--format`, `--file`, `--authority`). */
 const REPEATABLE: readonly string[] = [
   OPTIONS.keys[0],
@@ -187,7 +195,9 @@ export function parseAgentConfig(argv: readonly string[], env: Env): AgentConfig
   );
   const readyFile = get('readyFile');
   const config: AgentConfig = {
-    mode: 'init',
+    mode: mode as AgentMode,
+    refreshMs: duration(get('refresh') ?? { value: '5m', from: OPTIONS.refresh[1] }, 1_000),
+    probePort: port(get('probePort') ?? { value: String(DEFAULT_PROBE_PORT), from: OPTIONS.probePort[1] }),
     keys: keySpecs(
       {
         keys: required('keys', 'e.g. SECUREKEY_KEYS="db=db-key:pem,cache=cache-key"'),
@@ -486,6 +496,13 @@ function bool(v: Sourced | undefined, fallback: boolean): boolean {
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+function port(v: Sourced): number {
+  const n = Number(v.value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw invalid(`${v.from}=${JSON.stringify(v.value)}: expected a port number`);
+  return n;
+}
 
 function duration(v: Sourced, minMs: number): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(v.value);

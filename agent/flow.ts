@@ -37,6 +37,8 @@ export interface AgentDeps {
   /** Structured progress events (never key material). */
   log?: (event: Record<string, unknown>) => void;
   now?: () => Date;
+  /** A sidecar's refresh: the keys on disk stay valid meanwhile, so the readiness marker stays too. */
+  refresh?: boolean;
 }
 
 export interface AgentResult {
@@ -59,7 +61,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? (() => {});
   // A marker from an earlier attempt must not say "ready" while this one runs.
-  await unlink(config.readyFile).catch(() => {});
+  if (!deps.refresh) await unlink(config.readyFile).catch(() => {});
   const caPem = config.caFile === undefined ? undefined : await readConfigPem(config.caFile, 'caFile');
   const trustRoots = await releaseTrustRoots(config);
   const ca = caPem === undefined ? {} : { caPem };

@@ -8,6 +8,7 @@
 import { parseAgentConfig } from './config.ts';
 import { agentErrorFields, describeAgentError } from './errors.ts';
 import { runAgent } from './flow.ts';
+import { startSidecar } from './sidecar.ts';
 
 function emit(stream: NodeJS.WriteStream, event: Record<string, unknown>): void {
   stream.write(
@@ -34,7 +35,16 @@ async function main(): Promise<number> {
       })),
       ...(config.simulators ? { simulators: true } : {}),
     });
-    const result = await runAgent(config, { log: (e) => emit(process.stderr, { level: 'info', ...e }) });
+    const log = (e: Record<string, unknown>) => emit(process.stderr, { level: 'info', ...e });
+    if (config.mode === 'sidecar') {
+      const sidecar = await startSidecar(config, { log });
+      const stop = () => void sidecar.stop();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      await sidecar.done;
+      return 0;
+    }
+    const result = await runAgent(config, { log });
     emit(process.stdout, { level: 'info', msg: 'ready', ...result });
     return 0;
   } catch (err) {
@@ -45,5 +55,5 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = await main();
-// An idle keep-alive socket must not hold the init container open; an unref'd timer only fires if something does.
+// An idle keep-alive socket must not hold the container open; an unref'd timer only fires if something does.
 setTimeout(() => process.exit(), 1_000).unref();
