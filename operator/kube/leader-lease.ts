@@ -5,7 +5,8 @@
  *   OUR clock from when we last saw the record change (robust to clock skew between replicas);
  * - every write carries the resourceVersion read, so of two candidates only one wins (409 for the other);
  * - the leader renews every retry period; if it cannot renew within the renew deadline it stops acting
- *   first (aborts the leading signal) and only then gives up — never two leaders acting at once;
+ *   first (aborts the leading signal) and only then gives up — never two leaders acting at once; it
+ *   stops at once when the Lease turns out to name someone else;
  * - on shutdown it stops leading, waits for in-flight work, and releases the Lease (holder cleared,
  *   duration 1 s) so a standby takes over at once (ReleaseOnCancel).
  */
@@ -102,7 +103,7 @@ export class LeaderElector {
 
   private async acquire(signal: AbortSignal): Promise<boolean> {
     while (!signal.aborted) {
-      if (await this.tryAcquireOrRenew()) return true;
+      if ((await this.tryAcquireOrRenew()) === true) return true;
       await sleep(this.o.retryPeriodMs * (1 + Math.random() * 0.2), undefined, { signal }).catch(() => {});
     }
     return false;
@@ -116,17 +117,26 @@ export class LeaderElector {
       const left = this.o.renewDeadlineMs - (this.now() - lastRenew);
       const renewed = await Promise.race([
         this.tryAcquireOrRenew(),
-        sleep(Math.max(0, left)).then(() => false),
+        sleep(Math.max(0, left)).then(() => false as const),
       ]);
-      if (renewed) lastRenew = this.now();
-      else if (this.now() - lastRenew >= this.o.renewDeadlineMs) {
+      if (renewed === true) lastRenew = this.now();
+      else if (renewed === 'held-by-other') {
+        // Someone else holds the Lease (it was taken or replaced): stop acting now, not at the deadline.
+        this.o.log?.('warn', 'lease taken by another holder', {
+          lease: this.o.name,
+          holder: this.lastLeader,
+        });
+        leadership.abort();
+        return;
+      } else if (this.now() - lastRenew >= this.o.renewDeadlineMs) {
         leadership.abort(); // stop acting before anyone else can take over
         return;
       }
     }
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  /** true: we hold it now; false: not now (retry); 'held-by-other': a live Lease names someone else. */
+  private async tryAcquireOrRenew(): Promise<boolean | 'held-by-other'> {
     const now = this.now();
     const mine: LeaseSpec = {
       holderIdentity: this.o.identity,
@@ -165,7 +175,7 @@ export class LeaderElector {
       const holder = spec.holderIdentity ?? '';
       const durationMs = (spec.leaseDurationSeconds ?? 0) * 1000;
       const isMine = holder === this.o.identity;
-      if (holder !== '' && !isMine && this.observed!.at + durationMs > now) return false;
+      if (holder !== '' && !isMine && this.observed!.at + durationMs > now) return 'held-by-other';
       const next: LeaseSpec = {
         ...mine,
         acquireTime: isMine && spec.acquireTime ? spec.acquireTime : mine.acquireTime,
