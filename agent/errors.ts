@@ -14,6 +14,8 @@ export const AGENT_STEPS = [
   'release',
   'unwrap',
   'write',
+  /** Node mode: fetching the keys from the node agent instead of the evidence → release steps. */
+  'node-fetch',
 ] as const;
 export type AgentStep = (typeof AGENT_STEPS)[number];
 
@@ -53,7 +55,11 @@ export type AgentErrorKind =
   /** A key or the readiness marker could not be written. */
   | 'write-failed'
   /** The overall deadline passed. */
-  | 'deadline-exceeded';
+  | 'deadline-exceeded'
+  /** Node mode: the node agent refused (identity or admission) or answered something unusable. */
+  | 'node-refused'
+  /** Node mode: the node agent was not reached or kept failing within the deadline. */
+  | 'node-unavailable';
 
 export interface AgentErrorOptions {
   step: AgentStep;

@@ -8,6 +8,8 @@
 import { parseAgentConfig } from './config.ts';
 import { agentErrorFields, describeAgentError } from './errors.ts';
 import { runAgent } from './flow.ts';
+import { fetchFromNodeAgent } from './node/node-client.ts';
+import { parseNodeConfig } from './node/node-config.ts';
 import { startSidecar } from './sidecar.ts';
 
 function emit(stream: NodeJS.WriteStream, event: Record<string, unknown>): void {
@@ -18,6 +20,20 @@ function emit(stream: NodeJS.WriteStream, event: Record<string, unknown>): void 
 
 async function main(): Promise<number> {
   try {
+    if (process.argv[2] === 'node') {
+      // Node mode (ADR 14): the node agent attests and releases; this container only fetches and writes.
+      const config = parseNodeConfig(process.argv.slice(2), process.env);
+      emit(process.stderr, {
+        level: 'info',
+        msg: 'starting',
+        mode: 'node',
+        nodeAgent: config.url,
+        keys: config.keys,
+      });
+      const keys = await fetchFromNodeAgent(config, (e) => emit(process.stderr, { level: 'info', ...e }));
+      emit(process.stdout, { level: 'info', msg: 'ready', keys });
+      return 0;
+    }
     const config = parseAgentConfig(process.argv.slice(2), process.env);
     emit(process.stderr, {
       level: 'info',

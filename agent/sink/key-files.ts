@@ -10,6 +10,11 @@ import { formatKeyMaterial } from '../../core/keys/output-formats.ts';
 import type { KeyFormat } from '../../core/keys/output-formats.ts';
 import { AgentError } from '../errors.ts';
 import type { UnwrappedKey } from '../unwrap.ts';
+
+/** What the sink needs of a key: where and how to write it, and the material (pod and node mode alike). */
+export type SinkKey = Pick<UnwrappedKey, 'material' | 'keyOps' | 'kid'> & {
+  spec: Pick<UnwrappedKey['spec'], 'alias' | 'path' | 'format'>;
+};
 import { writeFileAtomic } from './atomic-file.ts';
 
 export const KEY_FILE_MODE = 0o400;
@@ -30,7 +35,7 @@ export interface SinkOptions {
 
 /** Every key (concurrently, each atomically), then the readiness marker. */
 export async function writeKeys(
-  keys: readonly UnwrappedKey[],
+  keys: readonly SinkKey[],
   o: SinkOptions & { readyFile: string },
 ): Promise<WrittenKey[]> {
   const dirs = new Set([path.dirname(o.readyFile), ...keys.map((k) => path.dirname(k.spec.path))]);
@@ -41,7 +46,7 @@ export async function writeKeys(
   return written;
 }
 
-export async function writeKey(key: UnwrappedKey, o: SinkOptions = {}): Promise<WrittenKey> {
+export async function writeKey(key: SinkKey, o: SinkOptions = {}): Promise<WrittenKey> {
   const { spec } = key;
   let bytes: Buffer;
   try {
