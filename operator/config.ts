@@ -40,7 +40,15 @@ export interface WebhookConfig {
   serviceName: string;
   /** MutatingWebhookConfiguration whose caBundle the leader keeps current. */
   configurationName: string;
-  agent: { image: string; tenantId?: string; clientId?: string; authorityHost?: string; evidence?: string };
+  agent: {
+    image: string;
+    tenantId?: string;
+    clientId?: string;
+    authorityHost?: string;
+    evidence?: string;
+    nodeAgentUrl?: string;
+    nodeAgentCaConfigMap?: string;
+  };
 }
 
 export interface OperatorConfig {
@@ -179,6 +187,9 @@ function webhookFrom(env: Env): WebhookConfig {
   const authority = env['SECUREKEY_AGENT_AUTHORITY_HOST'] ?? env['AZURE_AUTHORITY_HOST'];
   if (authority) agent.authorityHost = authority;
   if (env['SECUREKEY_AGENT_EVIDENCE']) agent.evidence = env['SECUREKEY_AGENT_EVIDENCE'];
+  if (env['SECUREKEY_NODE_AGENT_URL']) agent.nodeAgentUrl = env['SECUREKEY_NODE_AGENT_URL'];
+  if (env['SECUREKEY_NODE_AGENT_CA_CONFIGMAP'])
+    agent.nodeAgentCaConfigMap = env['SECUREKEY_NODE_AGENT_CA_CONFIGMAP'];
   const w: WebhookConfig = {
     ...address(env['SECUREKEY_WEBHOOK_ADDR'] ?? ':9443', 'SECUREKEY_WEBHOOK_ADDR'),
     secretName: env['SECUREKEY_WEBHOOK_SECRET'] ?? 'securekey-webhook-tls',

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyMaterialFromKey, vaultPlaintext } from '../../core/keys/key-material.ts';
 import { isErrorOf } from '../../core/errors.ts';
+import { nodeArgs } from '../../core/inject/index.ts';
 import { createSimulatorCa } from '../../sim/common/tls.ts';
 import { AgentError } from '../errors.ts';
 import { runAgentProcess } from '../testing/world.ts';
@@ -86,6 +87,34 @@ function config(extra: string[] = [], env: Record<string, string> = {}) {
 }
 
 describe('node mode client', () => {
+  it('accepts exactly the command line the injector writes for node mode', () => {
+    const args = nodeArgs([
+      {
+        alias: 'db',
+        secureKey: 'db-key',
+        format: 'raw',
+        file: 'db',
+        vaultUrl: '',
+        keyName: '',
+        authority: '',
+      },
+      {
+        alias: 'tls',
+        secureKey: 'web-tls',
+        format: 'pem',
+        file: 'tls.key',
+        vaultUrl: '',
+        keyName: '',
+        authority: '',
+      },
+    ]);
+    const c = parseNodeConfig(args, { SECUREKEY_NODE_AGENT_URL: url, SECUREKEY_NODE_AGENT_CA: caFile });
+    expect(c.keys).toEqual([
+      { alias: 'db', secureKey: 'db-key', format: 'raw', path: '/run/securekey/db' },
+      { alias: 'tls', secureKey: 'web-tls', format: 'pem', path: '/run/securekey/tls.key' },
+    ]);
+  });
+
   it('presents the pod token, asks by SecureKey name, and writes the keys as pod mode does', async () => {
     seen.length = 0;
     const c = config();

@@ -15,6 +15,9 @@ export interface AgentSettingsInput {
   /** Evidence backend the agent uses (e.g. sev-guest, tsm, psp). */
   evidence?: string;
   extraEnv?: EnvVar[];
+  /** Node mode (confidential-VM nodes): the node agent's URL and the ConfigMap with its CA (`ca.crt`). */
+  nodeAgentUrl?: string;
+  nodeAgentCaConfigMap?: string;
 }
 
 export function agentArgs(keys: readonly ResolvedKey[]): string[] {
@@ -36,5 +39,12 @@ export function agentSettings(input: AgentSettingsInput): AgentSettings {
   if (input.authorityHost) env.push({ name: 'AZURE_AUTHORITY_HOST', value: input.authorityHost });
   if (input.evidence) env.push({ name: 'SECUREKEY_EVIDENCE', value: input.evidence });
   env.push(...(input.extraEnv ?? []));
-  return { image: input.image, args: agentArgs, env };
+  return {
+    image: input.image,
+    args: agentArgs,
+    env,
+    ...(input.nodeAgentUrl && input.nodeAgentCaConfigMap
+      ? { node: { url: input.nodeAgentUrl, caConfigMap: input.nodeAgentCaConfigMap } }
+      : {}),
+  };
 }

@@ -7,8 +7,9 @@
  *   securekey.io/format-<alias>: raw | pem | jwk      default raw
  *   securekey.io/path-<alias>: <file name>            default <alias>, under /run/securekey
  *   securekey.io/containers: app,sidecar              containers that get the key volume (default all)
- *   securekey.io/agent-mode: init | sidecar          init: fetch once before the app starts (default);
- *                                                    sidecar: a native sidecar that also follows rotation
+ *   securekey.io/agent-mode: init | sidecar | node   init: fetch once before the app starts (default);
+ *                                                    sidecar: a native sidecar that also follows rotation;
+ *                                                    node: fetch from the node agent (confidential-VM nodes)
  */
 export const INJECT_LABEL = 'securekey.io/inject';
 export const INJECT_LABEL_VALUE = 'true';
@@ -20,7 +21,7 @@ export const CONTAINERS_ANNOTATION = 'securekey.io/containers';
 /** Written by the injector; its presence makes a second admission a no-op. */
 export const STATUS_ANNOTATION = 'securekey.io/status';
 export const AGENT_MODE_ANNOTATION = 'securekey.io/agent-mode';
-export const AGENT_MODES = ['init', 'sidecar'] as const;
+export const AGENT_MODES = ['init', 'sidecar', 'node'] as const;
 export type AgentMode = (typeof AGENT_MODES)[number];
 /** The sidecar answers its startup probe here (GET /ready) once every key is written. */
 export const SIDECAR_PROBE_PORT = 9797;
@@ -33,5 +34,11 @@ export const KEYS_MOUNT_PATH = '/run/securekey';
 export const TOKEN_MOUNT_PATH = '/var/run/secrets/securekey/azure';
 /** The audience Entra expects on a federated service-account token. */
 export const TOKEN_AUDIENCE = 'api://AzureADTokenExchange';
+/** Node mode: the pod's token for the node agent (ADR 14), and where the agent finds it and the CA. */
+export const NODE_TOKEN_VOLUME = 'securekey-node-token';
+export const NODE_TOKEN_MOUNT_PATH = '/var/run/secrets/securekey/node';
+export const NODE_TOKEN_AUDIENCE = 'securekey-node';
+export const NODE_CA_VOLUME = 'securekey-node-ca';
+export const NODE_CA_MOUNT_PATH = '/etc/securekey/node-ca';
 export const KEY_FORMATS = ['raw', 'pem', 'jwk'] as const;
 export type KeyFormat = (typeof KEY_FORMATS)[number];

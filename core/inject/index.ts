@@ -4,6 +4,7 @@ export { InjectError, type InjectErrorKind } from './errors.ts';
 export { applyPatch, diff, type PatchOperation } from './json-patch.ts';
 export {
   injectAgent,
+  nodeArgs,
   type AgentSettings,
   type EnvVar,
   type InjectResult,

@@ -186,7 +186,47 @@ describe('injectAgent', () => {
     refusedWith(
       'bad-annotation',
       () => injectAgent(pod({ 'securekey.io/agent-mode': 'daemon' }), [key('db')], settings),
-      /agent-mode: "daemon" is not one of init, sidecar/,
+      /agent-mode: "daemon" is not one of init, sidecar, node/,
+    );
+  });
+
+  it('node mode: fetch from the node agent with a node-audience token and its CA; no vault identity in the pod', () => {
+    const nodeSettings = {
+      ...settings,
+      node: { url: 'https://securekey-node.securekey-system.svc:8443', caConfigMap: 'securekey-node-ca' },
+    };
+    const r = injectAgent(
+      pod({ 'securekey.io/key-db': 'db-key', 'securekey.io/agent-mode': 'node' }),
+      [key('db')],
+      nodeSettings,
+    );
+    const spec = r.pod['spec'] as {
+      initContainers: Array<Record<string, unknown>>;
+      volumes: Array<Record<string, unknown>>;
+    };
+    const agent = spec.initContainers[0]!;
+    expect(agent['args']).toEqual(['node', '--key=db=db-key', '--format=db=raw', '--file=db=db']);
+    expect(agent['env']).toContainEqual({
+      name: 'SECUREKEY_NODE_AGENT_URL',
+      value: 'https://securekey-node.securekey-system.svc:8443',
+    });
+    expect(JSON.stringify(agent['env'])).not.toContain('AZURE_');
+    expect(spec.volumes.map((v) => v['name'])).toEqual([
+      'data',
+      'securekey-keys',
+      'securekey-node-token',
+      'securekey-node-ca',
+    ]);
+    expect(JSON.stringify(spec.volumes)).toContain('"audience":"securekey-node"');
+    refusedWith(
+      'bad-annotation',
+      () =>
+        injectAgent(
+          pod({ 'securekey.io/key-db': 'db-key', 'securekey.io/agent-mode': 'node' }),
+          [key('db')],
+          settings,
+        ),
+      /node mode needs the node agent/,
     );
   });
 

@@ -5,6 +5,11 @@
  */
 import { POLICY_ANNOTATIONS } from '../digest/index.ts';
 import {
+  NODE_CA_MOUNT_PATH,
+  NODE_CA_VOLUME,
+  NODE_TOKEN_AUDIENCE,
+  NODE_TOKEN_MOUNT_PATH,
+  NODE_TOKEN_VOLUME,
   AGENT_CONTAINER,
   AGENT_MODE_ANNOTATION,
   AGENT_MODES,
@@ -45,6 +50,20 @@ export interface AgentSettings {
   env?: EnvVar[];
   tokenExpirationSeconds?: number;
   resources?: Obj;
+  /** Node mode: the node agent's URL and the ConfigMap (key ca.crt) holding the CA its certificate chains to. */
+  node?: { url: string; caConfigMap: string };
+}
+
+/** Node mode's command line: keys by SecureKey name; the node agent resolves vaults (ADR 14). */
+export function nodeArgs(keys: readonly ResolvedKey[]): string[] {
+  return [
+    'node',
+    ...keys.flatMap((k) => [
+      `--key=${k.alias}=${k.secureKey}`,
+      `--format=${k.alias}=${k.format}`,
+      `--file=${k.alias}=${k.file}`,
+    ]),
+  ];
 }
 
 export type InjectResult =
@@ -89,7 +108,7 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
       },
     );
   }
-  for (const name of [KEYS_VOLUME, TOKEN_VOLUME]) {
+  for (const name of [KEYS_VOLUME, TOKEN_VOLUME, NODE_TOKEN_VOLUME, NODE_CA_VOLUME]) {
     if (volumes.some((v) => v['name'] === name)) {
       throw new InjectError('conflict', `the pod already has a volume named ${name}`);
     }
@@ -102,6 +121,12 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
     throw new InjectError(
       'bad-annotation',
       `annotation ${AGENT_MODE_ANNOTATION}: ${JSON.stringify(mode)} is not one of ${AGENT_MODES.join(', ')}`,
+    );
+  }
+  if (mode === 'node' && settings.node === undefined) {
+    throw new InjectError(
+      'bad-annotation',
+      `annotation ${AGENT_MODE_ANNOTATION}: node mode needs the node agent, which this installation does not configure`,
     );
   }
   const targets = targetContainers(
@@ -145,6 +170,35 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
       limits: { memory: '128Mi' },
     },
   };
+  const extraVolumes: Obj[] = [];
+  if (mode === 'node' && settings.node) {
+    // Node mode: no vault identity in the pod; a token for the node agent and the CA to check it by.
+    agent['args'] = nodeArgs(keys);
+    agent['env'] = [
+      { name: 'SECUREKEY_NODE_AGENT_URL', value: settings.node.url },
+      { name: 'SECUREKEY_NODE_AGENT_CA', value: `${NODE_CA_MOUNT_PATH}/ca.crt` },
+      { name: 'SECUREKEY_NODE_TOKEN_FILE', value: `${NODE_TOKEN_MOUNT_PATH}/token` },
+    ];
+    agent['volumeMounts'] = [
+      { name: KEYS_VOLUME, mountPath: KEYS_MOUNT_PATH },
+      { name: NODE_TOKEN_VOLUME, mountPath: NODE_TOKEN_MOUNT_PATH, readOnly: true },
+      { name: NODE_CA_VOLUME, mountPath: NODE_CA_MOUNT_PATH, readOnly: true },
+    ];
+    extraVolumes.push(
+      {
+        name: NODE_TOKEN_VOLUME,
+        projected: {
+          sources: [
+            { serviceAccountToken: { path: 'token', audience: NODE_TOKEN_AUDIENCE, expirationSeconds: 600 } },
+          ],
+        },
+      },
+      {
+        name: NODE_CA_VOLUME,
+        configMap: { name: settings.node.caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+      },
+    );
+  }
   if (mode === 'sidecar') {
     // A native sidecar (KEP-753): started first, kept running, and the app waits for its startup probe.
     agent['restartPolicy'] = 'Always';
@@ -157,23 +211,24 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
   }
   spec['initContainers'] = [agent, ...initContainers];
   spec['containers'] = containers;
+  const identityToken: Obj = {
+    name: TOKEN_VOLUME,
+    projected: {
+      sources: [
+        {
+          serviceAccountToken: {
+            path: 'token',
+            audience: TOKEN_AUDIENCE,
+            expirationSeconds: settings.tokenExpirationSeconds ?? 3600,
+          },
+        },
+      ],
+    },
+  };
   spec['volumes'] = [
     ...volumes,
     { name: KEYS_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
-    {
-      name: TOKEN_VOLUME,
-      projected: {
-        sources: [
-          {
-            serviceAccountToken: {
-              path: 'token',
-              audience: TOKEN_AUDIENCE,
-              expirationSeconds: settings.tokenExpirationSeconds ?? 3600,
-            },
-          },
-        ],
-      },
-    },
+    ...(mode === 'node' ? extraVolumes : [identityToken]),
   ];
   metadata['annotations'] = { ...annotations, [STATUS_ANNOTATION]: STATUS_INJECTED };
   out['metadata'] = metadata;
