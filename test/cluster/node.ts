@@ -1,0 +1,290 @@
+/**
+ * A worker node for the local cluster (issue 6 groundwork): containerd, runc and the CNI plugins from
+ * Debian, kubelet, kube-controller-manager and kube-scheduler built from upstream
+ * (scripts/setup-k8s.sh), joined to a control plane from control-plane.ts. Needs root.
+ *
+ * What this machine needs, learned the hard way (notes in docs/adr/0015-local-cluster-node.md):
+ * - cgroups v1 (hybrid): kubelet 1.35+ starts only with `failCgroupV1: false`; containerd 1.6 lacks the
+ *   CRI RuntimeConfig call, so kubelet uses its own `cgroupDriver: cgroupfs` (supported until 1.37/1.38);
+ * - lowering oom_score_adj is refused here (EPERM), so every pod sandbox failed with runc's "can't get
+ *   final child's PID from pipe" until containerd's `restrict_oom_score_adj = true`;
+ * - no registry: the pause image (and ours) are built with buildah and imported into containerd;
+ * - kubelet refuses a loopback node IP: the first non-loopback IPv4 address is used.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { ensureBinaries } from './binaries.ts';
+import type { ControlPlane } from './control-plane.ts';
+
+export interface NodeOptions {
+  plane: ControlPlane;
+  /** Working directory (containerd root/state, kubelet root, logs). */
+  dir: string;
+  name?: string;
+  /** docker-archive tarballs to import into containerd's k8s.io namespace (the pause image first). */
+  images: string[];
+  /** The sandbox (pause) image reference inside those archives. */
+  pauseImage: string;
+  podCidr?: string;
+}
+
+export interface ClusterNode {
+  name: string;
+  ip: string;
+  containerdSocket: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+const REQUIRED = ['containerd', 'runc', 'ctr'];
+
+function nodeIp(): string {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  throw new Error('no non-loopback IPv4 address: kubelet refuses a loopback node IP');
+}
+
+function start(bin: string, args: string[], log: string): ChildProcess {
+  const out = createWriteStream(log);
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  return child;
+}
+
+async function waitFor(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  ms: number,
+  log: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await Promise.resolve(probe()).catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} not ready after ${ms} ms; see ${log}`);
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export async function startNode(o: NodeOptions): Promise<ClusterNode> {
+  if (process.getuid?.() !== 0) throw new Error('a local cluster node needs root (containerd, runc, mounts)');
+  for (const tool of REQUIRED) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      throw new Error(
+        `${tool} is missing: apt-get install containerd runc containernetworking-plugins buildah`,
+      );
+    }
+  }
+  if (!existsSync('/usr/lib/cni/bridge'))
+    throw new Error('CNI plugins missing: apt-get install containernetworking-plugins');
+  const bin = ensureBinaries(['kubelet', 'kube-controller-manager', 'kube-scheduler']);
+  const name = o.name ?? 'securekey-node';
+  const ip = nodeIp();
+  const dir = o.dir;
+  const p = (...parts: string[]) => path.join(dir, ...parts);
+  for (const d of ['containerd', 'cni', 'kubelet', 'logs']) mkdirSync(p(d), { recursive: true });
+  const socket = p('containerd.sock');
+  const planeDir = o.plane.dir;
+
+  writeFileSync(
+    p('containerd.toml'),
+    [
+      'version = 2',
+      `root = "${p('containerd', 'root')}"`,
+      `state = "${p('containerd', 'state')}"`,
+      '[grpc]',
+      `  address = "${socket}"`,
+      '[plugins."io.containerd.grpc.v1.cri"]',
+      `  sandbox_image = "${o.pauseImage}"`,
+      '  restrict_oom_score_adj = true',
+      '  [plugins."io.containerd.grpc.v1.cri".containerd]',
+      '    snapshotter = "native"',
+      '    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
+      '      runtime_type = "io.containerd.runc.v2"',
+      '  [plugins."io.containerd.grpc.v1.cri".cni]',
+      '    bin_dir = "/usr/lib/cni"',
+      `    conf_dir = "${p('cni')}"`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    p('cni', '10-securekey.conflist'),
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'securekey',
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'skbr0',
+          isGateway: true,
+          ipMasq: true,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: o.podCidr ?? '10.244.0.0/24' }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+          },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    }),
+  );
+
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    for (const c of [...children].reverse()) await stopProcess(c);
+    // containerd's shims outlive it: end the pods' processes, then the mounts kubelet left.
+    try {
+      execFileSync('sh', ['-c', `pkill -f 'containerd-shim.*-address ${socket}' || true`]);
+      execFileSync('sh', [
+        '-c',
+        `grep ' ${dir}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l || true`,
+      ]);
+    } catch {
+      // best effort
+    }
+  };
+  try {
+    const containerdLog = p('logs', 'containerd.log');
+    children.push(start('containerd', ['--config', p('containerd.toml')], containerdLog));
+    await waitFor('containerd', () => existsSync(socket), 30_000, containerdLog);
+    for (const image of o.images) {
+      execFileSync('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', image], { stdio: 'ignore' });
+    }
+
+    writeFileSync(
+      p('kubelet.yaml'),
+      stringify({
+        apiVersion: 'kubelet.config.k8s.io/v1beta1',
+        kind: 'KubeletConfiguration',
+        failCgroupV1: false,
+        cgroupDriver: 'cgroupfs',
+        containerRuntimeEndpoint: `unix://${socket}`,
+        authentication: {
+          anonymous: { enabled: false },
+          webhook: { enabled: false },
+          x509: { clientCAFile: path.join(planeDir, 'ca.crt') },
+        },
+        authorization: { mode: 'AlwaysAllow' },
+        failSwapOn: false,
+        cgroupsPerQOS: false,
+        enforceNodeAllocatable: [],
+        localStorageCapacityIsolation: false,
+        evictionHard: { 'memory.available': '1Mi' },
+        resolvConf: '/etc/resolv.conf',
+        serializeImagePulls: false,
+        address: ip,
+        healthzPort: 10248,
+      }),
+    );
+    const kubeletLog = p('logs', 'kubelet.log');
+    children.push(
+      start(
+        path.join(bin, 'kubelet'),
+        [
+          '--config',
+          p('kubelet.yaml'),
+          '--kubeconfig',
+          o.plane.kubeconfigPath,
+          '--root-dir',
+          p('kubelet'),
+          '--hostname-override',
+          name,
+          '--node-ip',
+          ip,
+        ],
+        kubeletLog,
+      ),
+    );
+    await waitFor(
+      'kubelet',
+      async () => (await fetch('http://127.0.0.1:10248/healthz')).ok,
+      60_000,
+      kubeletLog,
+    );
+
+    const cmLog = p('logs', 'kube-controller-manager.log');
+    children.push(
+      start(
+        path.join(bin, 'kube-controller-manager'),
+        [
+          '--kubeconfig',
+          o.plane.kubeconfigPath,
+          '--service-account-private-key-file',
+          path.join(planeDir, 'sa.key'),
+          '--root-ca-file',
+          path.join(planeDir, 'ca.crt'),
+          '--leader-elect=false',
+          '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
+          '--secure-port=0',
+        ],
+        cmLog,
+      ),
+    );
+    const schedLog = p('logs', 'kube-scheduler.log');
+    children.push(
+      start(
+        path.join(bin, 'kube-scheduler'),
+        ['--kubeconfig', o.plane.kubeconfigPath, '--leader-elect=false', '--secure-port=0'],
+        schedLog,
+      ),
+    );
+    return { name, ip, containerdSocket: socket, dir, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * The pause image: a static Go binary that waits for a signal, built and packed with buildah (no
+ * registry is reachable), as a docker-archive containerd can import.
+ */
+export function buildPauseImage(
+  dir: string,
+  ref = 'localhost/securekey/pause:3.10',
+): { archive: string; ref: string } {
+  const src = path.join(dir, 'pause-src');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(
+    path.join(src, 'main.go'),
+    'package main\n\nimport (\n\t"os"\n\t"os/signal"\n\t"syscall"\n)\n\nfunc main() {\n\tc := make(chan os.Signal, 1)\n\tsignal.Notify(c, syscall.SIGTERM, syscall.SIGINT)\n\t<-c\n}\n',
+  );
+  writeFileSync(path.join(src, 'go.mod'), 'module securekey.local/pause\n\ngo 1.22\n');
+  const env = { ...process.env, CGO_ENABLED: '0', PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` };
+  execFileSync('go', ['build', '-ldflags', '-s -w', '-o', path.join(src, 'pause'), '.'], {
+    cwd: src,
+    env,
+    stdio: 'ignore',
+  });
+  const b = (...args: string[]) =>
+    execFileSync('buildah', ['--storage-driver', 'vfs', ...args], { encoding: 'utf8' }).trim();
+  const ctr = b('from', 'scratch');
+  try {
+    b('copy', ctr, path.join(src, 'pause'), '/pause');
+    b('config', '--entrypoint', '["/pause"]', '--label', 'io.securekey.component=pause', ctr);
+    b('commit', ctr, ref);
+  } finally {
+    b('rm', ctr);
+  }
+  const archive = path.join(dir, 'pause.tar');
+  b('push', ref, `docker-archive:${archive}:${ref}`);
+  return { archive, ref };
+}
