@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the SecureKey images with buildah, without a registry (CI and the local cluster): a root
+# filesystem of the Node 24 binary (from node_modules/node, the project's pinned Node) and the shared
+# libraries it links, plus the app files and production node_modules — the same entrypoints, user,
+# environment and /app layout as images/Dockerfile, both taken from images/images.json.
+#
+#   scripts/build-images.sh [operator agent simulators] [--out DIR]   → DIR/<name>.tar (docker-archive)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-${TMPDIR:-/tmp}/securekey-images}"
+names=()
+while [ $# -gt 0 ]; do case "$1" in --out) out="$2"; shift 2;; *) names+=("$1"); shift;; esac; done
+[ ${#names[@]} -gt 0 ] || names=(operator agent simulators)
+mkdir -p "$out"
+B="buildah --storage-driver vfs"
+NODE_BIN="node_modules/node/bin/node"
+[ -x "$NODE_BIN" ] || { echo "run npm ci first (node_modules/node provides Node 24)" >&2; exit 1; }
+field() { node_modules/.bin/node -e "const m=require('./images/images.json');const v=$1;process.stdout.write(typeof v==='string'?v:JSON.stringify(v))"; }
+version=$(node_modules/.bin/node -p "require('./package.json').version")
+
+# Production dependencies only, once.
+deps="$out/deps"
+if [ ! -d "$deps/node_modules" ]; then
+  rm -rf "$deps"; mkdir -p "$deps"
+  cp package.json package-lock.json "$deps/"
+  (cd "$deps" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >&2)
+fi
+
+for name in "${names[@]}"; do
+  echo "[build-images] $name" >&2
+  c=$($B from scratch)
+  mnt=$($B mount "$c")
+  install -D -m 0755 "$NODE_BIN" "$mnt/usr/local/bin/node"
+  # The libraries node links, at the paths the loader expects.
+  for lib in $(ldd "$NODE_BIN" | grep -o '/[^ ]*'); do install -D -m 0755 "$lib" "$mnt$lib"; done
+  mkdir -p "$mnt/etc" "$mnt/tmp" "$mnt/app"; chmod 1777 "$mnt/tmp"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$mnt/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' > "$mnt/etc/group"
+  cp -r "$deps/node_modules" "$mnt/app/node_modules"
+  for src in $(field "m.images['$name'].sources.join(' ')"); do cp -r "$src" "$mnt/app/$src"; done
+  # Warm V8's compile cache (root-owned, read-only at run time), as the Dockerfile does.
+  warm=$(field "m.images['$name'].warm")
+  chroot "$mnt" /usr/local/bin/node -e "await import('$warm')" 2>/dev/null || true
+  $B umount "$c" >/dev/null
+  env_args=()
+  while IFS= read -r kv; do env_args+=(--env "$kv"); done < <(node_modules/.bin/node -e \
+    "for (const [k,v] of Object.entries(require('./images/images.json').env)) console.log(k+'='+v)")
+  $B config --entrypoint "$(field "m.images['$name'].entrypoint")" --cmd '' --user "$(field 'm.user')" \
+    --workingdir "$(field 'm.workdir')" "${env_args[@]}" \
+    --label "io.securekey.component=$name" --label "org.opencontainers.image.version=$version" \
+    $([ "$name" = simulators ] && echo --label io.securekey.simulator=true) "$c"
+  ref="localhost/securekey/$name:$version"
+  $B commit --rm "$c" "$ref" >/dev/null
+  $B push "$ref" "docker-archive:$out/$name.tar:$ref" >/dev/null
+  echo "$out/$name.tar $ref $(du -h "$out/$name.tar" | cut -f1)"
+done

@@ -1,0 +1,71 @@
+/**
+ * The Dockerfile (users, Docker) and scripts/build-images.sh (CI, buildah) must build the same images:
+ * both follow images/images.json — entrypoints, user, environment, working directory, the files each
+ * image carries and the module that warms its compile cache.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/paths.ts';
+
+interface Spec {
+  user: string;
+  workdir: string;
+  env: Record<string, string>;
+  images: Record<string, { sources: string[]; entrypoint: string[]; warm: string }>;
+}
+
+const spec = JSON.parse(readFileSync(path.join(repoRoot, 'images/images.json'), 'utf8')) as Spec;
+const dockerfile = readFileSync(path.join(repoRoot, 'images/Dockerfile'), 'utf8');
+const script = readFileSync(path.join(repoRoot, 'scripts/build-images.sh'), 'utf8');
+
+/** The instructions of one `FROM … AS <name>` stage. */
+function stage(name: string): string[] {
+  const lines = dockerfile.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+  const start = lines.findIndex((l) => new RegExp(`^FROM .* AS ${name}$`).test(l));
+  if (start < 0) throw new Error(`no stage ${name}`);
+  const end = lines.findIndex((l, i) => i > start && l.startsWith('FROM '));
+  return lines.slice(start + 1, end < 0 ? undefined : end);
+}
+
+describe('images: Dockerfile and buildah script in step', () => {
+  it.each(Object.keys(spec.images))(
+    '%s: entrypoint, files, user and compile-cache warm-up match images.json',
+    (name) => {
+      const image = spec.images[name]!;
+      const lines = stage(name);
+      const entry = lines.find((l) => l.startsWith('ENTRYPOINT '))!;
+      expect(JSON.parse(entry.slice('ENTRYPOINT '.length))).toEqual(image.entrypoint);
+      const copies = lines
+        .filter((l) => l.startsWith('COPY ') && !l.includes('--from'))
+        .map((l) => l.split(/\s+/)[1]);
+      expect(copies.sort()).toEqual([...image.sources].sort());
+      for (const l of lines.filter((x) => x.startsWith('COPY ') && !x.includes('--from'))) {
+        const [, src, dest] = l.split(/\s+/);
+        expect(dest).toBe(`${spec.workdir}/${src}`);
+      }
+      expect(lines).toContain(`USER ${spec.user}`);
+      expect(lines.join('\n')).toContain(`await import('${image.warm}')`);
+      // The warm-up runs before dropping root, so the cache is written at build time and only read after.
+      expect(lines.findIndex((l) => l.includes(image.warm))).toBeLessThan(lines.indexOf(`USER ${spec.user}`));
+    },
+  );
+
+  it('the shared base sets the environment and working directory of images.json', () => {
+    const base = stage('base');
+    const env = base
+      .find((l) => l.startsWith('ENV '))!
+      .slice(4)
+      .split(/\s+/);
+    expect(Object.fromEntries(env.map((kv) => kv.split('=') as [string, string]))).toEqual(spec.env);
+    expect(base).toContain(`WORKDIR ${spec.workdir}`);
+  });
+
+  it('the buildah script takes entrypoint, user, workdir, env, sources and warm-up from images.json', () => {
+    expect(script).toContain("require('./images/images.json')");
+    for (const field of ['.entrypoint', '.sources', '.warm', "'m.user'", "'m.workdir'", '.env']) {
+      expect(script).toContain(field);
+    }
+    expect(script).toContain('node_modules/node/bin/node'); // the project's pinned Node 24, as the Dockerfile's node:24
+  });
+});
