@@ -22,6 +22,20 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
+      // Real pods on the local cluster (root, containerd, buildah): `npm run test:e2e`; not yet in CI.
+      ...(process.env['SECUREKEY_E2E'] === '1'
+        ? [
+            {
+              test: {
+                name: 'e2e',
+                include: ['test/e2e/**/*.test.ts'],
+                environment: 'node' as const,
+                testTimeout: 180_000,
+                hookTimeout: 900_000,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

@@ -1,0 +1,192 @@
+/**
+ * The agent image in real pods on the local cluster (real kubelet, containerd, runc, tmpfs): an admitted
+ * pod's init container writes the vault's key to /run/securekey and the application container reads it;
+ * a pod whose policy is not admitted never starts its application. The Azure and SEV-SNP side is the
+ * agent's test world (sandbox in this process, SIMULATORS); the pods use the host network so the
+ * simulators' *.localhost names reach it. Run with `npm run test:e2e` (root; see test/e2e/README.md).
+ */
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgentWorld, type AgentWorld } from '../../agent/testing/world.ts';
+import { KubeHttp } from '../../operator/kube/kube-http.ts';
+import { startControlPlane, type ControlPlane } from '../cluster/control-plane.ts';
+import { buildPauseImage, startNode, type ClusterNode } from '../cluster/node.ts';
+import { eventually } from '../support/eventually.ts';
+import { repoRoot } from '../support/paths.ts';
+
+const NS = 'default';
+let plane: ControlPlane;
+let node: ClusterNode;
+let http: KubeHttp;
+let world: AgentWorld;
+let agentImage = '';
+
+beforeAll(async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'securekey-e2e-'));
+  plane = await startControlPlane();
+  const pause = buildPauseImage(dir);
+  const images = path.join(
+    process.env['SECUREKEY_CACHE'] ?? path.join(homedir(), '.cache/securekey'),
+    'images',
+  );
+  mkdirSync(images, { recursive: true });
+  const built = execFileSync(
+    'bash',
+    [path.join(repoRoot, 'scripts/build-images.sh'), 'agent', '--out', images],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+    .trim()
+    .split('\n')
+    .at(-1)!
+    .split(' ');
+  agentImage = built[1]!;
+  node = await startNode({ plane, dir, images: [pause.archive, built[0]!], pauseImage: pause.ref });
+  http = KubeHttp.fromFile(plane.kubeconfigPath);
+  await eventually(
+    async () =>
+      (await http.request('GET', `/api/v1/namespaces/${NS}/serviceaccounts/default`)).status === 200,
+    60_000,
+    'the default service account',
+  );
+  world = await startAgentWorld();
+}, 600_000);
+
+afterAll(async () => {
+  http?.close();
+  await world?.close();
+  await node?.stop();
+  await plane?.stop();
+});
+
+/** A Secret holding what the sandbox gave this pod: its PSP token, the agent's Entra token, the CA. */
+async function secretFor(name: string, pspTokenFile: string): Promise<void> {
+  const env = world.env();
+  const data = {
+    'psp-token': readFileSync(pspTokenFile),
+    'agent-token': readFileSync(env['AZURE_FEDERATED_TOKEN_FILE']!),
+    'ca.pem': readFileSync(world.sb.caFile),
+  };
+  await http.expect('POST', `/api/v1/namespaces/${NS}/secrets`, [201], {
+    body: {
+      metadata: { name },
+      data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString('base64')])),
+    },
+  });
+}
+
+function agentEnv(): Array<{ name: string; value: string }> {
+  const env = world.env({
+    PATH: undefined,
+    SECUREKEY_OUTPUT_DIR: '/run/securekey',
+    SECUREKEY_KEYS: 'db=oct-key',
+    SECUREKEY_PSP_TOKEN_FILE: '/var/run/securekey-e2e/psp-token',
+    AZURE_FEDERATED_TOKEN_FILE: '/var/run/securekey-e2e/agent-token',
+    SECUREKEY_CA_FILE: '/var/run/securekey-e2e/ca.pem',
+    SECUREKEY_RELEASE_TRUST_ROOTS: '/var/run/securekey-e2e/ca.pem',
+  });
+  return Object.entries(env).map(([name, value]) => ({ name, value }));
+}
+
+const READER =
+  "const b=require('node:fs').readFileSync('/run/securekey/db');" +
+  "console.log('key-sha256='+require('node:crypto').createHash('sha256').update(b).digest('hex'))";
+
+async function runPod(name: string, secret: string): Promise<void> {
+  await http.expect('POST', `/api/v1/namespaces/${NS}/pods`, [201], {
+    body: {
+      metadata: { name },
+      spec: {
+        nodeName: node.name,
+        hostNetwork: true,
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        initContainers: [
+          {
+            name: 'securekey-agent',
+            image: agentImage,
+            imagePullPolicy: 'Never',
+            args: ['init'],
+            env: agentEnv(),
+            volumeMounts: [
+              { name: 'keys', mountPath: '/run/securekey' },
+              { name: 'sandbox', mountPath: '/var/run/securekey-e2e', readOnly: true },
+            ],
+          },
+        ],
+        containers: [
+          {
+            name: 'app',
+            image: agentImage,
+            imagePullPolicy: 'Never',
+            command: ['/usr/local/bin/node', '-e', READER],
+            volumeMounts: [{ name: 'keys', mountPath: '/run/securekey', readOnly: true }],
+          },
+        ],
+        volumes: [
+          { name: 'keys', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+          { name: 'sandbox', secret: { secretName: secret, defaultMode: 0o444 } },
+        ],
+      },
+    },
+  });
+}
+
+async function phase(name: string): Promise<string | undefined> {
+  const pod = await http.expect<{ status?: { phase?: string } }>(
+    'GET',
+    `/api/v1/namespaces/${NS}/pods/${name}`,
+    [200],
+  );
+  return pod.status?.phase;
+}
+
+/** kubelet's own log files (the API server cannot proxy to this kubelet: no client certificate for it). */
+function containerLog(pod: string, container: string): string {
+  const root = '/var/log/pods';
+  const dir = readdirSync(root).find((d) => d.startsWith(`${NS}_${pod}_`));
+  if (!dir) return '';
+  const file = path.join(root, dir, container, '0.log');
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
+
+describe('agent image in real pods (local cluster)', () => {
+  it('an admitted pod: the agent writes the key to tmpfs and the application reads exactly the vault’s key', async () => {
+    await secretFor('db-sandbox', world.admittedTokenFile);
+    await runPod('db', 'db-sandbox');
+    await eventually(
+      async () => ((await phase('db')) === 'Succeeded' ? true : undefined),
+      120_000,
+      'pod db Succeeded',
+    );
+    const expected = crypto.createHash('sha256').update(world.material.oct.export()).digest('hex');
+    expect(containerLog('db', 'app')).toContain(`key-sha256=${expected}`);
+    const agentLog = containerLog('db', 'securekey-agent');
+    expect(agentLog).toContain('"msg":"ready"');
+    expect(agentLog).not.toContain(world.material.oct.export().toString('base64'));
+  }, 180_000);
+
+  it('a pod whose policy is not admitted: the agent fails naming the digest, the application never starts', async () => {
+    const policy = Buffer.from(
+      'package agent_policy\ndefault allow := false # not the admitted policy',
+    ).toString('base64');
+    const token = world.addPod('intruder', policy);
+    await secretFor('intruder-sandbox', token);
+    await runPod('intruder', 'intruder-sandbox');
+    await eventually(
+      async () => ((await phase('intruder')) === 'Failed' ? true : undefined),
+      120_000,
+      'pod intruder Failed',
+    );
+    const digest = crypto.createHash('sha256').update(Buffer.from(policy, 'base64')).digest('hex');
+    expect(containerLog('intruder', 'securekey-agent')).toContain(digest);
+    expect(containerLog('intruder', 'securekey-agent')).toContain('not admitted');
+    expect(containerLog('intruder', 'app')).toBe('');
+  }, 180_000);
+});
