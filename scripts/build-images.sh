@@ -18,12 +18,14 @@ NODE_BIN="node_modules/node/bin/node"
 field() { node_modules/.bin/node -e "const m=require('./images/images.json');const v=$1;process.stdout.write(typeof v==='string'?v:JSON.stringify(v))"; }
 version=$(node_modules/.bin/node -p "require('./package.json').version")
 
-# Production dependencies only, once.
+# Production dependencies only, rebuilt when the lock file changes.
 deps="$out/deps"
-if [ ! -d "$deps/node_modules" ]; then
+lock=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d "$deps/node_modules" ] || [ "$(cat "$deps/.lock" 2>/dev/null)" != "$lock" ]; then
   rm -rf "$deps"; mkdir -p "$deps"
   cp package.json package-lock.json "$deps/"
   (cd "$deps" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >&2)
+  echo "$lock" > "$deps/.lock"
 fi
 
 for name in "${names[@]}"; do
