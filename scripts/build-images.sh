@@ -53,6 +53,7 @@ for name in "${names[@]}"; do
     $([ "$name" = simulators ] && echo --label io.securekey.simulator=true) "$c"
   ref="localhost/securekey/$name:$version"
   $B commit --rm "$c" "$ref" >/dev/null
+  rm -f "$out/$name.tar" # docker-archive refuses to add to an existing file
   $B push "$ref" "docker-archive:$out/$name.tar:$ref" >/dev/null
   echo "$out/$name.tar $ref $(du -h "$out/$name.tar" | cut -f1)"
 done
