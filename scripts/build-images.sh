@@ -55,5 +55,6 @@ for name in "${names[@]}"; do
   $B commit --rm "$c" "$ref" >/dev/null
   rm -f "$out/$name.tar" # docker-archive refuses to add to an existing file
   $B push "$ref" "docker-archive:$out/$name.tar:$ref" >/dev/null
+  $B rmi "$ref" >/dev/null # only the archive is kept: vfs copies would fill the disk run after run
   echo "$out/$name.tar $ref $(du -h "$out/$name.tar" | cut -f1)"
 done

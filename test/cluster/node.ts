@@ -286,5 +286,6 @@ export function buildPauseImage(
   }
   const archive = path.join(dir, 'pause.tar');
   b('push', ref, `docker-archive:${archive}:${ref}`);
+  b('rmi', ref); // only the archive is kept
   return { archive, ref };
 }

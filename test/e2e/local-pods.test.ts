@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,12 +147,17 @@ async function phase(name: string): Promise<string | undefined> {
   return pod.status?.phase;
 }
 
-/** kubelet's own log files (the API server cannot proxy to this kubelet: no client certificate for it). */
-function containerLog(pod: string, container: string): string {
-  const root = '/var/log/pods';
-  const dir = readdirSync(root).find((d) => d.startsWith(`${NS}_${pod}_`));
-  if (!dir) return '';
-  const file = path.join(root, dir, container, '0.log');
+/**
+ * kubelet's own log files (the API server cannot proxy to this kubelet: no client certificate for it),
+ * found by the pod's UID — /var/log/pods outlives earlier runs.
+ */
+async function containerLog(pod: string, container: string): Promise<string> {
+  const { metadata } = await http.expect<{ metadata: { uid: string } }>(
+    'GET',
+    `/api/v1/namespaces/${NS}/pods/${pod}`,
+    [200],
+  );
+  const file = path.join('/var/log/pods', `${NS}_${pod}_${metadata.uid}`, container, '0.log');
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
 
@@ -166,8 +171,8 @@ describe('agent image in real pods (local cluster)', () => {
       'pod db Succeeded',
     );
     const expected = crypto.createHash('sha256').update(world.material.oct.export()).digest('hex');
-    expect(containerLog('db', 'app')).toContain(`key-sha256=${expected}`);
-    const agentLog = containerLog('db', 'securekey-agent');
+    expect(await containerLog('db', 'app')).toContain(`key-sha256=${expected}`);
+    const agentLog = await containerLog('db', 'securekey-agent');
     expect(agentLog).toContain('"msg":"ready"');
     expect(agentLog).not.toContain(world.material.oct.export().toString('base64'));
   }, 180_000);
@@ -185,8 +190,9 @@ describe('agent image in real pods (local cluster)', () => {
       'pod intruder Failed',
     );
     const digest = crypto.createHash('sha256').update(Buffer.from(policy, 'base64')).digest('hex');
-    expect(containerLog('intruder', 'securekey-agent')).toContain(digest);
-    expect(containerLog('intruder', 'securekey-agent')).toContain('not admitted');
-    expect(containerLog('intruder', 'app')).toBe('');
+    const agentLog = await containerLog('intruder', 'securekey-agent');
+    expect(agentLog).toContain(digest);
+    expect(agentLog).toContain('not admitted');
+    expect(await containerLog('intruder', 'app')).toBe('');
   }, 180_000);
 });
