@@ -150,16 +150,18 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
   const children: ChildProcess[] = [];
   const stop = async () => {
     for (const c of [...children].reverse()) await stopProcess(c);
-    // containerd's shims outlive it: end the pods' processes, then the mounts kubelet left.
-    try {
-      execFileSync('sh', ['-c', `pkill -f 'containerd-shim.*-address ${socket}' || true`]);
-      execFileSync('sh', [
-        '-c',
-        `grep ' ${dir}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l || true`,
-      ]);
-    } catch {
-      // best effort
-    }
+    // containerd's shims outlive it: end the pods' processes ("[c]" keeps pkill from matching its own
+    // shell), then the mounts kubelet left — the keys' tmpfs among them — then the files.
+    const sh = (cmd: string) => {
+      try {
+        execFileSync('sh', ['-c', cmd], { stdio: 'ignore' });
+      } catch {
+        // best effort; the next step still runs
+      }
+    };
+    sh(`pkill -f '[c]ontainerd-shim.*-address ${socket}'`);
+    sh(`grep ' ${dir}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l`);
+    sh(`rm -rf '${p('kubelet')}' '${p('containerd')}'`);
   };
   try {
     const containerdLog = p('logs', 'containerd.log');

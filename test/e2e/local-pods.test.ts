@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,9 +24,10 @@ let node: ClusterNode;
 let http: KubeHttp;
 let world: AgentWorld;
 let agentImage = '';
+let dir = '';
 
 beforeAll(async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'securekey-e2e-'));
+  dir = mkdtempSync(path.join(tmpdir(), 'securekey-e2e-'));
   plane = await startControlPlane();
   const pause = buildPauseImage(dir);
   const images = path.join(
@@ -63,6 +64,7 @@ afterAll(async () => {
   await world?.close();
   await node?.stop();
   await plane?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A Secret holding what the sandbox gave this pod: its PSP token, the agent's Entra token, the CA. */
