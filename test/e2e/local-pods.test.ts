@@ -11,7 +11,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgentWorld, type AgentWorld } from '../../agent/testing/world.ts';
+import { ADMITTED_DIGEST, startAgentWorld, type AgentWorld } from '../../agent/testing/world.ts';
+import { buildPolicy, serializePolicy } from '../../core/policy/index.ts';
 import { KubeHttp } from '../../operator/kube/kube-http.ts';
 import { startControlPlane, type ControlPlane } from '../cluster/control-plane.ts';
 import { buildPauseImage, startNode, type ClusterNode } from '../cluster/node.ts';
@@ -100,22 +101,33 @@ const READER =
   "const b=require('node:fs').readFileSync('/run/securekey/db');" +
   "console.log('key-sha256='+require('node:crypto').createHash('sha256').update(b).digest('hex'))";
 
-async function runPod(name: string, secret: string): Promise<void> {
+interface PodShape {
+  /** The agent's arguments (default `init`). */
+  agentArgs?: string[];
+  /** Extra fields on the agent container (e.g. a native sidecar's restartPolicy and startupProbe). */
+  agent?: Record<string, unknown>;
+  /** The application's command (default: print the key's sha256 once). */
+  app?: string;
+  restartPolicy?: string;
+}
+
+async function runPod(name: string, secret: string, shape: PodShape = {}): Promise<void> {
   await http.expect('POST', `/api/v1/namespaces/${NS}/pods`, [201], {
     body: {
       metadata: { name },
       spec: {
         nodeName: node.name,
         hostNetwork: true,
-        restartPolicy: 'Never',
+        restartPolicy: shape.restartPolicy ?? 'Never',
         automountServiceAccountToken: false,
         initContainers: [
           {
             name: 'securekey-agent',
             image: agentImage,
             imagePullPolicy: 'Never',
-            args: ['init'],
+            args: shape.agentArgs ?? ['init'],
             env: agentEnv(),
+            ...shape.agent,
             volumeMounts: [
               { name: 'keys', mountPath: '/run/securekey' },
               { name: 'sandbox', mountPath: '/var/run/securekey-e2e', readOnly: true },
@@ -127,7 +139,7 @@ async function runPod(name: string, secret: string): Promise<void> {
             name: 'app',
             image: agentImage,
             imagePullPolicy: 'Never',
-            command: ['/usr/local/bin/node', '-e', READER],
+            command: ['/usr/local/bin/node', '-e', shape.app ?? READER],
             volumeMounts: [{ name: 'keys', mountPath: '/run/securekey', readOnly: true }],
           },
         ],
@@ -163,6 +175,12 @@ async function containerLog(pod: string, container: string): Promise<string> {
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
 
+/** Logs the key's sha256 whenever it changes, forever: what an application that reloads its key does. */
+const WATCHER =
+  "const fs=require('node:fs'),c=require('node:crypto');let last='';" +
+  "setInterval(()=>{try{const h=c.createHash('sha256').update(fs.readFileSync('/run/securekey/db')).digest('hex');" +
+  "if(h!==last){last=h;console.log('key-sha256='+h)}}catch(e){console.log('read failed: '+e.code)}},200)";
+
 describe('agent image in real pods (local cluster)', () => {
   it('an admitted pod: the agent writes the key to tmpfs and the application reads exactly the vault’s key', async () => {
     await secretFor('db-sandbox', world.admittedTokenFile);
@@ -197,4 +215,48 @@ describe('agent image in real pods (local cluster)', () => {
     expect(agentLog).toContain('not admitted');
     expect(await containerLog('intruder', 'app')).toBe('');
   }, 180_000);
+
+  it('sidecar mode: a rotated key reaches the running application without a restart', async () => {
+    await secretFor('rotating-sandbox', world.admittedTokenFile);
+    await runPod('rotating', 'rotating-sandbox', {
+      agentArgs: ['sidecar', '--refresh', '1s'],
+      agent: {
+        restartPolicy: 'Always',
+        startupProbe: { httpGet: { path: '/ready', port: 9797 }, periodSeconds: 1, failureThreshold: 120 },
+      },
+      app: WATCHER,
+      restartPolicy: 'Always',
+    });
+    const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+    const first = sha(world.material.oct.export());
+    await eventually(
+      async () => (await containerLog('rotating', 'app')).includes(`key-sha256=${first}`),
+      120_000,
+      'first key read',
+    );
+
+    const next = crypto.randomBytes(32);
+    const policy = serializePolicy(
+      buildPolicy({
+        authorities: [world.sb.maa.issuer],
+        digests: [ADMITTED_DIGEST],
+        complianceStatuses: ['azure-signed-katacc-uvm'],
+      }),
+    );
+    await world.officer.importKey('oct-key', { kty: 'oct-HSM', k: next } as never, {
+      hardwareProtected: true,
+      exportable: true,
+      releasePolicy: { encodedPolicy: Buffer.from(policy) },
+    });
+    await eventually(
+      async () => (await containerLog('rotating', 'app')).includes(`key-sha256=${sha(next)}`),
+      60_000,
+      'rotated key read',
+    );
+    const pod = await http.expect<{
+      status: { containerStatuses: Array<{ name: string; restartCount: number }> };
+    }>('GET', `/api/v1/namespaces/${NS}/pods/rotating`, [200]);
+    expect(pod.status.containerStatuses.find((c) => c.name === 'app')?.restartCount).toBe(0);
+    expect(await containerLog('rotating', 'app')).not.toContain('read failed');
+  }, 240_000);
 });
