@@ -64,6 +64,8 @@ export interface AgentConfig {
   deviceSocket?: string;
   vcekSource: VcekSource;
   thimUrl: string;
+  /** The UVM security context directory (host-amd-cert-base64), when the platform mounts one. */
+  uvmSecurityContextDir?: string;
   outputDir: string;
   readyFile: string;
   releaseEnc: KeyHsmEnc;
@@ -90,6 +92,7 @@ export const OPTIONS = {
   deviceSocket: ['--device-socket', 'SECUREKEY_DEVICE_SOCKET'],
   vcekSource: ['--vcek-source', 'SECUREKEY_VCEK_SOURCE'],
   thimUrl: ['--thim-url', 'SECUREKEY_THIM_URL'],
+  uvmSecurityContextDir: ['--uvm-security-context-dir', 'UVM_SECURITY_CONTEXT_DIR'],
   outputDir: ['--output-dir', 'SECUREKEY_OUTPUT_DIR'],
   readyFile: ['--ready-file', 'SECUREKEY_READY_FILE'],
   releaseEnc: ['--release-enc', 'SECUREKEY_RELEASE_ENC'],
@@ -211,6 +214,9 @@ export function parseAgentConfig(argv: readonly string[], env: Env): AgentConfig
     evidence: oneOf(get('evidence') ?? { value: 'tsm', from: OPTIONS.evidence[1] }, EVIDENCE_BACKENDS),
     vcekSource: oneOf(get('vcekSource') ?? { value: 'auto', from: OPTIONS.vcekSource[1] }, VCEK_SOURCES),
     thimUrl: httpUrl(get('thimUrl') ?? { value: DEFAULT_THIM_URL, from: OPTIONS.thimUrl[1] }),
+    ...(get('uvmSecurityContextDir')
+      ? { uvmSecurityContextDir: absolutePath(get('uvmSecurityContextDir')!) }
+      : {}),
     outputDir,
     readyFile: readyFile === undefined ? path.join(outputDir, READY_FILE_NAME) : absolutePath(readyFile),
     releaseEnc: oneOf(

@@ -20,6 +20,7 @@ import { AgentError } from './errors.ts';
 import type { Attester, Evidence } from './evidence/attester.ts';
 import { attesterFor } from './evidence/select.ts';
 import { ThimClient } from './evidence/thim.ts';
+import { readUvmHostCertification } from './evidence/uvm-context.ts';
 import { resolveVcekChain, type ChainOrigin } from './evidence/vcek-chain.ts';
 import { agentCredential, PrefetchingCredential, vaultScope } from './identity.ts';
 import { releaseKey } from './release/release-key.ts';
@@ -81,12 +82,22 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
         ? timeline.time('certificates-prefetch', () => thim.certification())
         : undefined;
     prefetched?.catch(() => {}); // surfaces in the certificates step
+    const uvm = config.uvmSecurityContextDir
+      ? readUvmHostCertification(config.uvmSecurityContextDir)
+      : Promise.resolve(undefined);
+    uvm.catch(() => {}); // surfaces in the certificates step
     const runtime = await timeline.time('runtime-key', generateRuntimeKey);
     const evidence = await timeline.time('evidence', () => attester.report(runtime.reportData));
     const hostData = hostDataOf(evidence);
     log({ msg: 'evidence', source: evidence.source, hostData });
+    const uvmCert = await uvm;
     const chain = await timeline.time('certificates', () =>
-      resolveVcekChain(evidence, { mode: config.vcekSource, thim, ...(prefetched ? { prefetched } : {}) }),
+      resolveVcekChain(evidence, {
+        mode: config.vcekSource,
+        thim,
+        ...(prefetched ? { prefetched } : {}),
+        ...(uvmCert ? { uvm: uvmCert } : {}),
+      }),
     );
     log({ msg: 'certificates', origin: chain.origin, reportedTcb: chain.reportedTcb });
 

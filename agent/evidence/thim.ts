@@ -100,7 +100,8 @@ function unavailable(message: string, endpoint: string, retryable: boolean, caus
   return retryable ? new RetryableError(error) : error;
 }
 
-function parseCertification(text: string, endpoint: string): ThimCertification {
+/** THIM's JSON (also the UVM security context's host-amd-cert), or an error naming where it came from. */
+export function parseCertification(text: string, endpoint: string): ThimCertification {
   let doc: Record<string, unknown>;
   try {
     doc = JSON.parse(text) as Record<string, unknown>;

@@ -3,8 +3,9 @@
  * REPORTED_TCB and CHIP_ID, or MAA refuses the evidence (`tcb-mismatch`). Sources, in order:
  *   1. what came with the evidence — the PSP's chain or the host's certificate table (mode `auto`,
  *      `evidence`);
- *   2. THIM's cached certification (mode `thim`, or `auto` when the evidence brought none);
- *   3. THIM asked explicitly for the report's TCB and chip, when 1 or 2 was for another TCB — the
+ *   2. the UVM security context's host certificate, when mounted (no network needed);
+ *   3. THIM's cached certification (mode `thim`, or `auto` when nothing else was there);
+ *   4. THIM asked explicitly for the report's TCB and chip, when an earlier one was for another TCB — the
  *      state right after a firmware update, before the host's cache refreshes.
  */
 import type { X509Certificate } from 'node:crypto';
@@ -26,7 +27,8 @@ import { AgentError } from '../errors.ts';
 import type { Evidence } from './attester.ts';
 import type { ThimCertification, ThimClient } from './thim.ts';
 
-export type ChainOrigin = 'evidence' | 'certificate-table' | 'thim' | 'thim-for-reported-tcb';
+export type ChainOrigin =
+  'evidence' | 'certificate-table' | 'uvm-security-context' | 'thim' | 'thim-for-reported-tcb';
 
 export interface VcekChainResult {
   /** VCEK, ASK, ARK as PEM, in that order: what MAA's `VcekCertChain` holds. */
@@ -41,6 +43,8 @@ export interface ResolveChainOptions {
   thim: ThimClient;
   /** THIM's answer fetched while the report was being made (mode `thim`). */
   prefetched?: Promise<ThimCertification>;
+  /** The host certification from the UVM security context, when the platform mounts one. */
+  uvm?: ThimCertification;
 }
 
 interface Candidate {
@@ -74,7 +78,15 @@ export async function resolveVcekChain(evidence: Evidence, o: ResolveChainOption
           hint: 'the host attached no certificate table; use THIM (SECUREKEY_VCEK_SOURCE=auto or thim)',
         });
   }
-  if (!own) {
+  if (o.uvm && o.mode !== 'thim') {
+    const fromUvm = accept({
+      pem: o.uvm.vcekCert + o.uvm.certificateChain,
+      origin: 'uvm-security-context',
+      where: `the UVM security context (tcbm ${o.uvm.tcbm})`,
+    });
+    if (fromUvm) return fromUvm;
+  }
+  if (!own && !(o.uvm && o.mode !== 'thim')) {
     // THIM's cached certification is for the platform's current TCB, which is usually the report's.
     const cached = await (o.prefetched ?? o.thim.certification());
     const fromCache = accept({
