@@ -207,7 +207,7 @@ describe('parseAgentConfig', () => {
     ],
     [{ SECUREKEY_VAULT_URL: 'not a url' }, 'config-invalid', 'is not a URL'],
     [{ SECUREKEY_EVIDENCE: 'dev-mem' }, 'config-invalid', 'SECUREKEY_EVIDENCE="dev-mem"'],
-    [{ SECUREKEY_VCEK_SOURCE: 'kds' }, 'config-invalid', 'SECUREKEY_VCEK_SOURCE'],
+    [{ SECUREKEY_VCEK_SOURCE: 'vlek' }, 'config-invalid', 'SECUREKEY_VCEK_SOURCE'],
     [{ SECUREKEY_RELEASE_ENC: 'A256KW' }, 'config-invalid', 'SECUREKEY_RELEASE_ENC'],
     [{ SECUREKEY_TIMEOUT: '10' }, 'config-invalid', 'SECUREKEY_TIMEOUT="10"'],
     [{ SECUREKEY_TIMEOUT: '10ms' }, 'config-invalid', 'at least 1000 ms'],

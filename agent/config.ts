@@ -20,7 +20,7 @@ export type EvidenceBackend = (typeof EVIDENCE_BACKENDS)[number];
 export const SIMULATED_BACKENDS: readonly EvidenceBackend[] = ['psp', 'sev-guest-socket', 'tsm-socket'];
 
 /** Where the VCEK chain comes from: the evidence (PSP answer, certificate table) with THIM as fallback, or THIM only. */
-export const VCEK_SOURCES = ['auto', 'evidence', 'thim'] as const;
+export const VCEK_SOURCES = ['auto', 'evidence', 'thim', 'kds'] as const;
 export type VcekSource = (typeof VCEK_SOURCES)[number];
 
 export interface KeySpec {
@@ -66,6 +66,8 @@ export interface AgentConfig {
   thimUrl: string;
   /** The UVM security context directory (host-amd-cert-base64), when the platform mounts one. */
   uvmSecurityContextDir?: string;
+  /** AMD KDS (mode `kds`: default https://kdsintf.amd.com; mode `auto`: only when set). */
+  kdsUrl?: string;
   outputDir: string;
   readyFile: string;
   releaseEnc: KeyHsmEnc;
@@ -93,6 +95,7 @@ export const OPTIONS = {
   vcekSource: ['--vcek-source', 'SECUREKEY_VCEK_SOURCE'],
   thimUrl: ['--thim-url', 'SECUREKEY_THIM_URL'],
   uvmSecurityContextDir: ['--uvm-security-context-dir', 'UVM_SECURITY_CONTEXT_DIR'],
+  kdsUrl: ['--kds-url', 'SECUREKEY_KDS_URL'],
   outputDir: ['--output-dir', 'SECUREKEY_OUTPUT_DIR'],
   readyFile: ['--ready-file', 'SECUREKEY_READY_FILE'],
   releaseEnc: ['--release-enc', 'SECUREKEY_RELEASE_ENC'],

@@ -97,6 +97,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
         thim,
         ...(prefetched ? { prefetched } : {}),
         ...(uvmCert ? { uvm: uvmCert } : {}),
+        ...(config.kdsUrl ? { kds: { url: config.kdsUrl, ...ca } } : {}),
       }),
     );
     log({ msg: 'certificates', origin: chain.origin, reportedTcb: chain.reportedTcb });

@@ -1,5 +1,5 @@
 /**
- * One small HTTP(S) request helper for the agent's own calls (PSP, THIM): the edge's agent for https
+ * One small HTTP(S) request helper for the agent's own calls (PSP, THIM, AMD KDS): the edge's agent for https
  * (loopback names, an optional CA that is then the only one trusted), a timeout, an abort signal and a
  * bounded body. The vault and MAA go through the Azure SDK and edge/azure instead.
  */
@@ -20,6 +20,8 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   text: string;
+  /** The same body as bytes (KDS answers DER). */
+  body: Buffer;
 }
 
 const MAX_BODY = 1 << 20;
@@ -50,9 +52,10 @@ export function httpRequest(url: string, o: HttpRequest = {}): Promise<HttpRespo
         }
         chunks.push(c);
       });
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-      );
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, text: body.toString('utf8'), body });
+      });
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));

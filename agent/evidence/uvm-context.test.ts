@@ -67,3 +67,29 @@ describe('UVM security context as a VCEK chain source', () => {
     expect((err as AgentError).message).toContain(path.join(dir, HOST_AMD_CERT_FILE));
   });
 });
+
+describe('AMD KDS as a VCEK chain source', () => {
+  it('mode kds: the VCEK for the report’s chip and TCB and the ASK/ARK come from KDS, not THIM', async () => {
+    const before = { ...thim.service.counters };
+    const chain = await resolveVcekChain(evidence, {
+      mode: 'kds',
+      thim: new ThimClient({ url: 'http://127.0.0.1:9' }),
+      kds: { url: thim.url },
+    });
+    expect(chain.origin).toBe('kds');
+    expect(thim.service.counters.kdsVcek).toBe(before.kdsVcek + 1);
+    expect(thim.service.counters.kdsChain).toBe(before.kdsChain + 1);
+    expect(thim.service.counters.thim).toBe(before.thim);
+  });
+
+  it('mode auto: THIM unreachable → KDS, when configured; without KDS THIM’s failure stands', async () => {
+    const dead = new ThimClient({ url: 'http://127.0.0.1:9', deadline: Date.now() + 1500 });
+    const chain = await resolveVcekChain(evidence, { mode: 'auto', thim: dead, kds: { url: thim.url } });
+    expect(chain.origin).toBe('kds');
+    const err = await resolveVcekChain(evidence, {
+      mode: 'auto',
+      thim: new ThimClient({ url: 'http://127.0.0.1:9', deadline: Date.now() + 1500 }),
+    }).catch((e: unknown) => e);
+    expect(isErrorOf(err, AgentError, 'certificates-unavailable')).toBe(true);
+  });
+});

@@ -6,7 +6,8 @@
  *   2. the UVM security context's host certificate, when mounted (no network needed);
  *   3. THIM's cached certification (mode `thim`, or `auto` when nothing else was there);
  *   4. THIM asked explicitly for the report's TCB and chip, when an earlier one was for another TCB — the
- *      state right after a firmware update, before the host's cache refreshes.
+ *      state right after a firmware update, before the host's cache refreshes;
+ *   5. AMD KDS for the report's chip and TCB, when configured (mode `kds`, or the last resort in `auto`).
  */
 import type { X509Certificate } from 'node:crypto';
 import {
@@ -25,10 +26,11 @@ import { parsePemCertificates, toPem } from '../../core/x509/index.ts';
 import type { VcekSource } from '../config.ts';
 import { AgentError } from '../errors.ts';
 import type { Evidence } from './attester.ts';
+import { kdsChainFor, type KdsOptions } from './kds.ts';
 import type { ThimCertification, ThimClient } from './thim.ts';
 
 export type ChainOrigin =
-  'evidence' | 'certificate-table' | 'uvm-security-context' | 'thim' | 'thim-for-reported-tcb';
+  'evidence' | 'certificate-table' | 'uvm-security-context' | 'thim' | 'thim-for-reported-tcb' | 'kds';
 
 export interface VcekChainResult {
   /** VCEK, ASK, ARK as PEM, in that order: what MAA's `VcekCertChain` holds. */
@@ -45,6 +47,8 @@ export interface ResolveChainOptions {
   prefetched?: Promise<ThimCertification>;
   /** The host certification from the UVM security context, when the platform mounts one. */
   uvm?: ThimCertification;
+  /** AMD KDS: the only source in mode `kds`, the last resort in `auto` when configured. */
+  kds?: KdsOptions;
 }
 
 interface Candidate {
@@ -86,31 +90,50 @@ export async function resolveVcekChain(evidence: Evidence, o: ResolveChainOption
     });
     if (fromUvm) return fromUvm;
   }
-  if (!own && !(o.uvm && o.mode !== 'thim')) {
-    // THIM's cached certification is for the platform's current TCB, which is usually the report's.
-    const cached = await (o.prefetched ?? o.thim.certification());
-    const fromCache = accept({
-      pem: cached.vcekCert + cached.certificateChain,
-      origin: 'thim',
-      where: `THIM (tcbm ${cached.tcbm})`,
+  const fromThim =
+    o.mode === 'kds'
+      ? undefined
+      : await viaThim().catch((err: unknown) => {
+          // Without THIM (outside Azure) KDS can still serve, when configured; otherwise THIM's error stands.
+          if (!o.kds) throw err;
+          tried.push(`${o.thim.url}: ${(err as Error).message}`);
+          return undefined;
+        });
+  if (fromThim) return fromThim;
+  if (o.kds && product !== undefined) {
+    const fromKds = accept({
+      pem: await kdsChainFor(report, product, o.kds),
+      origin: 'kds',
+      where: `AMD KDS ${o.kds.url}`,
     });
-    if (fromCache) return fromCache;
+    if (fromKds) return fromKds;
   }
+  throw tcbMismatch(reportedTcb, tried, o.kds?.url ?? o.thim.url);
 
-  // What we had certifies another TCB (or chip): ask THIM for exactly the report's.
-  if (product === undefined) throw tcbMismatch(reportedTcb, tried, o.thim.url);
-  const exact = await o.thim.certification({
-    tcbVersion: report.reportedTcb,
-    platformId: report.chipId,
-    productName: product,
-  });
-  const found = accept({
-    pem: exact.vcekCert + exact.certificateChain,
-    origin: 'thim-for-reported-tcb',
-    where: `THIM for tcbVersion ${reportedTcb} (tcbm ${exact.tcbm})`,
-  });
-  if (found) return found;
-  throw tcbMismatch(reportedTcb, tried, o.thim.url);
+  async function viaThim(): Promise<VcekChainResult | undefined> {
+    if (!own && !(o.uvm && o.mode !== 'thim')) {
+      // THIM's cached certification is for the platform's current TCB, which is usually the report's.
+      const cached = await (o.prefetched ?? o.thim.certification());
+      const fromCache = accept({
+        pem: cached.vcekCert + cached.certificateChain,
+        origin: 'thim',
+        where: `THIM (tcbm ${cached.tcbm})`,
+      });
+      if (fromCache) return fromCache;
+    }
+    // What we had certifies another TCB (or chip): ask THIM for exactly the report's.
+    if (product === undefined) return undefined;
+    const exact = await o.thim.certification({
+      tcbVersion: report.reportedTcb,
+      platformId: report.chipId,
+      productName: product,
+    });
+    return accept({
+      pem: exact.vcekCert + exact.certificateChain,
+      origin: 'thim-for-reported-tcb',
+      where: `THIM for tcbVersion ${reportedTcb} (tcbm ${exact.tcbm})`,
+    });
+  }
 }
 
 function parseEvidenceReport(evidence: Evidence): AttestationReport {
