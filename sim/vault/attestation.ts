@@ -48,7 +48,10 @@ export async function verifyTarget(
   if (typeof iss !== 'string' || iss === '')
     throw badParameter('The target attestation token has no iss claim.');
   if (!policy.anyOf.some((e) => sameAuthority(e.authority, iss))) {
-    throw refused(evaluatePolicy(policy, jwt.payload).reasons);
+    // Before the signature is checked nothing about the policy is disclosed: only the token's own issuer.
+    throw forbidden(
+      `The target attestation token does not satisfy the key release policy: its issuer ${iss} is not an authority of this key's release policy.`,
+    );
   }
   try {
     await verifyDecodedJwt(jwt, iss, o.keys, o.nowSeconds, o.skewSeconds ?? 60);
