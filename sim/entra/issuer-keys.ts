@@ -45,6 +45,12 @@ export interface IssuerKeysOptions {
    * key"). Off for Entra client assertions, where a single-key issuer may omit it.
    */
   requireKid?: boolean;
+  /**
+   * Attestation issuers, as Key Vault reads them: every usable JWK must carry `kid`, `kty` and `x5c`, the
+   * key is taken from `x5c[0]`, and a JWK whose `n`/`e` (or `x`/`y`) disagree with that certificate is
+   * skipped. Off for Entra, whose service-account issuers publish bare keys.
+   */
+  requireX5c?: boolean;
 }
 
 interface CachedKeys {
@@ -53,6 +59,28 @@ interface CachedKeys {
   /** Keys without a kid, usable only when the JWKS holds exactly one key. */
   only: KeyObject | undefined;
   fetchedAt: number;
+}
+
+/**
+ * The key of a JWK as Key Vault reads an attestation issuer's: from `x5c[0]`, which must be present with a
+ * kid; public members, when also present, must describe the same key.
+ */
+export function publicKeyOfAttestationJwk(jwk: Jwk): KeyObject {
+  const x5c = jwk['x5c'];
+  if (
+    typeof jwk['kid'] !== 'string' ||
+    typeof jwk.kty !== 'string' ||
+    !Array.isArray(x5c) ||
+    typeof x5c[0] !== 'string'
+  ) {
+    throw new Error('an attestation signing key needs kid, kty and x5c');
+  }
+  const fromCert = new crypto.X509Certificate(Buffer.from(x5c[0], 'base64')).publicKey;
+  const hasMembers = typeof jwk['n'] === 'string' || typeof jwk['x'] === 'string';
+  if (hasMembers && !publicKeyOfJwk(jwk).equals(fromCert)) {
+    throw new Error(`JWK ${jwk['kid']}: its public members do not match its x5c certificate`);
+  }
+  return fromCert;
 }
 
 /** The public key of one JWK: its RSA/EC members when present, otherwise its first `x5c` certificate. */
@@ -186,7 +214,7 @@ export class IssuerKeys {
     for (const jwk of jwks.keys) {
       let key: KeyObject;
       try {
-        key = publicKeyOfJwk(jwk);
+        key = this.#options.requireX5c === true ? publicKeyOfAttestationJwk(jwk) : publicKeyOfJwk(jwk);
       } catch {
         continue; // a key we cannot read cannot have signed anything we accept
       }

@@ -135,6 +135,7 @@ export async function startVault(options: StartVaultOptions): Promise<RunningVau
     ...(options.attestation?.caPem === undefined ? {} : { caPem: options.attestation.caPem }),
     trusted: options.attestation?.trusted ?? [],
     requireKid: true,
+    requireX5c: true,
     now,
   });
   const auth: BearerAuthOptions = {
