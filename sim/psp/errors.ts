@@ -14,6 +14,8 @@ export type PspErrorKind =
   | 'host-data-not-allowed'
   /** The pod's policy annotation is missing or malformed: no HOST_DATA can be computed (422). */
   | 'bad-policy-annotation'
+  /** The pod's namespace is not one this PSP serves (403): mocked mode's only isolation. */
+  | 'namespace-not-allowed'
   /** The Kubernetes API could not be asked (503). */
   | 'unavailable';
 
@@ -24,6 +26,7 @@ export const PSP_ERROR_STATUS: Readonly<Record<PspErrorKind, number>> = {
   'bad-request': 400,
   'host-data-not-allowed': 400,
   'bad-policy-annotation': 422,
+  'namespace-not-allowed': 403,
   unavailable: 503,
 };
 
@@ -32,6 +35,7 @@ export const PSP_ERROR_CODE: Readonly<Record<PspErrorKind, string>> = {
   unauthenticated: 'Unauthorized',
   'pod-gone': 'Forbidden',
   'service-account-mismatch': 'Forbidden',
+  'namespace-not-allowed': 'Forbidden',
   'bad-request': 'BadRequest',
   'host-data-not-allowed': 'HostDataNotAllowed',
   'bad-policy-annotation': 'InvalidPolicyAnnotation',

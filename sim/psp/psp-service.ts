@@ -35,6 +35,12 @@ export interface PspServiceOptions {
   readonly signer?: SignerOptions;
   /** How many launched pods to remember; the oldest is forgotten first. Default 10 000. */
   readonly maxPods?: number;
+  /**
+   * Namespaces whose pods get reports; all when absent. The mock enforces no policy inside the "guest",
+   * so anyone who may create pods can copy another pod's policy annotation and get its HOST_DATA: this
+   * limit is mocked mode's only isolation (DESIGN §3; the README and the chart say so).
+   */
+  readonly allowedNamespaces?: readonly string[];
 }
 
 /** What a pod gets back: its report and, THIM-style, the VCEK chain that verifies it. */
@@ -94,6 +100,13 @@ export class PspService {
     const token = BEARER.exec(authorization ?? '')?.[1];
     if (!token) throw new PspError('unauthenticated', 'a bearer service-account token is required');
     const pod = await this.#options.resolver.resolve(token);
+    const allowed = this.#options.allowedNamespaces;
+    if (allowed !== undefined && !allowed.includes(pod.namespace)) {
+      throw new PspError(
+        'namespace-not-allowed',
+        `pod ${pod.namespace}/${pod.podName}: this PSP serves only namespaces ${allowed.join(', ')}`,
+      );
+    }
     const request = parseReportRequest(body);
     const launch = this.#launch(pod);
     const report = launch.signer.sign({

@@ -169,6 +169,25 @@ describe('mock PSP', () => {
     expect(psp.service.stats().refused['unauthenticated']).toBeGreaterThan(0);
   });
 
+  it('serves only the namespaces it is told to (mocked mode’s isolation): others get 403 naming the rule', async () => {
+    const limited = await startPsp({ ca, amd, resolver, allowedNamespaces: ['shop', 'demo'] });
+    try {
+      const res = await requestJsonTo(limited, 'token-web', { reportData });
+      expect(res.status).toBe(403);
+      expect((res.body as ErrorBody).error.message).toContain(
+        'pod apps/web-0: this PSP serves only namespaces shop, demo',
+      );
+      const open = await startPsp({ ca, amd, resolver, allowedNamespaces: ['apps'] });
+      try {
+        expect((await requestJsonTo(open, 'token-web', { reportData })).status).toBe(200);
+      } finally {
+        await open.close();
+      }
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('uses a configured policy scheme instead of detecting one', async () => {
     const strict = await startPsp({ ca, amd, resolver, policyScheme: 'kata-initdata' });
     try {
