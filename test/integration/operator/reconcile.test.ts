@@ -103,9 +103,17 @@ describe('operator reconcile on a real API server with the simulated Managed HSM
     await eventually(() => !vaultDigests(h, 'roll')?.includes(p1.digest), 5_000, 'digest retired');
     expect(Date.now() - gone).toBeGreaterThanOrEqual(3000);
     expect(vaultDigests(h, 'roll')).toEqual([p2.digest]);
-    const sk = await h.getSecureKey('roll');
-    expect(sk?.status?.policy?.digests?.map((d) => d.digest)).toEqual([p2.digest]);
-    expect(sk?.status?.policy?.digests?.[0]).toMatchObject({ source: 'Pod', pod: `${h.ns}/roll-b` });
+    // Status is written right after the vault in the same reconcile: wait for it rather than race it.
+    const sk = await eventually(
+      async () => {
+        const got = await h.getSecureKey('roll');
+        return got?.status?.policy?.digests?.length === 1 ? got : undefined;
+      },
+      5_000,
+      'status without the retired digest',
+    );
+    expect(sk.status?.policy?.digests?.map((d) => d.digest)).toEqual([p2.digest]);
+    expect(sk.status?.policy?.digests?.[0]).toMatchObject({ source: 'Pod', pod: `${h.ns}/roll-b` });
   });
 
   it('ignores pods the selector does not pick and pods without the opt-in label', async () => {
