@@ -6,10 +6,9 @@ import crypto from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPolicy, serializePolicy } from '../core/policy/index.ts';
 import { parseAgentConfig } from './config.ts';
 import { startSidecar } from './sidecar.ts';
-import { ADMITTED_DIGEST, startAgentWorld, type AgentWorld } from './testing/world.ts';
+import { startAgentWorld, type AgentWorld } from './testing/world.ts';
 
 let world: AgentWorld;
 beforeAll(async () => {
@@ -44,13 +43,7 @@ describe('sidecar mode', () => {
 
       // Rotate: a new version of the key, same release policy.
       const next = crypto.randomBytes(32);
-      const policy = serializePolicy(
-        buildPolicy({
-          authorities: [world.sb.maa.issuer],
-          digests: [ADMITTED_DIGEST],
-          complianceStatuses: ['azure-signed-katacc-uvm'],
-        }),
-      );
+      const policy = world.releasePolicy;
       await world.officer.importKey('oct-key', { kty: 'oct-HSM', k: next } as never, {
         hardwareProtected: true,
         exportable: true,

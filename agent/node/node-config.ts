@@ -4,6 +4,7 @@
  * name. No I/O; errors are AgentErrors (step `config`) naming the flag or variable.
  */
 import path from 'node:path';
+import { ALIAS, FILE, NAME } from '../../core/inject/index.ts';
 import { KEY_FORMATS, type KeyFormat } from '../../core/keys/output-formats.ts';
 import { DEFAULT_OUTPUT_DIR, READY_FILE_NAME } from '../config.ts';
 import { AgentError } from '../errors.ts';
@@ -26,9 +27,6 @@ export interface NodeConfig {
 }
 
 export const DEFAULT_NODE_TOKEN_FILE = '/var/run/secrets/securekey/node/token';
-const ALIAS = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-const FILE = /^[A-Za-z0-9._-]{1,253}$/;
 
 const bad = (message: string, hint?: string) =>
   new AgentError('config-invalid', message, { step: 'config', ...(hint ? { hint } : {}) });

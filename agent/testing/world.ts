@@ -32,6 +32,8 @@ export interface AgentWorld {
   keyOps: Record<KeyKind, string[]>;
   /** Operator-identity client (creates keys, reads stats). */
   officer: KeyClient;
+  /** The release policy the keys were imported with (admits ADMITTED_DIGEST): for new versions. */
+  releasePolicy: string;
   /** Registers a pod with the PSP; returns the path of its token file. */
   addPod(name: string, policyBase64: string): string;
   /** A token file of a pod whose policy the keys admit. */
@@ -115,6 +117,7 @@ export async function startAgentWorld(): Promise<AgentWorld> {
       material,
       keyOps,
       officer,
+      releasePolicy: policy,
       addPod,
       admittedTokenFile,
       outputDir: (name) => path.join(dir, 'out', `${name}-${++outputs}`),

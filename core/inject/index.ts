@@ -10,5 +10,5 @@ export {
   type InjectResult,
   type ResolvedKey,
 } from './mutate.ts';
-export { keyRequests, targetContainers, type KeyRequest } from './requests.ts';
+export { ALIAS, FILE, keyRequests, NAME, targetContainers, type KeyRequest } from './requests.ts';
 export { agentArgs, agentSettings, type AgentSettingsInput } from './agent-settings.ts';

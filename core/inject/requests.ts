@@ -18,9 +18,12 @@ export interface KeyRequest {
   file: string;
 }
 
-const ALIAS = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const FILE = /^[A-Za-z0-9._-]{1,253}$/;
-const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+/** A key alias: a DNS label. */
+export const ALIAS = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A key file under /run/securekey: a plain name, no "/". */
+export const FILE = /^[A-Za-z0-9._-]{1,253}$/;
+/** A SecureKey (object) name. */
+export const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** The keys a pod's annotations ask for, sorted by alias; InjectError names the annotation at fault. */
 export function keyRequests(annotations: Readonly<Record<string, string>> | undefined): KeyRequest[] {

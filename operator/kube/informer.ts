@@ -270,7 +270,12 @@ export class Informer<T> {
   private indexPut(key: string, old: T | undefined, next: T | undefined): void {
     const indexOf = this.o.indexOf;
     if (!indexOf) return;
-    if (old !== undefined) this.index.get(indexOf(old))?.delete(key);
+    if (old !== undefined) {
+      const value = indexOf(old);
+      const bucket = this.index.get(value);
+      bucket?.delete(key);
+      if (bucket?.size === 0) this.index.delete(value); // namespaces come and go: keep no empty buckets
+    }
     if (next !== undefined) {
       const value = indexOf(next);
       let bucket = this.index.get(value);

@@ -11,8 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMITTED_DIGEST, startAgentWorld, type AgentWorld } from '../../agent/testing/world.ts';
-import { buildPolicy, serializePolicy } from '../../core/policy/index.ts';
+import { startAgentWorld, type AgentWorld } from '../../agent/testing/world.ts';
 import { KubeHttp } from '../../operator/kube/kube-http.ts';
 import { startControlPlane, type ControlPlane } from '../cluster/control-plane.ts';
 import { buildPauseImage, startNode, type ClusterNode } from '../cluster/node.ts';
@@ -97,6 +96,7 @@ function agentEnv(): Array<{ name: string; value: string }> {
   return Object.entries(env).map(([name, value]) => ({ name, value }));
 }
 
+/** The application: prints only the SHA-256 of the key it read (never its bytes), for the spec to compare. */
 const READER =
   "const b=require('node:fs').readFileSync('/run/securekey/db');" +
   "console.log('key-sha256='+require('node:crypto').createHash('sha256').update(b).digest('hex'))";
@@ -175,7 +175,10 @@ async function containerLog(pod: string, container: string): Promise<string> {
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
 
-/** Logs the key's sha256 whenever it changes, forever: what an application that reloads its key does. */
+/**
+ * Logs the key's SHA-256 (never its bytes) whenever it changes, forever: what an application that reloads
+ * its key does. A failed read logs only the errno code.
+ */
 const WATCHER =
   "const fs=require('node:fs'),c=require('node:crypto');let last='';" +
   "setInterval(()=>{try{const h=c.createHash('sha256').update(fs.readFileSync('/run/securekey/db')).digest('hex');" +
@@ -236,13 +239,7 @@ describe('agent image in real pods (local cluster)', () => {
     );
 
     const next = crypto.randomBytes(32);
-    const policy = serializePolicy(
-      buildPolicy({
-        authorities: [world.sb.maa.issuer],
-        digests: [ADMITTED_DIGEST],
-        complianceStatuses: ['azure-signed-katacc-uvm'],
-      }),
-    );
+    const policy = world.releasePolicy;
     await world.officer.importKey('oct-key', { kty: 'oct-HSM', k: next } as never, {
       hardwareProtected: true,
       exportable: true,

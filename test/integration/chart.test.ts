@@ -162,13 +162,25 @@ describe('Helm chart', () => {
       metadata: { name: 'operator-pod-check' },
       spec: deployment.spec.template.spec,
     };
-    const res = await http.request<{ message?: string }>('POST', `/api/v1/namespaces/${NS}/pods`, {
-      body: pod,
-      query: { dryRun: 'All' },
+    // The service account must exist, or its admission refuses the pod before Pod Security looks at it.
+    await http.expect('POST', `/api/v1/namespaces/${NS}/serviceaccounts`, [201, 409], {
+      body: { metadata: { name: 'securekey-operator' } },
     });
-    // 403 here would name the restricted-profile violation; the service account need not exist for a dry run.
-    expect([201, 403].includes(res.status)).toBe(true);
-    expect(res.body.message ?? '').not.toContain('violates PodSecurity');
+    const dryRun = (body: unknown) =>
+      http.request<{ message?: string }>('POST', `/api/v1/namespaces/${NS}/pods`, {
+        body,
+        query: { dryRun: 'All' },
+      });
+    const res = await dryRun(pod);
+    expect(res.status, res.body.message).toBe(201);
+    // The namespace does enforce restricted: the same pod allowed to escalate is refused.
+    const loose = structuredClone(pod) as unknown as {
+      spec: { containers: Array<{ securityContext: Record<string, unknown> }> };
+    };
+    loose.spec.containers[0]!.securityContext['allowPrivilegeEscalation'] = true;
+    const refused = await dryRun(loose);
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toContain('violates PodSecurity "restricted');
   });
 
   it('ships the CRD unchanged and keeps it on uninstall (Helm never deletes crds/)', async () => {
