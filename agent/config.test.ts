@@ -195,6 +195,31 @@ describe('parseAgentConfig', () => {
     });
   });
 
+  it('the device backends (sev-guest, ACI sev) run the native helper: default path, or an absolute one', () => {
+    expect(parseAgentConfig([], { ...BASE, SECUREKEY_EVIDENCE: 'sev-guest' })).toMatchObject({
+      evidence: 'sev-guest',
+      sevHelper: '/usr/local/lib/securekey/sev-report',
+      simulators: false,
+    });
+    expect(parseAgentConfig(['--evidence', 'sev', '--sev-helper', '/opt/sk/sev-report'], BASE)).toMatchObject(
+      { evidence: 'sev', sevHelper: '/opt/sk/sev-report' },
+    );
+    expect(
+      parseAgentConfig([], { ...BASE, SECUREKEY_SEV_HELPER: '/opt/sk/sev-report' }).sevHelper,
+    ).toBeUndefined();
+    const relative = refused(['--evidence=sev', '--sev-helper=bin/sev-report'], BASE, 'config-invalid');
+    expect(relative.message).toBe('--sev-helper="bin/sev-report" must be an absolute path');
+    const fromEnv = refused(
+      [],
+      { ...BASE, SECUREKEY_EVIDENCE: 'sev-guest', SECUREKEY_SEV_HELPER: 'x' },
+      'config-invalid',
+    );
+    expect(fromEnv.message).toContain('SECUREKEY_SEV_HELPER="x"');
+    expect(refused(['--evidence', 'sev-snp'], BASE, 'config-invalid').message).toContain(
+      'expected one of tsm, sev-guest, sev, psp, sev-guest-socket, tsm-socket',
+    );
+  });
+
   it.each([
     [{ SECUREKEY_KEYS: ' ' }, 'config-missing', 'SECUREKEY_KEYS'],
     [{ AZURE_CLIENT_ID: undefined }, 'config-missing', 'AZURE_CLIENT_ID'],
@@ -240,5 +265,45 @@ describe('parseAgentConfig', () => {
 
   it('names the flag when the bad value came from a flag', () => {
     expect(refused(['--evidence', 'nope'], BASE, 'config-invalid').message).toContain('--evidence="nope"');
+  });
+});
+
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----';
+
+function pemRefusal(env: Record<string, string>): string {
+  try {
+    parseAgentConfig([], { ...BASE, ...env });
+  } catch (err) {
+    expect(err).toBeInstanceOf(AgentError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('trust roots as PEM in the environment (what the webhook injects, measured with the pod)', () => {
+  it('reads SECUREKEY_CA_PEM and SECUREKEY_RELEASE_TRUST_ROOTS_PEM as given', () => {
+    const c = parseAgentConfig([], {
+      ...BASE,
+      SECUREKEY_CA_PEM: PEM,
+      SECUREKEY_RELEASE_TRUST_ROOTS_PEM: PEM,
+    });
+    expect(c.caPem).toBe(PEM + '\n');
+    expect(c.releaseTrustRootsPem).toBe(PEM + '\n');
+    expect(c.caFile).toBeUndefined();
+  });
+
+  it('refuses text that is not certificates, a private key, and both forms of one option', () => {
+    expect(pemRefusal({ SECUREKEY_CA_PEM: 'not pem' })).toMatch(
+      /SECUREKEY_CA_PEM: expected PEM certificates/,
+    );
+    expect(
+      pemRefusal({ SECUREKEY_CA_PEM: `${PEM}\n-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----` }),
+    ).toMatch(/SECUREKEY_CA_PEM: expected PEM certificates \(and nothing else\)/);
+    expect(pemRefusal({ SECUREKEY_CA_PEM: PEM, SECUREKEY_CA_FILE: '/etc/ca.pem' })).toMatch(
+      /SECUREKEY_CA_PEM and SECUREKEY_CA_FILE are both set/,
+    );
+    expect(
+      pemRefusal({ SECUREKEY_RELEASE_TRUST_ROOTS_PEM: PEM, SECUREKEY_RELEASE_TRUST_ROOTS: '/etc/roots.pem' }),
+    ).toMatch(/SECUREKEY_RELEASE_TRUST_ROOTS_PEM and SECUREKEY_RELEASE_TRUST_ROOTS are both set/);
   });
 });

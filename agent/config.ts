@@ -14,8 +14,19 @@ import { KEY_HSM_ENCS, type KeyHsmEnc } from '../core/keywrap/key-hsm.ts';
 import { KEY_FORMATS, type KeyFormat } from '../core/keys/output-formats.ts';
 import { AgentError } from './errors.ts';
 
-export const EVIDENCE_BACKENDS = ['tsm', 'sev-guest', 'psp', 'sev-guest-socket', 'tsm-socket'] as const;
+export const EVIDENCE_BACKENDS = [
+  'tsm',
+  'sev-guest',
+  'sev',
+  'psp',
+  'sev-guest-socket',
+  'tsm-socket',
+] as const;
 export type EvidenceBackend = (typeof EVIDENCE_BACKENDS)[number];
+/** Backends that need the native helper (`/dev/sev-guest`; ACI's `/dev/sev`). */
+export const HELPER_BACKENDS: readonly EvidenceBackend[] = ['sev-guest', 'sev'];
+/** Where the agent image installs the native helper (agent/native). */
+export const DEFAULT_SEV_HELPER = '/usr/local/lib/securekey/sev-report';
 /** Backends that talk to a simulator rather than the guest kernel: refused unless simulators are on. */
 export const SIMULATED_BACKENDS: readonly EvidenceBackend[] = ['psp', 'sev-guest-socket', 'tsm-socket'];
 
@@ -58,10 +69,18 @@ export interface AgentConfig {
   releaseTrustRootsFile?: string;
   /** PEM file of the only CA to trust for TLS (simulators); system roots when absent. */
   caFile?: string;
+  /**
+   * The same two as PEM text in the environment: the webhook injects them so that the trust roots are
+   * measured with the pod (a mounted file would not be).
+   */
+  caPem?: string;
+  releaseTrustRootsPem?: string;
   evidence: EvidenceBackend;
   pspUrl?: string;
   pspTokenFile?: string;
   deviceSocket?: string;
+  /** The native helper that issues the device ioctls (with `sev-guest`, `sev`). */
+  sevHelper?: string;
   vcekSource: VcekSource;
   thimUrl: string;
   /** The UVM security context directory (host-amd-cert-base64), when the platform mounts one. */
@@ -88,10 +107,13 @@ export const OPTIONS = {
   attestationUrl: ['--attestation-url', 'SECUREKEY_ATTESTATION_URL'],
   releaseTrustRoots: ['--release-trust-roots', 'SECUREKEY_RELEASE_TRUST_ROOTS'],
   caFile: ['--ca-file', 'SECUREKEY_CA_FILE'],
+  caPem: ['--ca-pem', 'SECUREKEY_CA_PEM'],
+  releaseTrustRootsPem: ['--release-trust-roots-pem', 'SECUREKEY_RELEASE_TRUST_ROOTS_PEM'],
   evidence: ['--evidence', 'SECUREKEY_EVIDENCE'],
   pspUrl: ['--psp-url', 'SECUREKEY_PSP_URL'],
   pspTokenFile: ['--psp-token-file', 'SECUREKEY_PSP_TOKEN_FILE'],
   deviceSocket: ['--device-socket', 'SECUREKEY_DEVICE_SOCKET'],
+  sevHelper: ['--sev-helper', 'SECUREKEY_SEV_HELPER'],
   vcekSource: ['--vcek-source', 'SECUREKEY_VCEK_SOURCE'],
   thimUrl: ['--thim-url', 'SECUREKEY_THIM_URL'],
   uvmSecurityContextDir: ['--uvm-security-context-dir', 'UVM_SECURITY_CONTEXT_DIR'],
@@ -234,6 +256,10 @@ export function parseAgentConfig(argv: readonly string[], env: Env): AgentConfig
   if (trustRoots) config.releaseTrustRootsFile = absolutePath(trustRoots);
   const caFile = get('caFile');
   if (caFile) config.caFile = absolutePath(caFile);
+  const caPem = inlinePem(get('caPem'), caFile);
+  if (caPem) config.caPem = caPem;
+  const trustRootsPem = inlinePem(get('releaseTrustRootsPem'), trustRoots);
+  if (trustRootsPem) config.releaseTrustRootsPem = trustRootsPem;
   const owner = get('fileOwner');
   if (owner) config.fileOwner = fileOwner(owner);
 
@@ -251,6 +277,11 @@ export function parseAgentConfig(argv: readonly string[], env: Env): AgentConfig
   }
   if (config.evidence === 'sev-guest-socket' || config.evidence === 'tsm-socket') {
     config.deviceSocket = absolutePath(required('deviceSocket', 'the simulated guest devices’ Unix socket'));
+  }
+  if (HELPER_BACKENDS.includes(config.evidence)) {
+    config.sevHelper = absolutePath(
+      get('sevHelper') ?? { value: DEFAULT_SEV_HELPER, from: OPTIONS.sevHelper[1] },
+    );
   }
   for (const key of config.keys) {
     if (key.path === config.readyFile) {
@@ -529,6 +560,17 @@ function fileOwner(v: Sourced): { uid: number; gid: number } {
   if (!m) throw invalid(`${v.from}=${JSON.stringify(v.value)}: expected uid or uid:gid (numbers)`);
   const uid = Number(m[1]);
   return { uid, gid: m[2] === undefined ? uid : Number(m[2]) };
+}
+
+/** PEM given inline (environment): certificates only, and not beside the file form of the same option. */
+function inlinePem(v: Sourced | undefined, fileForm: Sourced | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (fileForm !== undefined) throw invalid(`${v.from} and ${fileForm.from} are both set; choose one`);
+  // Flags join repeated values with commas; PEM has none, so this is the text as given.
+  if (!v.value.includes('-----BEGIN CERTIFICATE-----') || /PRIVATE KEY/.test(v.value)) {
+    throw invalid(`${v.from}: expected PEM certificates (and nothing else)`);
+  }
+  return v.value + '\n';
 }
 
 /** Reads a PEM file the configuration names; the error names the option. */

@@ -28,6 +28,9 @@ if [ ! -d "$deps/node_modules" ] || [ "$(cat "$deps/.lock" 2>/dev/null)" != "$lo
   echo "$lock" > "$deps/.lock"
 fi
 
+# The agent's ioctl helper (agent/native, ADR 16), linked against this host's glibc, which the loop copies with node.
+if printf '%s\n' "${names[@]}" | grep -qx agent; then agent/native/build.sh "$out/native/sev-report" >&2; fi
+
 for name in "${names[@]}"; do
   echo "[build-images] $name" >&2
   c=$($B from scratch)
@@ -39,10 +42,14 @@ for name in "${names[@]}"; do
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$mnt/etc/passwd"
   printf 'root:x:0:\nnonroot:x:65532:\n' > "$mnt/etc/group"
   cp -r "$deps/node_modules" "$mnt/app/node_modules"
+  if [ "$name" = agent ]; then install -D -m 0755 "$out/native/sev-report" "$mnt/usr/local/lib/securekey/sev-report"; fi
   for src in $(field "m.images['$name'].sources.join(' ')"); do cp -r "$src" "$mnt/app/$src"; done
-  # Warm V8's compile cache (root-owned, read-only at run time), as the Dockerfile does.
+  # Warm V8's compile cache as the runtime user (Node keys the cache directory by uid), as the Dockerfile
+  # does; read-only at run time. The Azure SDK loads lazily, so the warm-up loads it too.
   warm=$(field "m.images['$name'].warm")
-  chroot "$mnt" /usr/local/bin/node -e "await import('$warm')" 2>/dev/null || true
+  sdk=""; [ "$name" = simulators ] || sdk="; (await import('/app/edge/azure/index.ts')).preloadAzureSdk()"
+  mkdir -p "$mnt/app/.cache/node-compile"; chown -R 65532:65532 "$mnt/app/.cache"
+  chroot --userspec=65532:65532 "$mnt" /usr/local/bin/node -e "await import('$warm')$sdk" 2>/dev/null || true
   $B umount "$c" >/dev/null
   env_args=()
   while IFS= read -r kv; do env_args+=(--env "$kv"); done < <(node_modules/.bin/node -e \

@@ -200,13 +200,18 @@ describe('device failures are named', () => {
 
   it('the real /dev/sev-guest: absent, or present but needing a native helper', async () => {
     const absent = path.join(world.dir, 'dev-sev-guest-absent');
-    await expect(new SevGuestDeviceAttester(absent).report()).rejects.toMatchObject({
+    const missingHelper = path.join(world.dir, 'no-sev-report-helper');
+    await expect(
+      new SevGuestDeviceAttester({ device: absent, helper: missingHelper }).report(Buffer.alloc(64)),
+    ).rejects.toMatchObject({
       kind: 'device-unavailable',
       message: `${absent} does not exist: this is not an SEV-SNP guest, or the device is not mounted into the container`,
     });
     const present = path.join(world.dir, 'dev-sev-guest-present');
     writeFileSync(present, '');
-    await expect(new SevGuestDeviceAttester(present).report()).rejects.toMatchObject({
+    await expect(
+      new SevGuestDeviceAttester({ device: present, helper: missingHelper }).report(Buffer.alloc(64)),
+    ).rejects.toMatchObject({
       kind: 'device-unavailable',
       message: expect.stringContaining('needs a native helper, which is not available here'),
       hint: expect.stringContaining('SECUREKEY_EVIDENCE=tsm'),

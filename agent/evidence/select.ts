@@ -1,14 +1,15 @@
 /**
- * The configured evidence backend. The real ones talk to the guest kernel (configfs-tsm files,
- * `/dev/sev-guest`); the simulated ones (the PSP service, the devices' Unix socket) are accepted only
+ * The configured evidence backend. The real ones talk to the guest kernel (configfs-tsm files;
+ * `/dev/sev-guest` and ACI's `/dev/sev` through the native helper); the simulated ones (the PSP service, the devices' Unix socket) are accepted only
  * when simulators are enabled, which config.ts enforces.
  */
 import fs from 'node:fs/promises';
-import type { AgentConfig } from '../config.ts';
+import { DEFAULT_SEV_HELPER, type AgentConfig } from '../config.ts';
 import { AgentError } from '../errors.ts';
 import type { Attester } from './attester.ts';
 import { DeviceSocket } from './device-socket.ts';
 import { PspAttester } from './psp.ts';
+import { SevAciAttester } from './sev-aci.ts';
 import { SevGuestDeviceAttester, SevGuestSocketAttester } from './sev-guest.ts';
 import { TSM_REPORT_ROOT, TsmAttester } from './tsm.ts';
 
@@ -22,7 +23,13 @@ export async function attesterFor(config: AgentConfig, context: AttesterContext 
     case 'tsm':
       return new TsmAttester({ name: 'tsm', fs, root: TSM_REPORT_ROOT, via: '' });
     case 'sev-guest':
-      return new SevGuestDeviceAttester();
+    case 'sev': {
+      const options = {
+        helper: config.sevHelper ?? DEFAULT_SEV_HELPER,
+        ...(context.deadline === undefined ? {} : { deadline: context.deadline }),
+      };
+      return config.evidence === 'sev' ? new SevAciAttester(options) : new SevGuestDeviceAttester(options);
+    }
     case 'psp':
       return new PspAttester({
         url: config.pspUrl!,

@@ -7,15 +7,16 @@
  *   MSG_REPORT_REQ: report_data[64] @0, vmpl u32 @0x40, reserved[28]
  *   MSG_REPORT_RSP (in the 4000-byte response): status u32 @0, report_size u32 @4, report @0x20
  *
- * Node cannot issue ioctls without a native addon, so on a real device this backend says so and
- * points at configfs-tsm; the ioctl path itself runs against the simulated devices' socket, with the
- * same structures the kernel uses (pointer fields only need to be non-zero there).
+ * Node cannot issue ioctls, so on a real device the native helper agent/native/sev-report.c makes
+ * the call (native-helper.ts, ADR 16). The simulated devices' socket takes the same structures the
+ * kernel uses (pointer fields only need to be non-zero there), which SevGuestSocketAttester builds.
  */
-import { access } from 'node:fs/promises';
 import { AgentError } from '../errors.ts';
 import { sleep } from '../retry.ts';
+import { DEFAULT_SEV_HELPER } from '../config.ts';
 import type { Attester, Evidence } from './attester.ts';
 import { errnoName, type DeviceSocket, type IoctlAnswer } from './device-socket.ts';
+import { sevReportViaHelper, type SevHelperOptions } from './native-helper.ts';
 
 export const SEV_GUEST_DEVICE = '/dev/sev-guest';
 
@@ -147,33 +148,38 @@ export class SevGuestSocketAttester implements Attester {
   }
 }
 
-/** The real device: present or not, Node cannot drive it; the error says which and what to use instead. */
+export interface SevDeviceOptions {
+  /** Default /dev/sev-guest. */
+  device?: string;
+  /** The native helper; default DEFAULT_SEV_HELPER. */
+  helper?: string;
+  /** The helper's environment (tests: LD_PRELOAD); empty by default. */
+  env?: Record<string, string>;
+  deadline?: number;
+}
+
+/**
+ * The real device, through the native helper (agent/native/sev-report.c): SNP_GET_EXT_REPORT with a
+ * certificate buffer grown once to what the host needs, retried while throttled, SNP_GET_REPORT when
+ * the driver lacks the extended call. A string argument is the device path.
+ */
 export class SevGuestDeviceAttester implements Attester {
   readonly name = 'sev-guest';
-  readonly #device: string;
+  readonly #o: SevHelperOptions;
 
-  constructor(device = SEV_GUEST_DEVICE) {
-    this.#device = device;
+  constructor(options: SevDeviceOptions | string = {}) {
+    const o = typeof options === 'string' ? { device: options } : options;
+    this.#o = {
+      kind: 'sev-guest',
+      device: o.device ?? SEV_GUEST_DEVICE,
+      helper: o.helper ?? DEFAULT_SEV_HELPER,
+      ...(o.env === undefined ? {} : { env: o.env }),
+      ...(o.deadline === undefined ? {} : { deadline: o.deadline }),
+    };
   }
 
-  async report(): Promise<Evidence> {
-    const present = await access(this.#device).then(
-      () => true,
-      () => false,
-    );
-    throw new AgentError(
-      'device-unavailable',
-      present
-        ? `${this.#device} is present, but its SNP_GET_EXT_REPORT ioctl needs a native helper, which is not available here`
-        : `${this.#device} does not exist: this is not an SEV-SNP guest, or the device is not mounted into the container`,
-      {
-        step: 'evidence',
-        endpoint: this.#device,
-        hint: present
-          ? 'use configfs-tsm instead (SECUREKEY_EVIDENCE=tsm, Linux ≥ 6.7)'
-          : 'on a confidential pod use SECUREKEY_EVIDENCE=tsm; on a cluster without SEV-SNP, the simulated PSP (SECUREKEY_EVIDENCE=psp)',
-      },
-    );
+  report(reportData: Buffer): Promise<Evidence> {
+    return sevReportViaHelper(this.#o, reportData);
   }
 }
 

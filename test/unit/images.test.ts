@@ -46,8 +46,10 @@ describe('images: Dockerfile and buildah script in step', () => {
       }
       expect(lines).toContain(`USER ${spec.user}`);
       expect(lines.join('\n')).toContain(`await import('${image.warm}')`);
-      // The warm-up runs before dropping root, so the cache is written at build time and only read after.
-      expect(lines.findIndex((l) => l.includes(image.warm))).toBeLessThan(lines.indexOf(`USER ${spec.user}`));
+      // The warm-up runs as the runtime user: Node keys its cache directory by uid, so root's would go unread.
+      expect(lines.findIndex((l) => l.includes(image.warm))).toBeGreaterThan(
+        lines.indexOf(`USER ${spec.user}`),
+      );
     },
   );
 
@@ -67,5 +69,6 @@ describe('images: Dockerfile and buildah script in step', () => {
       expect(script).toContain(field);
     }
     expect(script).toContain('node_modules/node/bin/node'); // the project's pinned Node 24, as the Dockerfile's node:24
+    expect(script).toContain(`chroot --userspec=${spec.user}`); // warm as the runtime user, as the Dockerfile
   });
 });
