@@ -1,6 +1,8 @@
 /**
- * Step timings for the benchmark: when each step started (relative to the run's start) and how long
- * it took. Concurrent steps overlap, so durations do not add up to the total.
+ * Step timings for the benchmark: when each step started (relative to the timeline's origin) and how
+ * long it took. Concurrent steps overlap, so durations do not add up to the total. The origin is also
+ * given on the process's own clock (`originMs`, ms since the process started), so a reader can tell
+ * Node's start and module loading from the steps.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -20,6 +22,11 @@ export class Timeline {
   constructor(now: () => number = () => performance.now()) {
     this.#now = now;
     this.#origin = now();
+  }
+
+  /** The origin, in ms since the process started (performance.now() is relative to that). */
+  get originMs(): number {
+    return round(this.#origin);
   }
 
   /** Runs `fn` as `step`, recording its timing whether it succeeds or fails. */

@@ -3,18 +3,49 @@
  * same code talks to Azure and to the SecureKey simulators. Nothing here changes what the SDK checks:
  * the Key Vault client keeps its challenge-resource verification (simulated vaults live under
  * `.vault.localhost` / `.managedhsm.localhost`, see docs/adr/0007-simulated-vault-hostnames.md).
+ *
+ * The SDK is loaded when a factory first needs it, not when this module is imported: it is ~500
+ * modules, most of a process's start-up, and the agent (everything that imports edge/azure) has other
+ * work to start first (bench/README.md, "Agent"). It is loaded with `require`, i.e. the packages' own
+ * CommonJS builds (the same sources; Node loads them markedly faster than the ESM builds). Only this
+ * module holds SDK values; everything else imports SDK *types*, so there is one copy of each class.
  */
+import { createRequire } from 'node:module';
 import type { Agent } from 'node:https';
-import {
-  AzureAuthorityHosts,
+import type {
   ClientAssertionCredential,
   ClientSecretCredential,
+  TokenCredential,
   WorkloadIdentityCredential,
 } from '@azure/identity';
-import type { TokenCredential } from '@azure/identity';
-import { KeyClient } from '@azure/keyvault-keys';
-import type { KeyClientOptions } from '@azure/keyvault-keys';
+import type * as IdentitySdk from '@azure/identity';
+import type { KeyClient, KeyClientOptions } from '@azure/keyvault-keys';
+import type * as KeyVaultSdk from '@azure/keyvault-keys';
 import { httpsAgent } from './https-agent.ts';
+
+const require = createRequire(import.meta.url);
+let identity: typeof IdentitySdk | undefined;
+let keyVault: typeof KeyVaultSdk | undefined;
+
+/** `@azure/identity`, loaded on first use. */
+function identitySdk(): typeof IdentitySdk {
+  return (identity ??= require('@azure/identity') as typeof IdentitySdk);
+}
+
+/** `@azure/keyvault-keys`, loaded on first use. */
+function keyVaultSdk(): typeof KeyVaultSdk {
+  return (keyVault ??= require('@azure/keyvault-keys') as typeof KeyVaultSdk);
+}
+
+/**
+ * Loads the SDK now (synchronously), so a caller can choose the moment: the agent does it while it
+ * waits on the network, and an image build does it to fill V8's compile cache.
+ */
+export function preloadAzureSdk(which: { identity?: boolean; keyVault?: boolean } = {}): void {
+  const all = which.identity === undefined && which.keyVault === undefined;
+  if (all || which.identity) identitySdk();
+  if (all || which.keyVault) keyVaultSdk();
+}
 
 export type RetryOptions = NonNullable<KeyClientOptions['retryOptions']>;
 
@@ -34,7 +65,7 @@ export function keyClientFor(options: KeyClientForOptions): KeyClient {
   const clientOptions: KeyClientOptions = { agent: httpsAgent(caOf(options.caPem)) };
   if (options.retryOptions !== undefined) clientOptions.retryOptions = options.retryOptions;
   if (options.serviceVersion !== undefined) clientOptions.serviceVersion = options.serviceVersion;
-  return new KeyClient(options.vaultUrl, options.credential, clientOptions);
+  return new (keyVaultSdk().KeyClient)(options.vaultUrl, options.credential, clientOptions);
 }
 
 /** What every Entra credential factory takes besides the secret or assertion. */
@@ -53,7 +84,11 @@ export interface WorkloadIdentityOptions extends EntraClientOptions {
   tokenFilePath: string;
 }
 
-const MICROSOFT_AUTHORITY_HOSTS = new Set(Object.values(AzureAuthorityHosts).map((u) => new URL(u).host));
+let microsoftAuthorityHosts: Set<string> | undefined;
+const isMicrosoftAuthority = (host: string): boolean =>
+  (microsoftAuthorityHosts ??= new Set(
+    Object.values(identitySdk().AzureAuthorityHosts).map((u) => new URL(u).host),
+  )).has(host);
 
 /**
  * Options every credential gets. Instance discovery is turned off for any authority that is not one of
@@ -69,7 +104,7 @@ function credentialOptions(o: EntraClientOptions): {
   const result: ReturnType<typeof credentialOptions> = { agent: httpsAgent(caOf(o.caPem)) };
   if (o.authorityHost !== undefined) {
     result.authorityHost = o.authorityHost;
-    if (!MICROSOFT_AUTHORITY_HOSTS.has(new URL(o.authorityHost).host)) result.disableInstanceDiscovery = true;
+    if (!isMicrosoftAuthority(new URL(o.authorityHost).host)) result.disableInstanceDiscovery = true;
   }
   if (o.retryOptions !== undefined) result.retryOptions = o.retryOptions;
   return result;
@@ -77,7 +112,7 @@ function credentialOptions(o: EntraClientOptions): {
 
 /** AKS workload identity: the federated service-account token file is the client assertion. */
 export function workloadIdentityCredential(options: WorkloadIdentityOptions): WorkloadIdentityCredential {
-  return new WorkloadIdentityCredential({
+  return new (identitySdk().WorkloadIdentityCredential)({
     ...credentialOptions(options),
     tenantId: options.tenantId,
     clientId: options.clientId,
@@ -89,7 +124,7 @@ export function workloadIdentityCredential(options: WorkloadIdentityOptions): Wo
 export function clientAssertionCredential(
   options: EntraClientOptions & { getAssertion: () => Promise<string> },
 ): ClientAssertionCredential {
-  return new ClientAssertionCredential(
+  return new (identitySdk().ClientAssertionCredential)(
     options.tenantId,
     options.clientId,
     options.getAssertion,
@@ -101,7 +136,7 @@ export function clientAssertionCredential(
 export function clientSecretCredential(
   options: EntraClientOptions & { clientSecret: string },
 ): ClientSecretCredential {
-  return new ClientSecretCredential(
+  return new (identitySdk().ClientSecretCredential)(
     options.tenantId,
     options.clientId,
     options.clientSecret,

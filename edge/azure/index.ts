@@ -6,7 +6,8 @@
  * - `httpsAgent({caPem})` uses it and trusts exactly `caPem` when given (system roots otherwise).
  * - `keyClientFor`, `workloadIdentityCredential`, `clientAssertionCredential`, `clientSecretCredential`
  *   build the SDK clients over that agent; credentials for a non-Microsoft authority host get
- *   `disableInstanceDiscovery: true`.
+ *   `disableInstanceDiscovery: true`. The SDK itself loads on the first of these calls (or
+ *   `preloadAzureSdk()`), so importing this module is cheap.
  */
 export { isLoopbackName, loopbackLookup } from './loopback-lookup.ts';
 export { httpsAgent, type HttpsAgentOptions } from './https-agent.ts';
@@ -14,6 +15,7 @@ export {
   clientAssertionCredential,
   clientSecretCredential,
   keyClientFor,
+  preloadAzureSdk,
   workloadIdentityCredential,
   type EntraClientOptions,
   type KeyClientForOptions,

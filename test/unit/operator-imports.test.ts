@@ -37,7 +37,8 @@ describe('what the operator process loads', () => {
 
   it('reaches the operator code (the walk works)', () => {
     expect([...files].some((f) => f.endsWith('operator/controller/secure-key-controller.ts'))).toBe(true);
-    expect(packages).toContain('@azure/keyvault-keys');
+    // The Azure SDK loads lazily (edge/azure/clients.ts): reaching that module is what counts.
+    expect([...files].some((f) => f.endsWith('edge/azure/clients.ts'))).toBe(true);
   });
 
   it('never statically imports client-node or the simulators', () => {
