@@ -30,6 +30,8 @@ export default defineConfig({
                 name: 'e2e',
                 include: ['test/e2e/**/*.test.ts'],
                 environment: 'node' as const,
+                // Each file brings up its own cluster on this machine's fixed ports: one at a time.
+                fileParallelism: false,
                 testTimeout: 180_000,
                 hookTimeout: 900_000,
               },

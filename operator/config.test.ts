@@ -84,4 +84,23 @@ describe('parseConfig', () => {
     refused({ SECUREKEY_LEADER_ELECTION: 'yes' }, 'bad-value', /expected true or false/);
     refused({ SECUREKEY_METRICS_ADDR: '8080' }, 'bad-value', /host:port/);
   });
+
+  it('points agents at the mock PSP only when simulators are acknowledged, with their CA', () => {
+    const webhook = { ...WI, SECUREKEY_WEBHOOK: 'true', SECUREKEY_AGENT_IMAGE: 'agent:1' };
+    const psp = { SECUREKEY_AGENT_PSP_URL: 'https://sims.ns.svc:8446' };
+    refused({ ...webhook, ...psp }, 'conflict', /SECUREKEY_AGENT_PSP_URL .*SECUREKEY_SIMULATORS=true/);
+    refused({ ...webhook, ...psp, SECUREKEY_SIMULATORS: 'true' }, 'missing', /SECUREKEY_AGENT_CA_FILE/);
+    const c = parseConfig({
+      ...webhook,
+      ...psp,
+      SECUREKEY_SIMULATORS: 'true',
+      SECUREKEY_AGENT_CA_FILE: '/etc/securekey/simulators/ca.crt',
+    });
+    expect(c.webhook?.agent.simulators).toEqual({
+      pspUrl: 'https://sims.ns.svc:8446',
+      pspAudience: 'securekey-psp',
+      caFile: '/etc/securekey/simulators/ca.crt',
+    });
+    expect(parseConfig(webhook).webhook?.agent.simulators).toBeUndefined();
+  });
 });

@@ -48,6 +48,8 @@ export interface WebhookConfig {
     evidence?: string;
     nodeAgentUrl?: string;
     nodeAgentCaConfigMap?: string;
+    /** SIMULATORS ONLY: agents get their evidence from the mock PSP and trust the simulators' CA. */
+    simulators?: { pspUrl: string; pspAudience: string; caFile: string };
   };
 }
 
@@ -70,6 +72,11 @@ export interface OperatorConfig {
   concurrency: number;
   resyncMs: number;
   relistIntervalMs: number;
+  /**
+   * On shutdown, how long the webhook keeps answering after leadership is released: Service endpoints
+   * and kube-proxy take a moment to stop sending admissions to a terminating pod (the chart sets 5s).
+   */
+  shutdownDrainMs: number;
   /** The operator's own namespace (POD_NAMESPACE): its pods are never mutated. */
   ownNamespace: string;
   webhook?: WebhookConfig;
@@ -190,6 +197,27 @@ function webhookFrom(env: Env): WebhookConfig {
   if (env['SECUREKEY_NODE_AGENT_URL']) agent.nodeAgentUrl = env['SECUREKEY_NODE_AGENT_URL'];
   if (env['SECUREKEY_NODE_AGENT_CA_CONFIGMAP'])
     agent.nodeAgentCaConfigMap = env['SECUREKEY_NODE_AGENT_CA_CONFIGMAP'];
+  const pspUrl = env['SECUREKEY_AGENT_PSP_URL'];
+  if (pspUrl) {
+    if (env['SECUREKEY_SIMULATORS'] !== 'true') {
+      throw new ConfigError(
+        'conflict',
+        'SECUREKEY_AGENT_PSP_URL points agents at the mock PSP, a simulator: set SECUREKEY_SIMULATORS=true to allow it',
+      );
+    }
+    const caFile = env['SECUREKEY_AGENT_CA_FILE'];
+    if (!caFile) {
+      throw new ConfigError(
+        'missing',
+        'SECUREKEY_AGENT_CA_FILE is not set; agents must trust the simulators CA',
+      );
+    }
+    agent.simulators = {
+      pspUrl,
+      pspAudience: env['SECUREKEY_AGENT_PSP_AUDIENCE'] || 'securekey-psp',
+      caFile,
+    };
+  }
   const w: WebhookConfig = {
     ...address(env['SECUREKEY_WEBHOOK_ADDR'] ?? ':9443', 'SECUREKEY_WEBHOOK_ADDR'),
     secretName: env['SECUREKEY_WEBHOOK_SECRET'] ?? 'securekey-webhook-tls',
@@ -229,6 +257,7 @@ export function parseConfig(env: Env): OperatorConfig {
     concurrency: int(env, 'SECUREKEY_CONCURRENCY', 4, 1, 64),
     resyncMs: duration(env, 'SECUREKEY_RESYNC', '10m'),
     relistIntervalMs: duration(env, 'SECUREKEY_RELIST', '10m'),
+    shutdownDrainMs: duration(env, 'SECUREKEY_SHUTDOWN_DRAIN', '0s'),
     ownNamespace: podNamespace ?? 'securekey-system',
   };
   if (env['SECUREKEY_CA_FILE']) config.caFile = env['SECUREKEY_CA_FILE'];

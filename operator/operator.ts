@@ -196,6 +196,10 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
       shutdown.abort();
       await leadership;
       await controller.stop();
+      if (webhook && config.shutdownDrainMs > 0) {
+        log.info('draining admissions before the webhook closes', { ms: config.shutdownDrainMs });
+        await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
+      }
       await webhook?.close();
       await events.flush();
       await ops.close();

@@ -4,7 +4,8 @@
 # repository. Idempotent: a component already built at the pinned version is not rebuilt.
 #
 #   scripts/setup-k8s.sh [component ...]     components: kube-apiserver etcd kube-controller-manager
-#                                            kube-scheduler kubelet kubectl helm (default: the first two)
+#                                            kube-scheduler kubelet kube-proxy kubectl helm coredns
+#                                            (default: the first two)
 #   prints the bin directory on the last line of stdout.
 #
 # Pinned versions (see docs/adr/0004-local-control-plane-from-go-modules.md).
@@ -13,6 +14,7 @@ set -euo pipefail
 K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 CACHE="${SECUREKEY_CACHE:-$HOME/.cache/securekey}"
 BIN="$CACHE/bin/k8s-$K8S_VERSION"
 mkdir -p "$BIN"
@@ -70,13 +72,19 @@ build_k8s() { # component
 
 for c in "${components[@]}"; do
   case "$c" in
-    kube-apiserver | kube-controller-manager | kube-scheduler | kubelet | kubectl) build_k8s "$c" ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler | kubelet | kube-proxy | kubectl) build_k8s "$c" ;;
     helm)
       # Helm's go.mod has no relative replaces: a plain versioned install works.
       if [ -x "$BIN/helm" ]; then log "helm cached"; else
         log "building helm $HELM_VERSION"
         GOBIN="$BIN" go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
           "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+      fi ;;
+    coredns)
+      # The cluster DNS kind and kubeadm deploy; its go.mod has no relative replaces either.
+      if [ -x "$BIN/coredns" ]; then log "coredns cached"; else
+        log "building coredns $COREDNS_VERSION (the first build takes minutes)"
+        GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
       fi ;;
     etcd) build etcd etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_VERSION" go.etcd.io/etcd/server/v3/etcdmain \
       go.etcd.io/etcd/server/v3 "" ;;

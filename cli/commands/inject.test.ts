@@ -69,6 +69,7 @@ describe('securekey inject', () => {
     expect(agent.name).toBe('securekey-agent');
     expect(agent.args).toEqual([
       'init',
+      '--admission-wait=30s',
       '--key=db=https://contoso.managedhsm.azure.net/keys/db',
       '--format=db=pem',
       '--file=db=db',
@@ -111,5 +112,48 @@ describe('securekey inject', () => {
     const r = await run('inject', '-f', file('d.yaml', DEPLOYMENT));
     expect(r.code).toBe(2);
     expect(r.err).toContain('--agent-image');
+  });
+
+  it('SIMULATORS: --psp-url with --simulators-ca give the agent the mock PSP and the CA, as the webhook does', async () => {
+    const ca = file('ca.crt', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const sims = ['--psp-url', 'https://sims.securekey-system.svc.cluster.local:8446', '--simulators-ca', ca];
+    const r = await run(
+      'inject',
+      '-f',
+      file('sk.yaml', SECUREKEY),
+      '-f',
+      file('d.yaml', DEPLOYMENT),
+      ...IMAGE,
+      ...sims,
+    );
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('injected the agent into 1 pod template(s)');
+    const deployment = parseAllDocuments(r.out)
+      .map((d) => d.toJS() as { kind: string; spec: { template: { spec: Record<string, unknown> } } })
+      .find((d) => d.kind === 'Deployment')!;
+    const agent = (
+      deployment.spec.template.spec['initContainers'] as Array<{
+        env: Array<{ name: string; value: string }>;
+      }>
+    )[0]!;
+    const env = Object.fromEntries(agent.env.map((e) => [e.name, e.value]));
+    expect(env['SECUREKEY_PSP_URL']).toBe('https://sims.securekey-system.svc.cluster.local:8446');
+    expect(env['SECUREKEY_CA_PEM']).toContain('BEGIN CERTIFICATE');
+    expect(env['SECUREKEY_EVIDENCE']).toBe('psp');
+
+    const half = await run('inject', '-f', file('d.yaml', DEPLOYMENT), ...IMAGE, '--psp-url', 'https://x');
+    expect(half.code).toBe(2);
+    expect(half.err).toContain('--psp-url and --simulators-ca go together');
+    const notPem = await run(
+      'inject',
+      '-f',
+      file('d.yaml', DEPLOYMENT),
+      ...IMAGE,
+      '--psp-url',
+      'https://x',
+      '--simulators-ca',
+      file('bad', 'x'),
+    );
+    expect(notPem.err).toContain('holds no PEM certificate');
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
@@ -16,12 +17,17 @@ import { UsageError, type Io } from '../io.ts';
 
 export const usage = `securekey inject -f <file|dir|-> [-f …] --agent-image <image> [--tenant-id <id>]
   [--client-id <id>] [--authority-host <url>] [--evidence <backend>] [-o yaml|json]
+  [--psp-url <url> --simulators-ca <file>]
 
 Adds the SecureKey agent to every pod template that asks for keys (securekey.io/key-<alias>
 annotations): the same mutation the webhook makes. Run it BEFORE generating the confidential-containers
 policy (az confcom katapolicygen), so the policy measures the agent and its arguments; the webhook then
 leaves these pods alone. SecureKeys named by the annotations must be among the manifests given. Prints
-all documents, changed or not.`;
+all documents, changed or not.
+
+SIMULATORS ONLY: --psp-url and --simulators-ca (the chart's securekey-simulators-ca Secret, ca.crt) make
+the agent attest through the mock PSP and trust the simulators' CA, as the webhook does when the chart
+installs the simulators.`;
 
 type Obj = Record<string, unknown>;
 
@@ -35,6 +41,8 @@ export function injectCommand(argv: string[], io: Io): number {
       'client-id': { type: 'string' },
       'authority-host': { type: 'string' },
       evidence: { type: 'string' },
+      'psp-url': { type: 'string' },
+      'simulators-ca': { type: 'string' },
       output: { type: 'string', short: 'o', default: 'yaml' },
     },
     strict: true,
@@ -44,12 +52,31 @@ export function injectCommand(argv: string[], io: Io): number {
   const image = values['agent-image'];
   if (!image) throw new UsageError('inject needs --agent-image (the securekey-agent image to run)');
   if (values.output !== 'yaml' && values.output !== 'json') throw new UsageError('-o must be yaml or json');
+  const pspUrl = values['psp-url'];
+  const simulatorsCa = values['simulators-ca'];
+  if ((pspUrl === undefined) !== (simulatorsCa === undefined)) {
+    throw new UsageError('--psp-url and --simulators-ca go together (simulators only)');
+  }
+  let caPem: string | undefined;
+  if (simulatorsCa !== undefined) {
+    try {
+      caPem = readFileSync(simulatorsCa, 'utf8');
+    } catch (err) {
+      throw new UsageError(
+        `--simulators-ca: cannot read ${simulatorsCa} (${(err as NodeJS.ErrnoException).code})`,
+      );
+    }
+    if (!caPem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new UsageError(`--simulators-ca: ${simulatorsCa} holds no PEM certificate`);
+    }
+  }
   const settings = agentSettings({
     image,
     ...(values['tenant-id'] ? { tenantId: values['tenant-id'] } : {}),
     ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
     ...(values['authority-host'] ? { authorityHost: values['authority-host'] } : {}),
     ...(values.evidence ? { evidence: values.evidence } : {}),
+    ...(pspUrl && caPem ? { simulators: { pspUrl, pspAudience: 'securekey-psp', caPem } } : {}),
   });
   const docs = loadManifests(files);
   const secureKeys = docs

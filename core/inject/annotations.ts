@@ -35,6 +35,9 @@ export const TOKEN_MOUNT_PATH = '/var/run/secrets/securekey/azure';
 /** The audience Entra expects on a federated service-account token. */
 export const TOKEN_AUDIENCE = 'api://AzureADTokenExchange';
 /** Node mode: the pod's token for the node agent (ADR 14), and where the agent finds it and the CA. */
+/** Simulators only: the token the mock PSP identifies the pod by (sim/psp). */
+export const PSP_TOKEN_VOLUME = 'securekey-psp-token';
+export const PSP_TOKEN_MOUNT_PATH = '/var/run/secrets/securekey/psp';
 export const NODE_TOKEN_VOLUME = 'securekey-node-token';
 export const NODE_TOKEN_MOUNT_PATH = '/var/run/secrets/securekey/node';
 export const NODE_TOKEN_AUDIENCE = 'securekey-node';

@@ -3,6 +3,7 @@ import { POLICY_ANNOTATIONS } from '../digest/index.ts';
 import { isErrorOf } from '../errors.ts';
 import {
   AGENT_CONTAINER,
+  agentSettings,
   applyPatch,
   diff,
   injectAgent,
@@ -267,5 +268,58 @@ describe('diff and applyPatch', () => {
       const b = rand(i + 1000);
       expect(applyPatch(a, diff(a, b))).toEqual(b);
     }
+  });
+});
+
+describe('simulators (mock PSP) settings', () => {
+  const caPem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const simulated = agentSettings({
+    image: 'agent',
+    evidence: 'tsm',
+    simulators: { pspUrl: 'https://sims.ns.svc:8446', pspAudience: 'securekey-psp', caPem },
+  });
+
+  it('gives the agent a PSP token of its own audience, the PSP URL and the CA in its measured environment', () => {
+    const out = injectAgent(pod({ 'securekey.io/key-db': 'db-key' }), [key('db')], simulated);
+    if (!out.changed) throw new Error('expected a mutation');
+    const spec = out.pod['spec'] as { initContainers: Array<Record<string, unknown>>; volumes: unknown[] };
+    const agent = spec.initContainers[0]!;
+    const env = Object.fromEntries(
+      (agent['env'] as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({
+      SECUREKEY_EVIDENCE: 'psp',
+      SECUREKEY_PSP_URL: 'https://sims.ns.svc:8446',
+      SECUREKEY_PSP_TOKEN_FILE: '/var/run/secrets/securekey/psp/token',
+      SECUREKEY_SIMULATORS: 'true',
+      SECUREKEY_CA_PEM: caPem,
+      SECUREKEY_RELEASE_TRUST_ROOTS_PEM: caPem,
+    });
+    // One evidence backend, not the configured tsm as well.
+    expect(
+      (agent['env'] as Array<{ name: string }>).filter((e) => e.name === 'SECUREKEY_EVIDENCE'),
+    ).toHaveLength(1);
+    expect(spec.volumes).toContainEqual({
+      name: 'securekey-psp-token',
+      projected: {
+        sources: [
+          { serviceAccountToken: { path: 'token', audience: 'securekey-psp', expirationSeconds: 600 } },
+        ],
+      },
+    });
+    expect(agent['volumeMounts']).toContainEqual({
+      name: 'securekey-psp-token',
+      mountPath: '/var/run/secrets/securekey/psp',
+      readOnly: true,
+    });
+  });
+
+  it('adds none of it without simulators', () => {
+    const out = injectAgent(
+      pod({ 'securekey.io/key-db': 'db-key' }),
+      [key('db')],
+      agentSettings({ image: 'agent', evidence: 'tsm' }),
+    );
+    expect(JSON.stringify(out.pod)).not.toMatch(/PSP|psp|SIMULATORS|CA_PEM/);
   });
 });

@@ -10,6 +10,8 @@ import {
   NODE_TOKEN_AUDIENCE,
   NODE_TOKEN_MOUNT_PATH,
   NODE_TOKEN_VOLUME,
+  PSP_TOKEN_MOUNT_PATH,
+  PSP_TOKEN_VOLUME,
   AGENT_CONTAINER,
   AGENT_MODE_ANNOTATION,
   AGENT_MODES,
@@ -52,6 +54,11 @@ export interface AgentSettings {
   resources?: Obj;
   /** Node mode: the node agent's URL and the ConfigMap (key ca.crt) holding the CA its certificate chains to. */
   node?: { url: string; caConfigMap: string };
+  /**
+   * SIMULATORS ONLY: evidence from the mock PSP, which identifies the pod by a projected token with this
+   * audience (its own volume, so the Azure token's audience stays single-purpose).
+   */
+  psp?: { url: string; audience: string };
 }
 
 /** Node mode's command line: keys by SecureKey name; the node agent resolves vaults (ADR 14). */
@@ -108,7 +115,7 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
       },
     );
   }
-  for (const name of [KEYS_VOLUME, TOKEN_VOLUME, NODE_TOKEN_VOLUME, NODE_CA_VOLUME]) {
+  for (const name of [KEYS_VOLUME, TOKEN_VOLUME, NODE_TOKEN_VOLUME, NODE_CA_VOLUME, PSP_TOKEN_VOLUME]) {
     if (volumes.some((v) => v['name'] === name)) {
       throw new InjectError('conflict', `the pod already has a volume named ${name}`);
     }
@@ -225,10 +232,30 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
       ],
     },
   };
+  if (mode !== 'node' && settings.psp) {
+    agent['env'] = [
+      ...(agent['env'] as Obj[]),
+      { name: 'SECUREKEY_EVIDENCE', value: 'psp' },
+      { name: 'SECUREKEY_PSP_URL', value: settings.psp.url },
+      { name: 'SECUREKEY_PSP_TOKEN_FILE', value: `${PSP_TOKEN_MOUNT_PATH}/token` },
+    ];
+    agent['volumeMounts'] = [
+      ...(agent['volumeMounts'] as Obj[]),
+      { name: PSP_TOKEN_VOLUME, mountPath: PSP_TOKEN_MOUNT_PATH, readOnly: true },
+    ];
+    extraVolumes.push({
+      name: PSP_TOKEN_VOLUME,
+      projected: {
+        sources: [
+          { serviceAccountToken: { path: 'token', audience: settings.psp.audience, expirationSeconds: 600 } },
+        ],
+      },
+    });
+  }
   spec['volumes'] = [
     ...volumes,
     { name: KEYS_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
-    ...(mode === 'node' ? extraVolumes : [identityToken]),
+    ...(mode === 'node' ? extraVolumes : [identityToken, ...extraVolumes]),
   ];
   metadata['annotations'] = { ...annotations, [STATUS_ANNOTATION]: STATUS_INJECTED };
   out['metadata'] = metadata;

@@ -26,6 +26,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Per request; default 30 s. */
   timeoutMs?: number;
+  /** Extra headers (e.g. for a service behind the API server's proxy). */
+  headers?: Record<string, string>;
 }
 
 export interface WatchEvent {
@@ -85,9 +87,17 @@ export class KubeHttp {
           ...base,
           method,
           headers: {
+            ...o.headers,
             ...base.headers,
             accept: 'application/json',
-            ...(payload === undefined ? {} : { 'content-type': o.contentType ?? 'application/json' }),
+            // An explicit length: a chunked DELETE body left the API server's connection unusable for the
+            // next request on it (a bare "400 Bad Request"), seen in the e2e tier.
+            ...(payload === undefined
+              ? {}
+              : {
+                  'content-type': o.contentType ?? 'application/json',
+                  'content-length': String(Buffer.byteLength(payload)),
+                }),
           },
           ...(o.signal ? { signal: o.signal } : {}),
           timeout: o.timeoutMs ?? 30_000,

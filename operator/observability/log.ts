@@ -92,7 +92,15 @@ const SECRET_WORDS = new Set([
 ]);
 const JWK_PRIVATE = new Set(['d', 'k', 'p', 'q', 'dp', 'dq', 'qi']);
 /** Names that end like secrets but hold identifiers we want in the logs. */
-const HARMLESS = new Set(['keyName', 'keyNames', 'keyId', 'keyVersion', 'kid', 'tokenExpiresAt']);
+const HARMLESS = new Set([
+  'keyName',
+  'keyNames',
+  'keyId',
+  'keyVersion',
+  'kid',
+  'tokenExpiresAt',
+  'secureKey',
+]);
 
 /**
  * Splits `clientSecret`, `CLIENT_SECRET`, `client-secret`, `x.api.key` into words and looks at the last:

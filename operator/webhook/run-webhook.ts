@@ -3,8 +3,9 @@
  * operator keeps (the leader rotates it and keeps caBundle current), SecureKeys resolved from the
  * controller's cache (or read when the cache has not seen them yet), and admission latency metrics.
  */
+import { readFile } from 'node:fs/promises';
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
-import { agentSettings } from '../../core/inject/index.ts';
+import { agentSettings, type AgentSettingsInput } from '../../core/inject/index.ts';
 import type { WebhookConfig } from '../config.ts';
 import type { KubeHttp } from '../kube/kube-http.ts';
 import { secureKeyPath } from '../kube/secure-key-api.ts';
@@ -64,7 +65,7 @@ export async function runWebhook(o: {
     latency,
     log,
     context: {
-      settings: agentSettings(config.agent),
+      settings: agentSettings(await agentInput(config.agent)),
       excludedNamespaces: new Set([namespace, ...SYSTEM_NAMESPACES]),
       resolve: async (ns, name) => {
         const hit = o.cached(`${ns}/${name}`);
@@ -114,4 +115,17 @@ export async function runWebhook(o: {
       await server.close();
     },
   };
+}
+
+/** The agents' settings; the simulators' CA is read once, here, and travels in each agent's environment. */
+async function agentInput(agent: WebhookConfig['agent']): Promise<AgentSettingsInput> {
+  const { simulators, ...rest } = agent;
+  if (!simulators) return rest;
+  const caPem = await readFile(simulators.caFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`SECUREKEY_AGENT_CA_FILE: cannot read ${simulators.caFile} (${err.code ?? err.message})`);
+  });
+  if (!caPem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new Error(`SECUREKEY_AGENT_CA_FILE: ${simulators.caFile} holds no PEM certificate`);
+  }
+  return { ...rest, simulators: { pspUrl: simulators.pspUrl, pspAudience: simulators.pspAudience, caPem } };
 }

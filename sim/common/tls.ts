@@ -3,7 +3,15 @@
  * certificate from it, and clients trust exactly this CA (never "skip verification").
  */
 import crypto, { type KeyObject } from 'node:crypto';
-import { buildCertificate, toPem } from '../../core/x509/index.ts';
+import { parseDer } from '../../core/asn1/index.ts';
+import {
+  buildCertificate,
+  certificateFields,
+  EXTENSION_OIDS,
+  getExtension,
+  parsePemCertificates,
+  toPem,
+} from '../../core/x509/index.ts';
 
 export interface IssuedCertificate {
   /** PKCS#8 PEM of the private key. */
@@ -63,7 +71,29 @@ export function createSimulatorCa(name = 'SecureKey Simulator CA'): SimulatorCa 
     keyUsage: ['keyCertSign', 'cRLSign', 'digitalSignature'],
     subjectKeyIdentifier: true,
   });
+  return simulatorCa(name, caKey, certDer);
+}
+
+/**
+ * A CA made elsewhere (the Helm chart's `genCAWithKey`, so every pod of a release knows it at install):
+ * its certificate and EC or RSA private key, PEM.
+ */
+export function loadSimulatorCa(certPem: string, keyPem: string): SimulatorCa {
+  const [cert] = parsePemCertificates(certPem);
+  if (!cert) throw new Error('the simulators CA file holds no certificate');
+  const caKey = crypto.createPrivateKey(keyPem);
+  const cn = /CN=([^\n]+)/.exec(cert.subject)?.[1] ?? 'SecureKey simulators CA';
+  return simulatorCa(cn, caKey, cert.raw);
+}
+
+function simulatorCa(name: string, caKey: KeyObject, certDer: Buffer): SimulatorCa {
   const certPem = toPem(certDer);
+  const caSubject = certificateFields(certDer).subject.raw;
+  const caSignature = caKey.asymmetricKeyType === 'rsa' ? 'sha256-rsa' : 'ecdsa-sha256';
+  // The leaves' authority key id must be the CA's own subject key id, however it was derived (Go 1.25+
+  // derives it from SHA-256, OpenSSL from SHA-1): verifiers match the two when building the chain.
+  const ski = getExtension(certDer, EXTENSION_OIDS.subjectKeyIdentifier);
+  const authorityKeyIdentifier: Uint8Array | true = ski ? parseDer(ski.value).value : true;
   return {
     name,
     certPem,
@@ -80,18 +110,18 @@ export function createSimulatorCa(name = 'SecureKey Simulator CA'): SimulatorCa 
           { type: 'O', value: 'SecureKey simulators (not for production)' },
           { type: 'CN', value: o.commonName },
         ],
-        issuer: subject,
+        issuer: caSubject,
         notBefore: days(-1),
         notAfter: days(o.days ?? 825),
         publicKey: privateKey,
         signingKey: caKey,
-        signatureAlgorithm: 'ecdsa-sha256',
+        signatureAlgorithm: caSignature,
         basicConstraints: { ca: false },
         keyUsage: keyType === 'rsa' ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'],
         ...(o.usage === 'signing' ? {} : { extKeyUsage: ['serverAuth'] }),
         ...(o.dns?.length || o.ip?.length ? { subjectAltNames: { dns: o.dns ?? [], ip: o.ip ?? [] } } : {}),
         subjectKeyIdentifier: true,
-        authorityKeyIdentifier: true,
+        authorityKeyIdentifier,
       });
       const certPem = toPem(leafDer);
       return {

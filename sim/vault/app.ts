@@ -4,6 +4,7 @@
  * (throttling is per authenticated caller), the caller's permission, and only then the body.
  * Every error has a JSON body — the SDK crashes on an empty one — and every 401 repeats the challenge.
  */
+import { createHash } from 'node:crypto';
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { cloudError, simulatorMarker } from '../common/http.ts';
@@ -101,14 +102,37 @@ export function vaultApp(options: VaultAppOptions): Express {
   app.get('/_simulator/stats', (_req, res) =>
     sendJson(res, 200, { calls: stats.calls, writes: service.writes, injected: faults.injected }),
   );
+  // The token also comes as X-Simulator-Admin-Token: the API server's service proxy (how tests reach an
+  // in-cluster simulator) drops Authorization once it has authenticated the caller.
+  const isAdmin = (req: Request): boolean =>
+    options.adminToken !== undefined &&
+    (req.get('authorization') === `Bearer ${options.adminToken}` ||
+      req.get('x-simulator-admin-token') === options.adminToken);
+  const forbidden = (res: Response) =>
+    sendJson(res, 403, {
+      error: { code: 'Forbidden', message: 'The simulator admin endpoint needs the admin token.' },
+    });
   app.put('/_simulator/faults', express.json(), (req, res) => {
-    if (options.adminToken === undefined || req.get('authorization') !== `Bearer ${options.adminToken}`) {
-      return sendJson(res, 403, {
-        error: { code: 'Forbidden', message: 'The simulator admin endpoint needs the admin token.' },
-      });
-    }
+    if (!isAdmin(req)) return forbidden(res);
     faults.plan = faultPlan(req.body);
     return sendJson(res, 200, { ok: true });
+  });
+  // What end-to-end tests compare a released key with: SHA-256 of each version's material (raw bytes for
+  // oct, PKCS#8 DER otherwise) — never the material itself.
+  app.get('/_simulator/keys/:name/fingerprints', (req, res) => {
+    if (!isAdmin(req)) return forbidden(res);
+    const key = service.snapshot().keys[String(req.params['name'])];
+    if (key === undefined) {
+      return sendJson(res, 404, { error: { code: 'KeyNotFound', message: 'No such key in the simulator.' } });
+    }
+    return sendJson(res, 200, {
+      name: key.name,
+      deleted: key.deleted !== undefined,
+      versions: key.versions.map((v) => ({
+        version: v.version,
+        sha256: createHash('sha256').update(Buffer.from(v.material, 'base64')).digest('hex'),
+      })),
+    });
   });
 
   app.use(async (req, res, next) => {

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,6 +71,36 @@ describe('fault injection', () => {
     expect(await rejection(officer.getKey('k1'))).toMatchObject({ statusCode: 500 });
     const stats = await httpsRequest(`${kv.url}/_simulator/stats`, { caPem: world.ca.certPem });
     expect(stats.json).toMatchObject({ calls: { getKey: { '500': 1 } }, injected: { failed: 1 } });
+  });
+
+  it('gives key fingerprints (SHA-256 of each version, never the material) only with the admin token', async () => {
+    const kv = await world.startVault({ name: 'kv-prints', adminToken: 'let-me-in' });
+    const officer = world.client(kv, 'officer');
+    await officer.createRsaKey('k1', { hsm: true });
+    await officer.rotateKey('k1');
+    const get = (token: string, name = 'k1') =>
+      httpsRequest(`${kv.url}/_simulator/keys/${name}/fingerprints`, {
+        caPem: world.ca.certPem,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect((await get('guess')).status).toBe(403);
+    expect((await get('let-me-in', 'nope')).status).toBe(404);
+    const byHeader = (token: string) =>
+      httpsRequest(`${kv.url}/_simulator/keys/k1/fingerprints`, {
+        caPem: world.ca.certPem,
+        headers: { 'x-simulator-admin-token': token },
+      });
+    expect((await byHeader('guess')).status).toBe(403);
+    expect((await byHeader('let-me-in')).status).toBe(200);
+    const answer = await get('let-me-in');
+    const stored = kv.service.snapshot().keys['k1']!.versions;
+    const expected = stored.map((v) => ({
+      version: v.version,
+      sha256: crypto.createHash('sha256').update(Buffer.from(v.material, 'base64')).digest('hex'),
+    }));
+    expect(answer.json).toEqual({ name: 'k1', deleted: false, versions: expected });
+    expect(expected).toHaveLength(2);
+    expect(answer.text).not.toContain(stored[0]!.material.slice(0, 40));
   });
 
   it('counts writes, and reads cost none', async () => {

@@ -29,6 +29,11 @@ export interface ControlPlaneOptions {
   /** Extra kube-apiserver flags. */
   apiserverArgs?: string[];
   log?: (line: string) => void;
+  /**
+   * Serve pods too: listen on every address and advertise this one (the node IP), so the `kubernetes`
+   * Service — through kube-proxy — leads pods to the API server. Default: loopback only.
+   */
+  advertiseAddress?: string;
 }
 
 function startProcess(bin: string, args: string[], logFile: string): ChildProcess {
@@ -87,7 +92,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const log = options.log ?? (() => {});
   const bin = ensureBinaries(['etcd', 'kube-apiserver']);
   const dir = mkdtempSync(path.join(tmpdir(), 'securekey-cp-'));
-  const pki = createClusterPki();
+  const advertise = options.advertiseAddress;
+  const pki = createClusterPki(advertise ? [advertise] : []);
+  const kubeletClient = advertise
+    ? pki.issue({ cn: 'kube-apiserver-kubelet-client', orgs: ['system:masters'] }, 'client')
+    : undefined;
   const file = (name: string, content: string) => {
     const p = path.join(dir, name);
     writeFileSync(p, content, { mode: 0o600 });
@@ -146,9 +155,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         '--etcd-servers',
         `http://127.0.0.1:${etcdClient}`,
         '--bind-address',
-        '127.0.0.1',
+        advertise ? '0.0.0.0' : '127.0.0.1',
         '--advertise-address',
-        '127.0.0.1',
+        advertise ?? '127.0.0.1',
         '--secure-port',
         String(apiPort),
         '--tls-cert-file',
@@ -170,6 +179,17 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         '--service-cluster-ip-range',
         '10.96.0.0/16',
         '--allow-privileged=true',
+        ...(advertise
+          ? [
+              // `kubectl logs`/`exec`: the API server reaches kubelet by the node's IP, as a client kubelet trusts.
+              '--kubelet-preferred-address-types',
+              'InternalIP',
+              '--kubelet-client-certificate',
+              file('kubelet-client.crt', kubeletClient!.certPem),
+              '--kubelet-client-key',
+              file('kubelet-client.key', kubeletClient!.keyPem),
+            ]
+          : []),
         '--profiling=false',
         ...(options.apiserverArgs ?? []),
       ],

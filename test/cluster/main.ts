@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run control-plane [-- --node]`: a local etcd + kube-apiserver with the SecureKey CRD, for trying
+// `npm run control-plane [-- --node [image.tar …]]`: a local etcd + kube-apiserver with the SecureKey CRD, for trying
 // the operator without a cluster (`KUBECONFIG=<printed path> npm start`). With --node (root; Debian's
 // containerd, runc, containernetworking-plugins and buildah installed) also a worker node that runs pods
 // (test/cluster/node.ts). Ctrl-C stops everything and removes its files.
@@ -9,17 +9,29 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { applyCrds } from './crds.ts';
 import { startControlPlane } from './control-plane.ts';
-import { buildPauseImage, startNode, type ClusterNode } from './node.ts';
+import { buildPauseImage, nodeIp, startNode, type ClusterNode } from './node.ts';
 
-const plane = await startControlPlane({ keep: process.env['SECUREKEY_KEEP_CLUSTER'] === '1' });
+const withNode = process.argv.includes('--node');
+const plane = await startControlPlane({
+  keep: process.env['SECUREKEY_KEEP_CLUSTER'] === '1',
+  // Pods reach the API server through the `kubernetes` Service, so it must listen beyond loopback.
+  ...(withNode ? { advertiseAddress: nodeIp() } : {}),
+});
 const kc = new KubeConfig();
 kc.loadFromFile(plane.kubeconfigPath);
 await applyCrds(kc);
 let node: ClusterNode | undefined;
-if (process.argv.includes('--node')) {
+if (withNode) {
   const dir = mkdtempSync(path.join(tmpdir(), 'securekey-node-'));
   const pause = buildPauseImage(dir);
-  node = await startNode({ plane, dir, images: [pause.archive], pauseImage: pause.ref });
+  const images = process.argv.filter((a) => a.endsWith('.tar'));
+  node = await startNode({
+    plane,
+    dir,
+    images: [pause.archive, ...images],
+    pauseImage: pause.ref,
+    services: true,
+  });
   process.stdout.write(
     `node ${node.name} (${node.ip}) ready; images are imported with ctr -a ${node.containerdSocket}\n`,
   );

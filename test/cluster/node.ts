@@ -29,6 +29,11 @@ export interface NodeOptions {
   /** The sandbox (pause) image reference inside those archives. */
   pauseImage: string;
   podCidr?: string;
+  /**
+   * Cluster Services as kind has them: kube-proxy (iptables) for ClusterIPs — the `kubernetes` Service
+   * among them, so the control plane must advertise the node IP — and CoreDNS for `cluster.local`.
+   */
+  services?: boolean;
 }
 
 export interface ClusterNode {
@@ -41,7 +46,8 @@ export interface ClusterNode {
 
 const REQUIRED = ['containerd', 'runc', 'ctr'];
 
-function nodeIp(): string {
+/** The address kubelet registers (and the API server advertises when pods must reach it). */
+export function nodeIp(): string {
   for (const addrs of Object.values(networkInterfaces())) {
     for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
@@ -136,6 +142,8 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
           bridge: 'skbr0',
           isGateway: true,
           ipMasq: true,
+          // A pod reaching a Service that leads back to itself (the simulators call their own names).
+          hairpinMode: true,
           ipam: {
             type: 'host-local',
             ranges: [[{ subnet: o.podCidr ?? '10.244.0.0/24' }]],
@@ -162,6 +170,8 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
     sh(`pkill -f '[c]ontainerd-shim.*-address ${socket}'`);
     sh(`grep ' ${dir}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l`);
     sh(`rm -rf '${p('kubelet')}' '${p('containerd')}'`);
+    // kube-proxy's chains outlive it.
+    if (o.services) sh(`'${path.join(ensureBinaries(['kube-proxy']), 'kube-proxy')}' --cleanup`);
   };
   try {
     const containerdLog = p('logs', 'containerd.log');
@@ -194,6 +204,7 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
         serializeImagePulls: false,
         address: ip,
         healthzPort: 10248,
+        ...(o.services ? { clusterDNS: [ip], clusterDomain: 'cluster.local' } : {}),
       }),
     );
     const kubeletLog = p('logs', 'kubelet.log');
@@ -248,11 +259,81 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
         schedLog,
       ),
     );
+    if (o.services) children.push(...(await startServices(o, ip, p)));
     return { name, ip, containerdSocket: socket, dir, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/**
+ * kube-proxy in iptables mode and CoreDNS on the node IP (kubelet's `clusterDNS`), both as host
+ * processes: the Service plumbing pods expect. Service traffic between pods on one bridge is bridged,
+ * not routed, so the bridge must pass through iptables for kube-proxy's NAT to be undone on replies.
+ */
+async function startServices(
+  o: NodeOptions,
+  ip: string,
+  p: (...parts: string[]) => string,
+): Promise<ChildProcess[]> {
+  const services = ensureBinaries(['kube-proxy', 'coredns']);
+  for (const [key, value] of [
+    ['net/ipv4/ip_forward', '1'],
+    ['net/bridge/bridge-nf-call-iptables', '1'],
+  ] as const) {
+    writeFileSync(path.join('/proc/sys', key), value);
+  }
+  const proxyLog = p('logs', 'kube-proxy.log');
+  const proxy = start(
+    path.join(services, 'kube-proxy'),
+    [
+      '--kubeconfig',
+      o.plane.kubeconfigPath,
+      '--proxy-mode',
+      'iptables',
+      '--cluster-cidr',
+      o.podCidr ?? '10.244.0.0/24',
+      '--hostname-override',
+      o.name ?? 'securekey-node',
+      // This VM's conntrack table is not ours to resize.
+      '--conntrack-max-per-core',
+      '0',
+      '--metrics-bind-address',
+      '127.0.0.1:10249',
+      '--healthz-bind-address',
+      '127.0.0.1:10256',
+    ],
+    proxyLog,
+  );
+  await waitFor(
+    'kube-proxy',
+    async () => (await fetch('http://127.0.0.1:10256/healthz')).status < 600,
+    30_000,
+    proxyLog,
+  );
+  writeFileSync(
+    p('Corefile'),
+    [
+      `.:53 {`,
+      `  bind ${ip}`,
+      `  errors`,
+      `  kubernetes cluster.local in-addr.arpa ip6.arpa {`,
+      `    kubeconfig ${o.plane.kubeconfigPath}`,
+      `    pods insecure`,
+      `    fallthrough in-addr.arpa ip6.arpa`,
+      `  }`,
+      `  forward . /etc/resolv.conf`,
+      `  cache 5`,
+      `  ready 127.0.0.1:8181`,
+      `}`,
+      '',
+    ].join('\n'),
+  );
+  const dnsLog = p('logs', 'coredns.log');
+  const dns = start(path.join(services, 'coredns'), ['-conf', p('Corefile')], dnsLog);
+  await waitFor('coredns', async () => (await fetch('http://127.0.0.1:8181/ready')).ok, 30_000, dnsLog);
+  return [proxy, dns];
 }
 
 /**

@@ -30,7 +30,8 @@ function pem(key: KeyObject): string {
   return key.export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
-export function createClusterPki(): ClusterPki {
+/** `extraIps`: more addresses for the API server's certificate (the node IP, when pods reach it there). */
+export function createClusterPki(extraIps: string[] = []): ClusterPki {
   const caKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const caName: NameAttributeInput[] = [{ type: 'CN', value: 'securekey-test-cluster-ca' }];
   const caDer = buildCertificate({
@@ -82,7 +83,7 @@ export function createClusterPki(): ClusterPki {
         'kubernetes.default.svc',
         'kubernetes.default.svc.cluster.local',
       ],
-      ip: ['127.0.0.1', '10.96.0.1'],
+      ip: ['127.0.0.1', '10.96.0.1', ...extraIps],
     }),
     admin: issue({ cn: 'securekey-admin', orgs: ['system:masters'] }, 'client'),
     serviceAccount: {

@@ -146,6 +146,7 @@ describe('mutating webhook on a real API server', () => {
     expect(spec.initContainers![0]!.name).toBe(AGENT_CONTAINER);
     expect(spec.initContainers![0]!.args).toEqual([
       'init',
+      '--admission-wait=30s',
       '--key=db=https://contoso.managedhsm.azure.net/keys/db',
       '--format=db=pem',
       '--file=db=db',

@@ -41,3 +41,14 @@ app.kubernetes.io/component: operator
 {{- define "securekey.webhookConfiguration" -}}{{ .Release.Name }}-securekey{{- end -}}
 {{- define "securekey.leaseName" -}}securekey-operator{{- end -}}
 {{- define "securekey.tlsSecret" -}}securekey-webhook-tls{{- end -}}
+
+{{/* Simulators: names the Key Vault SDK accepts (host = "<x>." + challenge resource host), from cluster DNS. */}}
+{{- define "securekey.simDomain" -}}{{ .Release.Namespace }}.svc.{{ .Values.simulators.clusterDomain }}{{- end -}}
+{{- define "securekey.simVaultUrl" -}}https://sandbox.managedhsm.{{ include "securekey.simDomain" . }}:8443{{- end -}}
+{{- define "securekey.simVaultResource" -}}https://managedhsm.{{ include "securekey.simDomain" . }}{{- end -}}
+{{- define "securekey.simHost" -}}securekey-simulators.{{ include "securekey.simDomain" . }}{{- end -}}
+{{- define "securekey.simCaSecret" -}}securekey-simulators-ca{{- end -}}
+{{/* The simulated Entra's tenant and applications (sim/sandbox/identities.ts). */}}
+{{- define "securekey.simTenant" -}}5a4db0c2-5ec4-4e6f-9d3c-5ec0e0000001{{- end -}}
+{{- define "securekey.simOperatorClient" -}}5a4db0c2-0000-4000-8000-0000000000a1{{- end -}}
+{{- define "securekey.simAgentClient" -}}5a4db0c2-0000-4000-8000-0000000000a2{{- end -}}

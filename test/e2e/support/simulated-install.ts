@@ -1,0 +1,280 @@
+/**
+ * SecureKey installed with the simulators on an e2e cluster, and what a user does with it — shared by the
+ * chart specs (test/e2e/chart.test.ts) and the first-run demo (scripts/demo.ts): install the chart, apply
+ * SecureKeys, prepare workloads with `securekey inject` then a (simulated) policy, and read back the
+ * simulated vault's key fingerprints through the API server's service proxy.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { POLICY_ANNOTATIONS } from '../../../core/digest/index.ts';
+import { IDENTITIES, SANDBOX_TENANT } from '../../../sim/sandbox/identities.ts';
+import { eventually } from '../../support/eventually.ts';
+import { repoRoot } from '../../support/paths.ts';
+import type { E2eCluster } from './cluster.ts';
+
+export const SYSTEM = 'securekey-system';
+export const APPS = 'default';
+export const SIMULATORS_ACK = 'I understand these are simulators and protect nothing';
+const DOMAIN = `${SYSTEM}.svc.cluster.local`;
+export const VAULT = `https://sandbox.managedhsm.${DOMAIN}:8443`;
+export const MAA = `https://securekey-simulators.${DOMAIN}:8444`;
+const ENTRA = `https://securekey-simulators.${DOMAIN}:8445`;
+const PSP = `https://securekey-simulators.${DOMAIN}:8446`;
+const AGENT_CLIENT = IDENTITIES.find((i) => i.name === 'agent')!.clientId;
+export const KATA_POLICY = POLICY_ANNOTATIONS['kata-agent-policy'];
+
+export type Obj = Record<string, unknown>;
+export type PodState = Obj & {
+  metadata: { name: string; annotations?: Record<string, string>; deletionTimestamp?: string };
+  status?: { phase?: string; containerStatuses?: Array<{ name: string; state: Obj; restartCount: number }> };
+};
+export const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+export interface SecureKeyState {
+  status?: {
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+    key?: { version?: string };
+    policy?: { digests?: Array<{ digest: string; pod?: string }> };
+  };
+}
+
+export interface VaultKeyPrints {
+  deleted: boolean;
+  versions: Array<{ version: string; sha256: string }>;
+}
+
+export function secureKey(name: string, app: string, deletionPolicy: 'Retain' | 'Delete'): Obj {
+  return {
+    apiVersion: 'securekey.io/v1alpha1',
+    kind: 'SecureKey',
+    metadata: { name, namespace: APPS },
+    spec: {
+      vault: { url: VAULT, type: 'ManagedHSM' },
+      key: { name, type: 'oct-HSM', size: 256 },
+      attestation: { authorities: [MAA] },
+      workloads: { podSelector: { matchLabels: { app } }, policyScheme: 'kata-agent-policy' },
+      deletionPolicy,
+    },
+  };
+}
+
+/** The application: prints the SHA-256 of the key it reads (never the key), then waits or exits. */
+export const reader = (forever: boolean) =>
+  "const fs=require('node:fs'),c=require('node:crypto');const show=()=>console.log('key-sha256='+" +
+  "c.createHash('sha256').update(fs.readFileSync('/run/securekey/db')).digest('hex'));show();" +
+  (forever ? 'setInterval(()=>{},1e6)' : '');
+
+export class SimulatedInstall {
+  readonly cluster: E2eCluster;
+  readonly #dir = mkdtempSync(path.join(tmpdir(), 'securekey-install-'));
+  #caFile = '';
+  #adminToken = '';
+
+  constructor(cluster: E2eCluster) {
+    this.cluster = cluster;
+  }
+
+  /** `helm install` with the simulators, waiting for every Deployment. */
+  async install(extraSets: string[] = []): Promise<void> {
+    const img = this.cluster.images;
+    this.cluster.helm([
+      'install',
+      'securekey',
+      path.join(repoRoot, 'charts/securekey'),
+      '--namespace',
+      SYSTEM,
+      '--create-namespace',
+      '--wait',
+      '--timeout',
+      '5m',
+      '--set',
+      `operator.image.repository=${img.operator.repository},operator.image.tag=${img.operator.tag}`,
+      '--set',
+      `agent.image.repository=${img.agent.repository},agent.image.tag=${img.agent.tag}`,
+      '--set',
+      `simulators.image.repository=${img.simulators.repository},simulators.image.tag=${img.simulators.tag}`,
+      '--set',
+      'operator.image.pullPolicy=IfNotPresent,simulators.image.pullPolicy=IfNotPresent,simulators.enabled=true',
+      '--set-string',
+      `simulators.acknowledge=${SIMULATORS_ACK}`,
+      ...extraSets.flatMap((s) => ['--set', s]),
+    ]);
+    const secret = await this.cluster.http.expect<{ data: Record<string, string> }>(
+      'GET',
+      `/api/v1/namespaces/${SYSTEM}/secrets/securekey-simulators-ca`,
+      [200],
+    );
+    this.#caFile = path.join(this.#dir, 'simulators-ca.crt');
+    writeFileSync(this.#caFile, Buffer.from(secret.data['ca.crt']!, 'base64'));
+    this.#adminToken = Buffer.from(secret.data['admin-token']!, 'base64').toString();
+  }
+
+  /** Removes the scratch files (not the release). */
+  close(): void {
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  /** The simulated vault's fingerprints of a key (SHA-256 per version, never the material). */
+  async vaultKey(name: string): Promise<VaultKeyPrints | undefined> {
+    const res = await this.cluster.http.request<VaultKeyPrints>(
+      'GET',
+      `/api/v1/namespaces/${SYSTEM}/services/https:managedhsm:8443/proxy/_simulator/keys/${name}/fingerprints`,
+      { headers: { 'x-simulator-admin-token': this.#adminToken } },
+    );
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw new Error(`vault fingerprints: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  async applySecureKey(sk: Obj): Promise<void> {
+    await this.cluster.http.expect(
+      'POST',
+      `/apis/securekey.io/v1alpha1/namespaces/${APPS}/securekeys`,
+      [201],
+      {
+        body: sk,
+      },
+    );
+  }
+
+  async getSecureKey(name: string): Promise<SecureKeyState> {
+    return this.cluster.http.expect(
+      'GET',
+      `/apis/securekey.io/v1alpha1/namespaces/${APPS}/securekeys/${name}`,
+      [200],
+    );
+  }
+
+  async readySecureKey(name: string): Promise<SecureKeyState> {
+    return eventually(
+      async () => {
+        const sk = await this.getSecureKey(name);
+        return sk.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? sk : undefined;
+      },
+      120_000,
+      `SecureKey ${name} Ready`,
+    );
+  }
+
+  /**
+   * What a user does for confidential containers: `securekey inject` on the manifests (the real CLI, the
+   * webhook's mutation, with the simulators' settings), then "generate the policy" — here a simulated one,
+   * set as the Kata policy annotation on every pod template. Returns the manifests to apply.
+   */
+  injectThenPolicy(manifests: Obj[], policyText: string, secureKeyName: string): Obj[] {
+    const sk = secureKey(secureKeyName, '-', 'Retain'); // only its vault, key and authority are read
+    const files = [sk, ...manifests].map((m, i) => {
+      const f = path.join(this.#dir, `${String((m['metadata'] as Obj)['name'])}-${i}.yaml`);
+      writeFileSync(f, stringify(m));
+      return f;
+    });
+    const out = execFileSync(
+      path.join(repoRoot, 'node_modules/.bin/node'),
+      [
+        path.join(repoRoot, 'cli/securekey.ts'),
+        'inject',
+        ...files.flatMap((f) => ['-f', f]),
+        '--agent-image',
+        this.cluster.images.agent.ref,
+        '--tenant-id',
+        SANDBOX_TENANT,
+        '--client-id',
+        AGENT_CLIENT,
+        '--authority-host',
+        ENTRA,
+        '--psp-url',
+        PSP,
+        '--simulators-ca',
+        this.#caFile,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return parseAllDocuments(out)
+      .map((d) => d.toJS() as Obj)
+      .filter((doc) => doc['kind'] !== 'SecureKey')
+      .map((doc) => {
+        const template = doc['kind'] === 'Pod' ? doc : ((doc['spec'] as Obj)['template'] as Obj);
+        const meta = (template['metadata'] ?? {}) as { annotations?: Record<string, string> };
+        meta.annotations = { ...meta.annotations, [KATA_POLICY]: b64(policyText) };
+        template['metadata'] = meta;
+        return doc;
+      });
+  }
+
+  /** A pod whose application reads the key `db` of `secureKeyName`. */
+  podManifest(name: string, app: string, secureKeyName: string, forever = false): Obj {
+    return {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: APPS,
+        labels: { app },
+        annotations: { 'securekey.io/key-db': secureKeyName },
+      },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'app',
+            image: this.cluster.images.agent.ref,
+            imagePullPolicy: 'IfNotPresent',
+            command: ['/usr/local/bin/node', '-e', reader(forever)],
+          },
+        ],
+      },
+    };
+  }
+
+  async createPod(manifest: Obj): Promise<void> {
+    const res = await this.cluster.http.request('POST', `/api/v1/namespaces/${APPS}/pods`, {
+      body: manifest,
+    });
+    if (res.status !== 201) throw new Error(`creating a pod: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
+  async pod(name: string): Promise<PodState> {
+    return this.cluster.http.expect('GET', `/api/v1/namespaces/${APPS}/pods/${name}`, [200]);
+  }
+
+  async podPhase(name: string): Promise<string | undefined> {
+    return (await this.pod(name)).status?.phase;
+  }
+
+  async waitPhase(name: string, phase: 'Succeeded' | 'Failed' | 'Running', ms = 150_000): Promise<void> {
+    await eventually(
+      async () => ((await this.podPhase(name)) === phase ? true : undefined),
+      ms,
+      `pod ${name} ${phase}`,
+    );
+  }
+
+  /** The operator pod holding the Lease — one that exists now (a Lease outlives an earlier release's pods). */
+  async currentLeader(): Promise<string> {
+    return eventually(
+      async () => {
+        const lease = await this.cluster.http.expect<{ spec: { holderIdentity?: string } }>(
+          'GET',
+          `/apis/coordination.k8s.io/v1/namespaces/${SYSTEM}/leases/securekey-operator`,
+          [200],
+        );
+        const holder = lease.spec.holderIdentity;
+        if (!holder) return undefined;
+        const pod = await this.cluster.http.request<PodState>(
+          'GET',
+          `/api/v1/namespaces/${SYSTEM}/pods/${holder}`,
+        );
+        return pod.status === 200 &&
+          pod.body.status?.phase === 'Running' &&
+          !pod.body.metadata.deletionTimestamp
+          ? holder
+          : undefined;
+      },
+      60_000,
+      'a running operator pod holding the Lease',
+    );
+  }
+}
