@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isErrorOf } from '../core/errors.ts';
 import { ConfigError, parseConfig } from './config.ts';
+import { AZURE_ATTESTATION_SUFFIXES, SIMULATED_ATTESTATION_SUFFIXES } from './reconcile/authorities.ts';
 import { AZURE_VAULT_SUFFIXES, SIMULATED_VAULT_SUFFIXES } from './vault/vaults.ts';
 
 const WI = {
@@ -102,5 +103,16 @@ describe('parseConfig', () => {
       caFile: '/etc/securekey/simulators/ca.crt',
     });
     expect(parseConfig(webhook).webhook?.agent.simulators).toBeUndefined();
+  });
+
+  it('lets SecureKeys name only Azure Attestation, or only the simulators in sandbox mode, unless told', () => {
+    expect(parseConfig(WI).allowedAuthorities).toEqual(AZURE_ATTESTATION_SUFFIXES);
+    expect(parseConfig({}).allowedAuthorities).toEqual(SIMULATED_ATTESTATION_SUFFIXES);
+    expect(
+      parseConfig({
+        ...WI,
+        SECUREKEY_ALLOWED_AUTHORITY_SUFFIXES: ' Sims.NS.svc.cluster.local , .attest.example ',
+      }).allowedAuthorities,
+    ).toEqual(['sims.ns.svc.cluster.local', '.attest.example']);
   });
 });

@@ -8,6 +8,7 @@
  */
 import { SecureKeyError } from '../core/errors.ts';
 import { parseDuration } from './reconcile/duration.ts';
+import { AZURE_ATTESTATION_SUFFIXES, SIMULATED_ATTESTATION_SUFFIXES } from './reconcile/authorities.ts';
 import { AZURE_VAULT_SUFFIXES, SIMULATED_VAULT_SUFFIXES } from './vault/vaults.ts';
 
 export class ConfigError extends SecureKeyError<'bad-value' | 'missing' | 'conflict'> {}
@@ -58,6 +59,8 @@ export interface OperatorConfig {
   /** CA for vault and Entra TLS (simulators); system roots when absent. */
   caFile?: string;
   allowedVaultSuffixes: readonly string[];
+  /** Attestation authorities SecureKeys may name: ".suffix" or an exact host. */
+  allowedAuthorities: readonly string[];
   /** Watch one namespace; all when absent. */
   namespace?: string;
   leaderElection: {
@@ -241,10 +244,21 @@ export function parseConfig(env: Env): OperatorConfig {
     : identity.type === 'sandbox' || env['SECUREKEY_SIMULATORS'] === 'true'
       ? SIMULATED_VAULT_SUFFIXES
       : AZURE_VAULT_SUFFIXES;
+  const simulated = identity.type === 'sandbox' || env['SECUREKEY_SIMULATORS'] === 'true';
+  const authorities = env['SECUREKEY_ALLOWED_AUTHORITY_SUFFIXES'];
+  const allowedAuthorities = authorities
+    ? authorities
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter((s) => s !== '')
+    : simulated
+      ? SIMULATED_ATTESTATION_SUFFIXES
+      : AZURE_ATTESTATION_SUFFIXES;
   const podNamespace = env['POD_NAMESPACE'];
   const config: OperatorConfig = {
     identity,
     allowedVaultSuffixes: allowed,
+    allowedAuthorities,
     leaderElection: {
       enabled: bool(env, 'SECUREKEY_LEADER_ELECTION', true),
       namespace: env['SECUREKEY_LEASE_NAMESPACE'] ?? podNamespace ?? 'default',

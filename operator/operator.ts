@@ -97,6 +97,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
     concurrency: config.concurrency,
     resyncMs: config.resyncMs,
     relistIntervalMs: config.relistIntervalMs,
+    allowedAuthorities: config.allowedAuthorities,
     hooks: {
       ...metrics.hooks,
       informerError: (informer, err) => {

@@ -6,6 +6,7 @@
  * after they are reported in status.
  */
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
+import { checkAuthorities } from '../reconcile/authorities.ts';
 import { API_VERSION, KIND, SCHEMA_DEFAULTS } from '../../core/api/securekey.generated.ts';
 import { digestsOf } from '../../core/policy/index.ts';
 import { FINALIZER } from '../kube/secure-key-api.ts';
@@ -52,6 +53,8 @@ export interface ReconcilerDeps {
   /** Re-verify the vault this often when nothing else is due (default 10 min). */
   resyncMs?: number;
   onDigests?(key: string, count: number): void;
+  /** Attestation authorities a SecureKey may name (reconcile/authorities.ts); unchecked when absent. */
+  allowedAuthorities?: readonly string[];
   log?(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -109,6 +112,8 @@ export class SecureKeyReconciler {
     let desired: DesiredDigests;
     let specFailure: string | undefined;
     try {
+      if (this.d.allowedAuthorities)
+        checkAuthorities(sk.spec.attestation.authorities, this.d.allowedAuthorities);
       desired = desiredDigests({
         secureKey: sk,
         pods: this.d.pods(namespace),

@@ -8,7 +8,9 @@ export type ReconcileErrorKind =
   /** An object that is not a pod with a namespace and a name. */
   | 'bad-pod'
   /** A timestamp in status that is not an RFC 3339 date. */
-  | 'bad-timestamp';
+  | 'bad-timestamp'
+  /** An attestation authority the operator may not make a vault trust. */
+  | 'bad-authority';
 
 /** A SecureKey, pod or status value the pure reconcile core cannot work with. Names the field. */
 export class ReconcileError extends SecureKeyError<ReconcileErrorKind> {}

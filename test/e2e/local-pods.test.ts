@@ -5,18 +5,17 @@
  * agent's test world (sandbox in this process, SIMULATORS); the pods use the host network so the
  * simulators' *.localhost names reach it. Run with `npm run test:e2e` (root; see test/e2e/README.md).
  */
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentWorld, type AgentWorld } from '../../agent/testing/world.ts';
 import { KubeHttp } from '../../operator/kube/kube-http.ts';
 import { startControlPlane, type ControlPlane } from '../cluster/control-plane.ts';
+import { buildImages } from '../cluster/images.ts';
 import { buildPauseImage, startNode, type ClusterNode } from '../cluster/node.ts';
 import { eventually } from '../support/eventually.ts';
-import { repoRoot } from '../support/paths.ts';
 
 const NS = 'default';
 let plane: ControlPlane;
@@ -30,25 +29,9 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'securekey-e2e-'));
   plane = await startControlPlane();
   const pause = buildPauseImage(dir);
-  const images = path.join(
-    process.env['SECUREKEY_CACHE'] ?? path.join(homedir(), '.cache/securekey'),
-    'images',
-  );
-  mkdirSync(images, { recursive: true });
-  const built = execFileSync(
-    'bash',
-    [path.join(repoRoot, 'scripts/build-images.sh'), 'agent', '--out', images],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  )
-    .trim()
-    .split('\n')
-    .at(-1)!
-    .split(' ');
-  agentImage = built[1]!;
-  node = await startNode({ plane, dir, images: [pause.archive, built[0]!], pauseImage: pause.ref });
+  const built = buildImages(['agent']).agent;
+  agentImage = built.ref;
+  node = await startNode({ plane, dir, images: [pause.archive, built.archive], pauseImage: pause.ref });
   http = KubeHttp.fromFile(plane.kubeconfigPath);
   await eventually(
     async () =>

@@ -7,17 +7,15 @@
  * Either way the specs install the chart with the real Helm and talk only to the API server.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeHttp } from '../../../operator/kube/kube-http.ts';
 import { ensureBinaries } from '../../cluster/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../../cluster/control-plane.ts';
+import { buildImages, type ImageName } from '../../cluster/images.ts';
 import { buildPauseImage, nodeIp, startNode, type ClusterNode } from '../../cluster/node.ts';
 import { eventually } from '../../support/eventually.ts';
-import { repoRoot } from '../../support/paths.ts';
-
-export type ImageName = 'operator' | 'agent' | 'simulators';
 
 export interface E2eCluster {
   kind: 'local' | 'existing';
@@ -87,33 +85,11 @@ async function localCluster(): Promise<E2eCluster> {
   try {
     plane = await startControlPlane({ advertiseAddress: nodeIp() });
     const pause = buildPauseImage(dir);
-    const cache = path.join(
-      process.env['SECUREKEY_CACHE'] ?? path.join(homedir(), '.cache/securekey'),
-      'images',
-    );
-    mkdirSync(cache, { recursive: true });
-    const lines = execFileSync(
-      'bash',
-      [path.join(repoRoot, 'scripts/build-images.sh'), ...NAMES, '--out', cache],
-      {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    )
-      .trim()
-      .split('\n')
-      .filter((l) => /\.tar \S+ \S+$/.test(l));
-    const built = new Map<ImageName, { archive: string; ref: string }>();
-    for (const line of lines) {
-      const [archive, ref] = line.split(' ');
-      const name = NAMES.find((n) => archive?.endsWith(`/${n}.tar`));
-      if (name && archive && ref) built.set(name, { archive, ref });
-    }
-    for (const n of NAMES) if (!built.has(n)) throw new Error(`scripts/build-images.sh did not build ${n}`);
+    const built = buildImages(NAMES);
     node = await startNode({
       plane,
       dir,
-      images: [pause.archive, ...NAMES.map((n) => built.get(n)!.archive)],
+      images: [pause.archive, ...NAMES.map((n) => built[n].archive)],
       pauseImage: pause.ref,
       services: true,
     });
@@ -130,7 +106,7 @@ async function localCluster(): Promise<E2eCluster> {
       kubeconfig: plane.kubeconfigPath,
       http,
       images: Object.fromEntries(
-        NAMES.map((name) => [name, splitRef(built.get(name)!.ref)]),
+        NAMES.map((name) => [name, splitRef(built[name].ref)]),
       ) as E2eCluster['images'],
       helm: helmRunner(path.join(ensureBinaries(['helm']), 'helm'), plane.kubeconfigPath),
       logs: logsVia(http),

@@ -3,6 +3,7 @@
  * simulated Managed HSM (reached through the real KeyClient with workload identity). One namespace per
  * test file keeps files independent.
  */
+import { SIMULATED_ATTESTATION_SUFFIXES } from '../../../operator/reconcile/authorities.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -99,6 +100,7 @@ export async function startHarness(
     event: (t, type, reason, message) => events.record(t, type, reason, message),
     now: () => new Date(options.now ? options.now() : Date.now()),
     queue: { baseDelayMs: 50, maxDelayMs: 1000, ...options.queue },
+    allowedAuthorities: SIMULATED_ATTESTATION_SUFFIXES,
     ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
   });
   controller.start();

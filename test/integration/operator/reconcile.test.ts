@@ -220,6 +220,36 @@ describe('operator reconcile on a real API server with the simulated Managed HSM
     expect(reasons).toContain('VaultUnavailable');
   });
 
+  it('refuses an attestation authority it may not trust: the vault is never pointed at it', async () => {
+    const callsBefore = JSON.stringify(h.sandbox.vault.inspect().calls);
+    await h.http.expect('POST', `/apis/securekey.io/v1alpha1/namespaces/${h.ns}/securekeys`, [201], {
+      body: {
+        apiVersion: 'securekey.io/v1alpha1',
+        kind: 'SecureKey',
+        metadata: { name: 'foreign-maa' },
+        spec: {
+          vault: { url: h.sandbox.vault.url, type: 'ManagedHSM' },
+          key: { name: 'foreign-maa', type: 'oct-HSM', size: 256 },
+          attestation: { authorities: ['https://attacker.example.com'] },
+          workloads: {},
+        },
+      },
+    });
+    const sk = await eventually(async () => {
+      const got = await h.getSecureKey('foreign-maa');
+      return condition(got, 'PolicySynced')?.message?.includes('attacker.example.com') ? got : undefined;
+    });
+    expect(condition(sk, 'PolicySynced')?.message).toContain(
+      'spec.attestation.authorities[0] https://attacker.example.com is not an attestation service this operator may trust',
+    );
+    expect(condition(sk, 'Ready')?.status).toBe('False');
+    expect(h.sandbox.vault.service.snapshot().keys['foreign-maa']).toBeUndefined();
+    // Reads only: nothing was written to the vault.
+    const writes = (calls: string) =>
+      Object.entries(JSON.parse(calls) as Record<string, unknown>).filter(([op]) => !/^get|^list/.test(op));
+    expect(writes(JSON.stringify(h.sandbox.vault.inspect().calls))).toEqual(writes(callsBefore));
+  });
+
   it('reports a vault URL outside the allowed domains without calling anything', async () => {
     const callsBefore = JSON.stringify(h.sandbox.vault.inspect().calls);
     await h.http.expect('POST', `/apis/securekey.io/v1alpha1/namespaces/${h.ns}/securekeys`, [201], {
