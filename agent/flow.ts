@@ -89,10 +89,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
   const attester = deps.attester ?? (await attesterFor(config, { ...ca, deadline }));
   try {
     // 1. Gather evidence. Meanwhile: the identity token, and THIM's certificates when they are the source.
-    // (Building the credential loads @azure/identity, on this thread, while the key is made.)
-    const credential = new PrefetchingCredential(
-      deps.credential ?? agentCredential(config.identity, { ...ca, retryOptions: AZURE_RETRIES }),
-    );
+    const credential = new PrefetchingCredential(deps.credential ?? agentCredential(config.identity, ca));
     const vaults = unique(config.keys.map((k) => k.vaultUrl));
     const identity = settle(
       timeline.time('identity-token', () => credential.prefetch(unique(vaults.map(vaultScope)))),

@@ -7,18 +7,15 @@
  * challenge, goes to the real credential as before.
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { workloadIdentityCredential, type RetryOptions } from '../edge/azure/index.ts';
 import type { WorkloadIdentity } from './config.ts';
+import { FederatedTokenCredential } from './federated-credential.ts';
 
 /** AKS workload identity from the configuration: the projected token file is the client assertion. */
-export function agentCredential(
-  identity: WorkloadIdentity,
-  o: { caPem?: string; retryOptions?: RetryOptions } = {},
-): TokenCredential {
-  return workloadIdentityCredential({
+export function agentCredential(identity: WorkloadIdentity, o: { caPem?: string } = {}): TokenCredential {
+  return new FederatedTokenCredential({
     tenantId: identity.tenantId,
     clientId: identity.clientId,
-    tokenFilePath: identity.tokenFile,
+    tokenFile: identity.tokenFile,
     ...(identity.authorityHost === undefined ? {} : { authorityHost: identity.authorityHost }),
     ...o,
   });

@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../sim/sandbox/sandbox.ts';
+import { decodeJwt } from '../sim/entra/jwt.ts';
+import { FederatedTokenCredential } from './federated-credential.ts';
+
+let sb: Sandbox;
+let dir = '';
+const SCOPE = 'https://managedhsm.localhost/.default';
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'agent-federated-'));
+  sb = await startSandbox({ dir });
+});
+afterAll(async () => {
+  await sb?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function credential(over: Partial<ConstructorParameters<typeof FederatedTokenCredential>[0]> = {}) {
+  const env = sb.env('agent');
+  return new FederatedTokenCredential({
+    tenantId: env['AZURE_TENANT_ID']!,
+    clientId: env['AZURE_CLIENT_ID']!,
+    tokenFile: env['AZURE_FEDERATED_TOKEN_FILE']!,
+    authorityHost: env['AZURE_AUTHORITY_HOST']!,
+    caPem: sb.ca.certPem,
+    attempts: 2,
+    ...over,
+  });
+}
+
+describe('FederatedTokenCredential against the simulated Entra ID', () => {
+  it('exchanges the projected token for a vault token of the agent application, in one request', async () => {
+    const clientId = sb.env('agent')['AZURE_CLIENT_ID']!;
+    const before = sb.entra.tokenRequests(clientId);
+    const token = await credential().getToken(SCOPE);
+    expect(sb.entra.tokenRequests(clientId)).toBe(before + 1);
+    const claims = decodeJwt(token.token).payload;
+    expect(claims).toMatchObject({ aud: 'https://managedhsm.localhost', appid: clientId });
+    expect(token.expiresOnTimestamp - Date.now()).toBeGreaterThan(55 * 60_000);
+  });
+
+  it('the Key Vault SDK authenticates with it: the vault judges the release-only identity, not its token', async () => {
+    const { keyClientFor } = await import('../edge/azure/index.ts');
+    const client = keyClientFor({
+      vaultUrl: sb.vault.url,
+      credential: credential(),
+      caPem: sb.ca.certPem,
+      retryOptions: { maxRetries: 0 },
+    });
+    const err = (await client.getKey('anything').catch((e: unknown) => e)) as { statusCode?: number };
+    // 403 (the agent's role may release, not read), not 401: the token was accepted.
+    expect(err.statusCode).toBe(403);
+  });
+
+  it('a federated credential Entra does not know: refused with its AADSTS reason, never retried, assertion not echoed', async () => {
+    const stranger = credential({ clientId: '00000000-0000-4000-8000-00000000dead' });
+    const before = sb.entra.tokenRequests('00000000-0000-4000-8000-00000000dead');
+    const err = (await stranger.getToken(SCOPE).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(
+      /^Entra ID refused the workload identity token exchange \(4\d\d\): AADSTS\d+/,
+    );
+    const assertion = (await import('node:fs')).readFileSync(
+      sb.env('agent')['AZURE_FEDERATED_TOKEN_FILE']!,
+      'utf8',
+    );
+    expect(err.message).not.toContain(assertion.trim().slice(0, 40));
+    expect(sb.entra.tokenRequests('00000000-0000-4000-8000-00000000dead') - before).toBeLessThanOrEqual(1);
+  });
+
+  it('names a missing token file; rides out an Entra outage', async () => {
+    const missing = path.join(dir, 'no-token');
+    await expect(credential({ tokenFile: missing }).getToken(SCOPE)).rejects.toThrow(
+      `cannot read the workload identity token ${missing} (ENOENT)`,
+    );
+    sb.entra.faults.plan = { outage: { count: 1, status: 503 } };
+    try {
+      const token = await credential().getToken(SCOPE);
+      expect(token.token.split('.')).toHaveLength(3);
+      expect(sb.entra.faults.injected.failed).toBeGreaterThanOrEqual(1);
+    } finally {
+      sb.entra.faults.plan = {};
+    }
+  });
+
+  it('re-reads the token file for every request (kubelet rotates it)', async () => {
+    const file = path.join(dir, 'rotating.token');
+    writeFileSync(file, 'not-a-jwt');
+    const c = credential({ tokenFile: file });
+    await expect(c.getToken(SCOPE)).rejects.toThrow(/Entra ID refused/);
+    writeFileSync(
+      file,
+      (await import('node:fs')).readFileSync(sb.env('agent')['AZURE_FEDERATED_TOKEN_FILE']!),
+    );
+    await expect(c.getToken(SCOPE)).resolves.toMatchObject({ token: expect.any(String) });
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * The agent's workload identity, as one OAuth request: the projected service-account token is the client
+ * assertion of a client-credentials grant at Entra's v2.0 token endpoint (what @azure/identity's
+ * WorkloadIdentityCredential does through MSAL, and what Microsoft's SKR sidecar does in Go). The agent
+ * makes this one call per pod start, so it does not load MSAL — ~100 ms of CPU on its start-up path
+ * (ADR 18). It is a TokenCredential, so the Key Vault SDK uses it unchanged. The operator keeps
+ * @azure/identity.
+ */
+import { readFile } from 'node:fs/promises';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
+import { httpRequest } from './http.ts';
+import { withRetry } from './retry.ts';
+
+export interface FederatedCredentialOptions {
+  tenantId: string;
+  clientId: string;
+  /** The projected token (audience api://AzureADTokenExchange); re-read for every request, as kubelet rotates it. */
+  tokenFile: string;
+  /** Default https://login.microsoftonline.com. */
+  authorityHost?: string;
+  /** CA to trust instead of the system roots (simulators). */
+  caPem?: string;
+  /** Attempts for 429, 5xx and network failures (default 4). */
+  attempts?: number;
+  timeoutMs?: number;
+}
+
+const GRANT = 'client_credentials';
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** An Entra answer that is worth another try (throttling, outage, network), with Retry-After when sent. */
+class TransientTokenError extends Error {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs?: number, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export class FederatedTokenCredential implements TokenCredential {
+  readonly #o: FederatedCredentialOptions;
+  readonly #endpoint: string;
+
+  constructor(o: FederatedCredentialOptions) {
+    this.#o = o;
+    const authority = (o.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
+    this.#endpoint = `${authority}/${encodeURIComponent(o.tenantId)}/oauth2/v2.0/token`;
+  }
+
+  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> {
+    const scope = (Array.isArray(scopes) ? scopes : [scopes]).join(' ');
+    let assertion: string;
+    try {
+      assertion = (await readFile(this.#o.tokenFile, 'utf8')).trim();
+    } catch (err) {
+      throw new Error(
+        `cannot read the workload identity token ${this.#o.tokenFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: err },
+      );
+    }
+    const form = new URLSearchParams({
+      client_id: this.#o.clientId,
+      scope,
+      grant_type: GRANT,
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: assertion,
+    });
+    if (options?.claims) form.set('claims', options.claims); // a CAE claims challenge from the vault
+    const signal = options?.abortSignal as AbortSignal | undefined; // the SDK passes a real AbortSignal
+    return withRetry(() => this.#request(form.toString(), signal), {
+      attempts: this.#o.attempts ?? 4,
+      baseDelayMs: 250,
+      maxDelayMs: 4_000,
+      retryable: (err) => err instanceof TransientTokenError,
+      retryAfterMs: (err) => (err instanceof TransientTokenError ? err.retryAfterMs : undefined),
+    });
+  }
+
+  async #request(body: string, signal: AbortSignal | undefined): Promise<AccessToken> {
+    let res;
+    try {
+      res = await httpRequest(this.#endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body,
+        timeoutMs: this.#o.timeoutMs ?? 10_000,
+        ...(this.#o.caPem === undefined ? {} : { caPem: this.#o.caPem }),
+        ...(signal === undefined ? {} : { signal }),
+      });
+    } catch (err) {
+      throw new TransientTokenError(
+        `${this.#endpoint} not reached: ${(err as Error).message}`,
+        undefined,
+        err,
+      );
+    }
+    let doc: Record<string, unknown> = {};
+    try {
+      doc = JSON.parse(res.text) as Record<string, unknown>;
+    } catch {
+      // an HTML error page from a proxy: the status says enough
+    }
+    if (res.status === 200 && typeof doc['access_token'] === 'string') {
+      const expiresIn = Number(doc['expires_in']);
+      if (!Number.isFinite(expiresIn) || expiresIn <= 0) {
+        throw new Error(`${this.#endpoint} answered a token without a valid expires_in`);
+      }
+      return { token: doc['access_token'], expiresOnTimestamp: Date.now() + expiresIn * 1000 };
+    }
+    // Entra's error: {"error","error_description":"AADSTSnnnn: …"}. Never echo the request (it holds the assertion).
+    const what =
+      typeof doc['error_description'] === 'string'
+        ? String(doc['error_description']).split('\r\n')[0]
+        : typeof doc['error'] === 'string'
+          ? String(doc['error'])
+          : `HTTP ${res.status}`;
+    const message = `Entra ID refused the workload identity token exchange (${res.status}): ${what}`;
+    if (res.status === 429 || res.status >= 500) throw new TransientTokenError(message, undefined);
+    throw new Error(message);
+  }
+}
