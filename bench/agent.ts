@@ -16,7 +16,7 @@
  * `--main` runs another entry (e.g. a copy of an older tree) under the same harness, for before/after.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -246,3 +246,4 @@ const outFile = args.out ?? path.join(repoRoot, 'bench/results/agent-latest.json
 mkdirSync(path.dirname(outFile), { recursive: true });
 writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
 await world.close();
+rmSync(compileCache, { recursive: true, force: true });
