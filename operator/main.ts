@@ -29,9 +29,22 @@ let refresh: NodeJS.Timeout | undefined;
 let operator: RunningOperator;
 try {
   if (config.identity.type === 'sandbox') {
-    // Loaded only here: the simulators (and what they import) are no part of a production operator.
-    const { startSandbox } = await import('../sim/sandbox/sandbox.ts');
-    const { writeTokenFiles } = await import('../sim/sandbox/identities.ts');
+    // Loaded only here: the simulators (and what they import) are no part of a production operator —
+    // nor of its image, which does not carry them.
+    const sandboxModules = await Promise.all([
+      import('../sim/sandbox/sandbox.ts'),
+      import('../sim/sandbox/identities.ts'),
+    ]).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+      throw new ConfigError(
+        'missing',
+        'no Azure identity is configured and this installation has no embedded simulators (the operator image does not carry them)',
+        {
+          hint: 'set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE (workload identity), or install the chart with simulators.enabled',
+        },
+      );
+    });
+    const [{ startSandbox }, { writeTokenFiles }] = sandboxModules;
     const dir =
       config.identity.dir ?? path.join(process.env['XDG_RUNTIME_DIR'] ?? tmpdir(), 'securekey-sandbox');
     sandbox = await startSandbox({

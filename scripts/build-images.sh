@@ -42,6 +42,8 @@ for name in "${names[@]}"; do
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$mnt/etc/passwd"
   printf 'root:x:0:\nnonroot:x:65532:\n' > "$mnt/etc/group"
   cp -r "$deps/node_modules" "$mnt/app/node_modules"
+  # Only what this image's packages need (images.json `packages`), as the Dockerfile does.
+  node_modules/.bin/node scripts/prune-node-modules.ts "$mnt/app/node_modules" $(field "m.images['$name'].packages.join(' ')") >&2
   if [ "$name" = agent ]; then install -D -m 0755 "$out/native/sev-report" "$mnt/usr/local/lib/securekey/sev-report"; fi
   for src in $(field "m.images['$name'].sources.join(' ')"); do cp -r "$src" "$mnt/app/$src"; done
   # Warm V8's compile cache as the runtime user (Node keys the cache directory by uid), as the Dockerfile

@@ -12,6 +12,7 @@ import { digestsOf } from '../../core/policy/index.ts';
 import { FINALIZER } from '../kube/secure-key-api.ts';
 import type { EventTarget, EventType } from '../kube/event-recorder.ts';
 import {
+  ownerOf,
   desiredDigests,
   findCondition,
   nextStatus,
@@ -210,7 +211,7 @@ export class SecureKeyReconciler {
     const name = sk.spec.key.name;
     switch (action.type) {
       case 'create': {
-        const created = await vault.createKey(sk.spec.key, policyJson);
+        const created = await vault.createKey(sk.spec.key, policyJson, ownerOf(sk));
         this.d.event(
           target(sk),
           'Normal',
@@ -225,7 +226,7 @@ export class SecureKeyReconciler {
         return created;
       }
       case 'rotate': {
-        const rotated = await vault.createKey(sk.spec.key, policyJson);
+        const rotated = await vault.createKey(sk.spec.key, policyJson, ownerOf(sk));
         this.d.event(
           target(sk),
           'Normal',
@@ -299,7 +300,20 @@ export class SecureKeyReconciler {
     const url = sk.spec.vault.url;
     if (policy === 'Delete') {
       try {
-        await this.d.vault(url).deleteKey(name);
+        const vault = this.d.vault(url);
+        const current = await vault.getKey(name);
+        if (current !== undefined && current.owner !== ownerOf(sk)) {
+          // Not ours to delete (another SecureKey's, or made outside SecureKey): leave it, say so, let go.
+          this.d.event(
+            target(sk),
+            'Warning',
+            'KeyNotDeleted',
+            `did not delete key ${name} in ${url}: it belongs to ${current.owner === undefined ? 'no SecureKey' : `SecureKey ${current.owner}`}`,
+          );
+          await this.d.api.removeFinalizer(sk);
+          return;
+        }
+        if (current !== undefined) await vault.deleteKey(name);
         this.d.event(
           target(sk),
           'Normal',

@@ -18,6 +18,7 @@ export const REASONS = {
   KeyNotFound: 'KeyNotFound',
   KeyAvailable: 'KeyAvailable',
   KeyNotExportable: 'KeyNotExportable',
+  KeyOwnedElsewhere: 'KeyOwnedElsewhere',
   KeyConflict: 'KeyConflict',
   VaultRejected: 'VaultRejected',
   PolicyInvalid: 'PolicyInvalid',

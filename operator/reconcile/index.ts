@@ -33,4 +33,11 @@ export {
 export { MIN_ROTATION_MS, rotationDue, type RotationDue } from './rotation.ts';
 export { statusChanged } from './status-diff.ts';
 export { nextStatus, type NextStatusInput, type StepFailure } from './next-status.ts';
-export { planVaultAction, type ObservedKey, type VaultAction, type VaultActionPlan } from './vault-action.ts';
+export {
+  OWNER_TAG,
+  ownerOf,
+  planVaultAction,
+  type ObservedKey,
+  type VaultAction,
+  type VaultActionPlan,
+} from './vault-action.ts';

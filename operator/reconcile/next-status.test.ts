@@ -14,6 +14,7 @@ const KEY = {
   createdOn: new Date('2026-11-22T11:00:00.123Z'),
   exportable: true,
   policy: undefined,
+  owner: 'shop/db-key',
 };
 
 function input(sk: SecureKey, over: Partial<NextStatusInput> = {}, now = T0): NextStatusInput {

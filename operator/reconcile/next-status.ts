@@ -63,11 +63,11 @@ function keyCondition(input: NextStatusInput): ConditionInput {
     input.readFailure ??
     (action?.type === 'create' || action?.type === 'rotate' ? input.writeFailure : undefined);
   if (failure) return { type: CONDITION_TYPES.KeyReady, status: 'False', ...failure };
-  if (action?.type === 'refuse' && action.reason === 'KeyNotExportable') {
+  if (action?.type === 'refuse' && action.reason !== 'PolicyInvalid') {
     return {
       type: CONDITION_TYPES.KeyReady,
       status: 'False',
-      reason: REASONS.KeyNotExportable,
+      reason: REASONS[action.reason],
       message: action.message,
     };
   }

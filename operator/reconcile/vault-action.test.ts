@@ -15,6 +15,7 @@ function key(over: Partial<ObservedKey> = {}): ObservedKey {
     createdOn: new Date('2026-11-01T00:00:00Z'),
     exportable: true,
     policy: plan.ok ? plan.policy : undefined,
+    owner: 'shop/db-key',
     ...over,
   };
 }
@@ -66,5 +67,25 @@ describe('planVaultAction', () => {
     });
     const old = key({ createdOn: new Date('2026-10-01T00:00:00Z') });
     expect(planVaultAction(rotating, old, plan, NOW).action).toEqual({ type: 'rotate' });
+  });
+
+  it('never touches a key another SecureKey (or no SecureKey) created, whatever else is due', () => {
+    const foreign = planVaultAction(sk, key({ owner: 'other-team/db-key', policy: undefined }), plan, NOW);
+    expect(foreign.action).toEqual({
+      type: 'refuse',
+      reason: 'KeyOwnedElsewhere',
+      message:
+        'key db-key exists in the vault and belongs to SecureKey other-team/db-key; choose another spec.key.name',
+    });
+    const untagged = planVaultAction(
+      sk,
+      key({ owner: undefined, createdOn: new Date('2020-01-01') }),
+      plan,
+      NOW,
+    );
+    expect(untagged.action).toMatchObject({ type: 'refuse', reason: 'KeyOwnedElsewhere' });
+    expect((untagged.action as { message: string }).message).toContain(
+      'tag it securekey.io/owner=shop/db-key',
+    );
   });
 });

@@ -9,6 +9,15 @@ export interface ObservedKey {
   createdOn: Date | undefined;
   exportable: boolean;
   policy: ReleasePolicy | undefined;
+  /** The `securekey.io/owner` tag: `<namespace>/<name>` of the SecureKey that created it. */
+  owner: string | undefined;
+}
+
+/** Key tag naming the SecureKey that created a key; the operator writes only keys whose tag names the SecureKey. */
+export const OWNER_TAG = 'securekey.io/owner';
+
+export function ownerOf(secureKey: SecureKey): string {
+  return `${secureKey.metadata?.namespace ?? ''}/${secureKey.metadata?.name ?? ''}`;
 }
 
 export type VaultAction =
@@ -20,7 +29,7 @@ export type VaultAction =
   | { type: 'update-policy' }
   | { type: 'none' }
   /** Nothing can be done until the user acts (reason is a condition reason). */
-  | { type: 'refuse'; reason: 'KeyNotExportable' | 'PolicyInvalid'; message: string };
+  | { type: 'refuse'; reason: 'KeyNotExportable' | 'PolicyInvalid' | 'KeyOwnedElsewhere'; message: string };
 
 export interface VaultActionPlan {
   action: VaultAction;
@@ -50,6 +59,20 @@ export function planVaultAction(
       };
     }
     return { action: { type: 'create' } };
+  }
+  // A key another SecureKey made (or one made outside SecureKey) is never rewritten: otherwise a
+  // SecureKey in any namespace could point its own pods at another namespace's key.
+  if (key.owner !== ownerOf(secureKey)) {
+    return {
+      action: {
+        type: 'refuse',
+        reason: 'KeyOwnedElsewhere',
+        message:
+          key.owner === undefined
+            ? `key ${name} exists in the vault but was not created by a SecureKey; to hand it to this one, tag it ${OWNER_TAG}=${ownerOf(secureKey)} in the vault`
+            : `key ${name} exists in the vault and belongs to SecureKey ${key.owner}; choose another spec.key.name`,
+      },
+    };
   }
   if (!key.exportable) {
     return {

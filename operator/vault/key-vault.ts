@@ -8,6 +8,7 @@
  */
 import type { KeyClient, KeyVaultKey } from '@azure/keyvault-keys';
 import type { KeySpec } from '../../core/api/securekey.generated.ts';
+import { OWNER_TAG } from '../reconcile/vault-action.ts';
 import { parsePolicyJson, type ReleasePolicy } from '../../core/policy/index.ts';
 import { classifyVaultError, VaultCallError } from './errors.ts';
 
@@ -26,6 +27,8 @@ export interface VaultKey {
   keyType: string;
   /** The release policy the vault holds for this version; undefined when none or unreadable. */
   policy: ReleasePolicy | undefined;
+  /** The version's `securekey.io/owner` tag. */
+  owner: string | undefined;
 }
 
 export interface KeyVaultOptions {
@@ -53,6 +56,7 @@ function toVaultKey(key: KeyVaultKey): VaultKey {
     exportable: p.exportable === true,
     keyType: String(key.keyType ?? ''),
     policy,
+    owner: p.tags?.[OWNER_TAG],
   };
 }
 
@@ -100,9 +104,11 @@ export class KeyVault {
    * Creates the key, or a new version of it when it exists (Azure's create is "add a version"): exportable,
    * HSM-protected, with `policyJson` as its release policy.
    */
-  async createKey(spec: KeySpec, policyJson: string): Promise<VaultKey> {
+  async createKey(spec: KeySpec, policyJson: string, owner: string): Promise<VaultKey> {
     const options = {
       exportable: true,
+      // Tags belong to a version: every version the operator makes carries its owner.
+      tags: { [OWNER_TAG]: owner },
       releasePolicy: { encodedPolicy: new TextEncoder().encode(policyJson), immutable: false },
       ...(spec.size === undefined ? {} : { keySize: spec.size }),
       ...(spec.curve === undefined ? {} : { curve: spec.curve }),

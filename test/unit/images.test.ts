@@ -6,13 +6,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { importClosure } from '../support/import-closure.ts';
 import { repoRoot } from '../support/paths.ts';
 
 interface Spec {
   user: string;
   workdir: string;
   env: Record<string, string>;
-  images: Record<string, { sources: string[]; entrypoint: string[]; warm: string }>;
+  images: Record<string, { sources: string[]; packages: string[]; entrypoint: string[]; warm: string }>;
 }
 
 const spec = JSON.parse(readFileSync(path.join(repoRoot, 'images/images.json'), 'utf8')) as Spec;
@@ -70,5 +71,35 @@ describe('images: Dockerfile and buildah script in step', () => {
     }
     expect(script).toContain('node_modules/node/bin/node'); // the project's pinned Node 24, as the Dockerfile's node:24
     expect(script).toContain(`chroot --userspec=${spec.user}`); // warm as the runtime user, as the Dockerfile
+  });
+
+  it.each(Object.keys(spec.images))(
+    '%s: its sources and packages cover everything its entrypoint can load; the Dockerfile prunes to the same packages',
+    (name) => {
+      const image = spec.images[name]!;
+      const inImage = (file: string) =>
+        image.sources.some((src) => file.startsWith(path.join(repoRoot, src) + path.sep));
+      const outside: string[] = [];
+      const entry = path.join(repoRoot, image.entrypoint[1]!.replace(/^\/app\//, ''));
+      const { packages } = importClosure([entry, path.join(repoRoot, image.warm.replace(/^\/app\//, ''))], {
+        followDynamic: true,
+        skip: (file) => {
+          if (inImage(file)) return false;
+          outside.push(path.relative(repoRoot, file));
+          return true;
+        },
+      });
+      expect([...packages].filter((p) => !image.packages.includes(p))).toEqual([]);
+      // Only the operator reaches outside its image, to the embedded sandbox it loads on demand and
+      // refuses clearly without (operator/main.ts).
+      expect(outside.filter((f) => !(name === 'operator' && f.startsWith('sim/sandbox/')))).toEqual([]);
+      const prune = stage(`deps-${name}`).find((l) => l.startsWith('RUN '))!;
+      expect((JSON.parse(prune.slice(4)) as string[]).slice(3)).toEqual(image.packages);
+    },
+  );
+
+  it('the buildah script prunes each image to its packages too', () => {
+    expect(script).toContain('scripts/prune-node-modules.ts');
+    expect(script).toContain('.packages');
   });
 });

@@ -250,6 +250,33 @@ describe('operator reconcile on a real API server with the simulated Managed HSM
     expect(writes(JSON.stringify(h.sandbox.vault.inspect().calls))).toEqual(writes(callsBefore));
   });
 
+  it('never rewrites or deletes a key another SecureKey created', async () => {
+    await h.createSecureKey('owner-a', { key: { name: 'shared-key', type: 'oct-HSM', size: 256 } });
+    await eventually(async () => condition(await h.getSecureKey('owner-a'), 'Ready')?.status === 'True');
+    const policyBefore = vaultPolicyJson(h, 'shared-key');
+    await h.createSecureKey('intruder-b', {
+      key: { name: 'shared-key', type: 'oct-HSM', size: 256 },
+      workloads: { allowedDigests: ['ab'.repeat(32)] },
+      deletionPolicy: 'Delete',
+    });
+    const refused = await eventually(async () => {
+      const got = await h.getSecureKey('intruder-b');
+      return condition(got, 'KeyReady')?.reason === 'KeyOwnedElsewhere' ? got : undefined;
+    });
+    expect(condition(refused, 'KeyReady')?.message).toBe(
+      `key shared-key exists in the vault and belongs to SecureKey ${h.ns}/owner-a; choose another spec.key.name`,
+    );
+    expect(vaultPolicyJson(h, 'shared-key')).toBe(policyBefore);
+    await h.http.expect(
+      'DELETE',
+      `/apis/securekey.io/v1alpha1/namespaces/${h.ns}/securekeys/intruder-b`,
+      [200],
+    );
+    await eventually(async () => (await h.getSecureKey('intruder-b')) === undefined);
+    expect(h.sandbox.vault.inspect().keys['shared-key']?.deleted).toBe(false);
+    expect((await events(h, 'intruder-b')).map((e) => e.reason)).toContain('KeyNotDeleted');
+  });
+
   it('reports a vault URL outside the allowed domains without calling anything', async () => {
     const callsBefore = JSON.stringify(h.sandbox.vault.inspect().calls);
     await h.http.expect('POST', `/apis/securekey.io/v1alpha1/namespaces/${h.ns}/securekeys`, [201], {
