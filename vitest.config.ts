@@ -22,7 +22,7 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
-      // Real pods on the local cluster (root, containerd, buildah): `npm run test:e2e`; not yet in CI.
+      // Real pods on the local cluster (root, containerd, buildah): `npm run test:e2e`, which .ci/run runs too.
       ...(process.env['SECUREKEY_E2E'] === '1'
         ? [
             {

@@ -28,7 +28,7 @@ export interface FederatedCredentialOptions {
 const GRANT = 'client_credentials';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/** An Entra answer that is worth another try (throttling, outage, network), with Retry-After when sent. */
+/** An Entra answer that is worth another try (throttling, outage, network). */
 class TransientTokenError extends Error {
   readonly retryAfterMs: number | undefined;
   constructor(message: string, retryAfterMs?: number, cause?: unknown) {
@@ -71,7 +71,8 @@ export class FederatedTokenCredential implements TokenCredential {
       attempts: this.#o.attempts ?? 4,
       baseDelayMs: 250,
       maxDelayMs: 4_000,
-      retryable: (err) => err instanceof TransientTokenError,
+      // Not after the caller gave up (deadline, shutdown).
+      retryable: (err) => err instanceof TransientTokenError && signal?.aborted !== true,
       retryAfterMs: (err) => (err instanceof TransientTokenError ? err.retryAfterMs : undefined),
     });
   }
@@ -99,6 +100,9 @@ export class FederatedTokenCredential implements TokenCredential {
       doc = JSON.parse(res.text) as Record<string, unknown>;
     } catch {
       // an HTML error page from a proxy: the status says enough
+    }
+    if (res.status === 200 && typeof doc['access_token'] !== 'string') {
+      throw new Error(`${this.#endpoint} answered 200 without an access_token`);
     }
     if (res.status === 200 && typeof doc['access_token'] === 'string') {
       const expiresIn = Number(doc['expires_in']);

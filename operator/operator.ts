@@ -196,11 +196,15 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
       log.info('shutting down');
       shutdown.abort();
       await leadership;
-      await controller.stop();
+      // The webhook keeps answering while the workers drain, for at least the drain time from now.
+      const drained =
+        webhook && config.shutdownDrainMs > 0
+          ? new Promise((r) => setTimeout(r, config.shutdownDrainMs))
+          : Promise.resolve();
       if (webhook && config.shutdownDrainMs > 0) {
         log.info('draining admissions before the webhook closes', { ms: config.shutdownDrainMs });
-        await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
       }
+      await Promise.all([controller.stop(), drained]);
       await webhook?.close();
       await events.flush();
       await ops.close();

@@ -22,7 +22,7 @@ import {
   SYSTEM,
   VAULT,
 } from '../test/e2e/support/simulated-install.ts';
-import { eventually } from '../test/support/eventually.ts';
+import { clusterEventually as eventually } from '../test/support/eventually.ts';
 import { repoRoot } from '../test/support/paths.ts';
 
 const { values } = parseArgs({
@@ -69,7 +69,18 @@ function kindCluster(): void {
   );
   for (const image of ['operator', 'agent', 'simulators']) {
     const ref = `${values['image-repo']}/${image}:${version}`;
-    run('docker', ['build', '-q', '-f', 'images/Dockerfile', '--target', image, '-t', ref, repoRoot]);
+    run('docker', [
+      'build',
+      '-q',
+      '--provenance=false',
+      '-f',
+      'images/Dockerfile',
+      '--target',
+      image,
+      '-t',
+      ref,
+      repoRoot,
+    ]);
     run('kind', ['load', 'docker-image', '--name', name, ref]);
   }
   Object.assign(process.env, {

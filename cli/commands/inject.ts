@@ -11,6 +11,7 @@ import {
   type ResolvedKey,
 } from '../../core/inject/index.ts';
 import { mapPodTemplates } from '../../core/workload/pod-templates.ts';
+import { certificatesOnlyProblem } from '../../core/x509/index.ts';
 import { agentSettings } from '../../core/inject/index.ts';
 import { loadManifests } from '../manifests.ts';
 import { UsageError, type Io } from '../io.ts';
@@ -66,9 +67,8 @@ export function injectCommand(argv: string[], io: Io): number {
         `--simulators-ca: cannot read ${simulatorsCa} (${(err as NodeJS.ErrnoException).code})`,
       );
     }
-    if (!caPem.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new UsageError(`--simulators-ca: ${simulatorsCa} holds no PEM certificate`);
-    }
+    const problem = certificatesOnlyProblem(caPem);
+    if (problem) throw new UsageError(`--simulators-ca: ${simulatorsCa} ${problem}`);
   }
   const settings = agentSettings({
     image,

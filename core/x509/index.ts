@@ -33,7 +33,14 @@ export {
   type NameAttributeInput,
   type NameAttributeType,
 } from './names.ts';
-export { parsePemBlocks, parsePemCertificates, splitPemCertificates, toPem, type PemBlock } from './pem.ts';
+export {
+  certificatesOnlyProblem,
+  parsePemBlocks,
+  parsePemCertificates,
+  splitPemCertificates,
+  toPem,
+  type PemBlock,
+} from './pem.ts';
 export {
   decodeBasicConstraints,
   decodeKeyUsage,

@@ -56,3 +56,25 @@ export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
   const lines = b64.match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
+
+/**
+ * A trust anchor as PEM text that goes into a pod spec or an environment: certificates and nothing else
+ * (a pasted bundle holding a private key must never travel with it). Returns why not, or undefined.
+ */
+export function certificatesOnlyProblem(text: string): string | undefined {
+  let blocks: PemBlock[];
+  try {
+    blocks = parsePemBlocks(text);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (blocks.length === 0) return 'holds no PEM certificate';
+  const other = blocks.find((b) => b.label !== 'CERTIFICATE');
+  if (other) return `holds a ${other.label} block; only certificates may be given`;
+  try {
+    parsePemCertificates(text);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return undefined;
+}

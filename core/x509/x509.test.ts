@@ -464,3 +464,25 @@ describe('buildCertificate', () => {
     expectX509Error(() => root({ subjectAltNames: { ip: ['300.1.1.1'] } }), 'bad-input');
   });
 });
+
+describe('certificatesOnlyProblem (trust anchors that travel in pod specs)', () => {
+  it('accepts certificates, refuses anything else by name', async () => {
+    const { certificatesOnlyProblem, toPem } = await import('./index.ts');
+    const { generateKeyPairSync, X509Certificate } = await import('node:crypto');
+    const { readFileSync } = await import('node:fs');
+    const { repoRoot } = await import('../../test/support/paths.ts');
+    const pem = readFileSync(`${repoRoot}/../shared/testdata/snp-real/thim-certs.json`, 'utf8');
+    const cert = JSON.parse(pem) as { vcekCert: string };
+    expect(new X509Certificate(cert.vcekCert).subject).toBeTruthy();
+    expect(certificatesOnlyProblem(cert.vcekCert)).toBeUndefined();
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      format: 'pem',
+      type: 'pkcs8',
+    });
+    expect(certificatesOnlyProblem(cert.vcekCert + key.toString())).toBe(
+      'holds a PRIVATE KEY block; only certificates may be given',
+    );
+    expect(certificatesOnlyProblem('nothing here')).toBe('holds no PEM certificate');
+    expect(certificatesOnlyProblem(toPem(Buffer.from('not a certificate')))).toMatch(/.+/);
+  });
+});

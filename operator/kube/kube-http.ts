@@ -90,8 +90,9 @@ export class KubeHttp {
             ...o.headers,
             ...base.headers,
             accept: 'application/json',
-            // An explicit length: a chunked DELETE body left the API server's connection unusable for the
-            // next request on it (a bare "400 Bad Request"), seen in the e2e tier.
+            // An explicit length: Node sends a DELETE body with no framing at all (neither Content-Length nor
+            // chunked), so the API server read it as the start of the next request on the connection (a
+            // bare "400 Bad Request"), seen in the e2e tier.
             ...(payload === undefined
               ? {}
               : {

@@ -2,12 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { AZURE_ATTESTATION_SUFFIXES, checkAuthorities } from './authorities.ts';
 
 describe('checkAuthorities', () => {
-  it('admits Azure Attestation in every cloud, and exact hosts or suffixes the operator is given', () => {
+  it('admits Microsoft’s shared providers in every cloud by default, and the exact hosts or suffixes it is given', () => {
     expect(() =>
       checkAuthorities(
-        ['https://sharedeus.eus.attest.azure.net', 'https://my.usgv.attest.azure.us/'],
+        [
+          'https://sharedeus.eus.attest.azure.net',
+          'https://sharedweu.weu.attest.azure.net/',
+          'https://sharedugv.ugv.attest.azure.us',
+        ],
         AZURE_ATTESTATION_SUFFIXES,
       ),
+    ).not.toThrow();
+    expect(() =>
+      checkAuthorities(['https://contoso.eus.attest.azure.net'], ['contoso.eus.attest.azure.net']),
     ).not.toThrow();
     expect(() =>
       checkAuthorities(['https://sims.ns.svc.cluster.local:8444'], ['sims.ns.svc.cluster.local']),
@@ -24,10 +31,14 @@ describe('checkAuthorities', () => {
       return 'accepted';
     };
     expect(refused('https://sandbox.attest.localhost:8444')).toMatch(
-      /^spec\.attestation\.authorities\[1\] https:\/\/sandbox\.attest\.localhost:8444 is not an attestation service this operator may trust \(allowed: \.attest\.azure\.net/,
+      /^spec\.attestation\.authorities\[1\] https:\/\/sandbox\.attest\.localhost:8444 is not an attestation service this operator may trust \(allowed: azure-shared\)/,
     );
     expect(refused('https://attest.azure.net.evil.example')).toMatch(/may trust/);
-    expect(refused('https://evilattest.azure.net')).toMatch(/may trust/); // suffixes match at a dot
+    expect(refused('https://evilattest.azure.net')).toMatch(/may trust/);
+    // Anyone can create a custom provider under .attest.azure.net and write its policy: not by default.
+    expect(refused('https://contoso.eus.attest.azure.net')).toMatch(/may trust/);
+    expect(refused('https://sharedeus.weu.attest.azure.net')).toMatch(/may trust/); // region must repeat
+    expect(() => checkAuthorities(['https://x.attest.example'], ['.attest.example'])).not.toThrow();
     expect(refused('http://x.eus.attest.azure.net')).toMatch(/authorities\[1\] .* is not an https URL/);
     expect(refused('not a url')).toMatch(/is not an https URL/);
     // An exact host entry admits that host only, not hosts under it.

@@ -6,19 +6,30 @@
  */
 import { ReconcileError } from './errors.ts';
 
-/** Microsoft Azure Attestation in the public and sovereign clouds. */
-export const AZURE_ATTESTATION_SUFFIXES: readonly string[] = [
-  '.attest.azure.net',
-  '.attest.azure.us',
-  '.attest.azure.cn',
-];
+/**
+ * Microsoft's shared Azure Attestation providers (`shared<region>.<region>.attest.azure.net`, and the
+ * sovereign clouds' twins). Not every host under `.attest.azure.net`: anyone can create a custom
+ * provider there and write its policy, so custom providers must be named one by one (exact hosts).
+ */
+export const AZURE_SHARED_ATTESTATION = 'azure-shared';
+export const AZURE_ATTESTATION_SUFFIXES: readonly string[] = [AZURE_SHARED_ATTESTATION];
+const SHARED_PROVIDER = /^shared([a-z0-9]+)\.\1\.attest\.azure\.(net|us|cn)$/;
 
 /** The local sandbox's attestation simulator (its in-cluster address is set by the chart). */
 export const SIMULATED_ATTESTATION_SUFFIXES: readonly string[] = ['.attest.localhost'];
 
-/** An entry starting with "." allows hosts under it; any other entry allows exactly that host. */
+/**
+ * `azure-shared` allows Microsoft's shared providers; an entry starting with "." allows hosts under it;
+ * any other entry allows exactly that host.
+ */
 function allowed(host: string, entries: readonly string[]): boolean {
-  return entries.some((e) => (e.startsWith('.') ? host.endsWith(e.toLowerCase()) : host === e.toLowerCase()));
+  return entries.some((e) =>
+    e === AZURE_SHARED_ATTESTATION
+      ? SHARED_PROVIDER.test(host)
+      : e.startsWith('.')
+        ? host.endsWith(e.toLowerCase())
+        : host === e.toLowerCase(),
+  );
 }
 
 export function checkAuthorities(authorities: readonly string[], entries: readonly string[]): void {

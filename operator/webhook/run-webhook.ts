@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
+import { certificatesOnlyProblem } from '../../core/x509/index.ts';
 import { agentSettings, type AgentSettingsInput } from '../../core/inject/index.ts';
 import type { WebhookConfig } from '../config.ts';
 import type { KubeHttp } from '../kube/kube-http.ts';
@@ -122,10 +123,15 @@ async function agentInput(agent: WebhookConfig['agent']): Promise<AgentSettingsI
   const { simulators, ...rest } = agent;
   if (!simulators) return rest;
   const caPem = await readFile(simulators.caFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`SECUREKEY_AGENT_CA_FILE: cannot read ${simulators.caFile} (${err.code ?? err.message})`);
+    throw new Error(
+      `SECUREKEY_AGENT_CA_FILE: cannot read ${simulators.caFile} (${err.code ?? err.message})`,
+      {
+        cause: err,
+      },
+    );
   });
-  if (!caPem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new Error(`SECUREKEY_AGENT_CA_FILE: ${simulators.caFile} holds no PEM certificate`);
-  }
+  // It goes into every agent's environment: certificates only.
+  const problem = certificatesOnlyProblem(caPem);
+  if (problem) throw new Error(`SECUREKEY_AGENT_CA_FILE: ${simulators.caFile} ${problem}`);
   return { ...rest, simulators: { pspUrl: simulators.pspUrl, pspAudience: simulators.pspAudience, caPem } };
 }

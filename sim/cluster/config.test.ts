@@ -101,4 +101,38 @@ describe('a simulator CA made elsewhere (the chart’s)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reads a SEC1 EC key (what Helm’s genPrivateKey "ecdsa" writes) and refuses a key that is not the certificate’s', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sim-ca-sec1-'));
+    try {
+      const run = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+      run('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', path.join(dir, 'ca.key'));
+      run(
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        path.join(dir, 'ca.key'),
+        '-days',
+        '2',
+        '-subj',
+        '/CN=sec1 CA',
+        '-out',
+        path.join(dir, 'ca.crt'),
+      );
+      run('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', path.join(dir, 'other.key'));
+      const keyPem = readFileSync(path.join(dir, 'ca.key'), 'utf8');
+      expect(keyPem).toContain('BEGIN EC PRIVATE KEY');
+      const caPem = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
+      const leaf = loadSimulatorCa(caPem, keyPem).issue({ commonName: 'x', dns: ['x.svc'] });
+      expect(
+        new crypto.X509Certificate(leaf.certPem).verify(new crypto.X509Certificate(caPem).publicKey),
+      ).toBe(true);
+      expect(() => loadSimulatorCa(caPem, readFileSync(path.join(dir, 'other.key'), 'utf8'))).toThrow(
+        'the simulators CA key does not belong to its certificate',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

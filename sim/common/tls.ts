@@ -82,6 +82,11 @@ export function loadSimulatorCa(certPem: string, keyPem: string): SimulatorCa {
   const [cert] = parsePemCertificates(certPem);
   if (!cert) throw new Error('the simulators CA file holds no certificate');
   const caKey = crypto.createPrivateKey(keyPem);
+  // A key that is not the certificate's would only show later, as every client's TLS failure.
+  const certKey = cert.publicKey.export({ format: 'der', type: 'spki' });
+  if (!crypto.createPublicKey(caKey).export({ format: 'der', type: 'spki' }).equals(certKey)) {
+    throw new Error('the simulators CA key does not belong to its certificate');
+  }
   const cn = /CN=([^\n]+)/.exec(cert.subject)?.[1] ?? 'SecureKey simulators CA';
   return simulatorCa(cn, caKey, cert.raw);
 }

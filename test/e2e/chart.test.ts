@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyDigest } from '../../core/digest/index.ts';
-import { eventually } from '../support/eventually.ts';
+import { clusterEventually as eventually } from '../support/eventually.ts';
 import { startE2eCluster, type E2eCluster } from './support/cluster.ts';
 import {
   APPS,
@@ -32,6 +32,13 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  // What the specs made in the workloads' namespace, so a kept (kind) cluster can run them again.
+  for (const path of [
+    `/apis/apps/v1/namespaces/${APPS}/deployments/web`,
+    ...['db', 'intruder', 'cache'].map((p) => `/api/v1/namespaces/${APPS}/pods/${p}`),
+  ]) {
+    await cluster?.http.request('DELETE', path, { query: { gracePeriodSeconds: 0 } }).catch(() => undefined);
+  }
   install?.close();
   await cluster?.stop();
 });
@@ -110,14 +117,18 @@ describe('the chart with simulators on a real cluster', () => {
     // The agent waits the injected admission wait (30 s) for the operator, which never admits this pod.
     await install.waitPhase('intruder', 'Failed');
     const digest = digestOf(policy);
-    const agentLog = await cluster.logs(APPS, 'intruder', 'securekey-agent');
-    expect(agentLog).toContain(digest);
-    expect(agentLog).toContain('not admitted');
-    const status = (await install.pod('intruder')).status as {
-      containerStatuses?: Array<{ name: string; state: Obj }>;
-    };
-    const app = status.containerStatuses?.find((c) => c.name === 'app');
-    expect(app?.state['running'] ?? app?.state['terminated']).toBeUndefined();
+    // The agent's failure line itself (not its progress lines, which also carry the digest).
+    const failure = (await cluster.logs(APPS, 'intruder', 'securekey-agent'))
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level?: string; kind?: string; step?: string; message?: string })
+      .find((e) => e.level === 'error');
+    expect(failure).toMatchObject({ kind: 'digest-not-admitted', step: 'release' });
+    expect(failure?.message).toContain(`digest ${digest} not admitted by the release policy of key db-key`);
+    const status = (await install.pod('intruder')).status;
+    const app = status?.containerStatuses?.find((c) => c.name === 'app');
+    expect(app?.state).toHaveProperty('waiting'); // created, never started
+    expect(app?.restartCount).toBe(0);
   });
 
   it('a Deployment rolled to a new policy: old and new pods both hold the key during the rollout', async () => {
@@ -129,6 +140,8 @@ describe('the chart with simulators on a real cluster', () => {
       metadata: { name: 'web', namespace: APPS },
       spec: {
         replicas: 1,
+        // The old pod stays this long after the new one is ready: the overlap the spec observes.
+        minReadySeconds: 20,
         selector: { matchLabels: { app: 'web' } },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
         template: {
@@ -162,7 +175,7 @@ describe('the chart with simulators on a real cluster', () => {
       (
         await cluster.http.expect<{
           items: Array<{
-            metadata: { name: string; annotations: Record<string, string> };
+            metadata: { name: string; annotations: Record<string, string>; deletionTimestamp?: string };
             status: { phase?: string };
           }>;
         }>('GET', `/api/v1/namespaces/${APPS}/pods`, [200], { query: { labelSelector: 'app=web' } })
@@ -196,7 +209,10 @@ describe('the chart with simulators on a real cluster', () => {
       async () => {
         const pods = await webPods();
         const oldStill = pods.find(
-          (p) => p.metadata.name === old.metadata.name && p.status.phase === 'Running',
+          (p) =>
+            p.metadata.name === old.metadata.name &&
+            p.status.phase === 'Running' &&
+            p.metadata.deletionTimestamp === undefined,
         );
         for (const p of pods) {
           if (p.metadata.name === old.metadata.name || p.metadata.annotations[KATA_POLICY] === undefined)

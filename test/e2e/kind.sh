@@ -6,8 +6,8 @@
 #   test/e2e/kind.sh [--keep] [--name NAME] [--node-image kindest/node:vX]
 #
 # Needs: docker, kind (https://kind.sigs.k8s.io), helm 3, and `npm ci` done. --keep leaves the cluster up
-# (kubectl --context kind-NAME); otherwise it is deleted at the end, and logs of a failed run are in
-# ./kind-logs/.
+# (kubectl --context kind-NAME); otherwise a cluster this script created is deleted at the end (one that
+# existed before is left alone), and logs of a failed run are in ./kind-logs/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -34,14 +34,15 @@ version=$(node_modules/.bin/node -p "require('./package.json').version")
 repo=localhost/securekey
 kubeconfig=$(mktemp -t "kind-$name-XXXX.kubeconfig")
 
+created=false
 cleanup() {
   status=$?
   if [ "$status" -ne 0 ]; then
     step "failed: collecting logs into ./kind-logs"
     kind export logs ./kind-logs --name "$name" >/dev/null 2>&1 || true
   fi
-  if [ "$keep" = true ]; then
-    echo "cluster kept: kubectl --context kind-$name …   (kind delete cluster --name $name)"
+  if [ "$keep" = true ] || [ "$created" = false ]; then
+    echo "cluster left running: kubectl --context kind-$name …   (kind delete cluster --name $name)"
   else
     kind delete cluster --name "$name" >/dev/null 2>&1 || true
   fi
@@ -52,17 +53,21 @@ trap cleanup EXIT
 
 step "kind cluster $name"
 if ! kind get clusters 2>/dev/null | grep -qx "$name"; then
-  kind create cluster --name "$name" "${node_image[@]}" --wait 120s
+  # (${arr[@]+…}: bash 3.2 on macOS treats an empty array as unset under set -u)
+  kind create cluster --name "$name" ${node_image[@]+"${node_image[@]}"} --wait 120s
+  created=true
 fi
 kind get kubeconfig --name "$name" > "$kubeconfig"
 
 step "images (images/Dockerfile) → kind"
 for image in operator agent simulators; do
-  docker build -q -f images/Dockerfile --target "$image" -t "$repo/$image:$version" .
+  # No provenance attestation: with Docker 29's containerd image store, `kind load` cannot import it.
+  docker build -q --provenance=false -f images/Dockerfile --target "$image" -t "$repo/$image:$version" .
   kind load docker-image --name "$name" "$repo/$image:$version"
 done
 
 step "specs (test/e2e/chart.test.ts: installs the chart with the simulators)"
-KUBECONFIG="$kubeconfig" SECUREKEY_E2E=1 SECUREKEY_E2E_CLUSTER=existing \
+# On the project's Node 24 (node_modules/.bin first), whatever node the machine has.
+PATH="$PWD/node_modules/.bin:$PATH" KUBECONFIG="$kubeconfig" SECUREKEY_E2E=1 SECUREKEY_E2E_CLUSTER=existing \
   SECUREKEY_E2E_IMAGE_REPO="$repo" SECUREKEY_E2E_IMAGE_TAG="$version" HELM="$(command -v helm)" \
-  node_modules/.bin/vitest run --project e2e test/e2e/chart.test.ts
+  vitest run --project e2e test/e2e/chart.test.ts

@@ -15,7 +15,7 @@ import { KubeHttp } from '../../operator/kube/kube-http.ts';
 import { startControlPlane, type ControlPlane } from '../cluster/control-plane.ts';
 import { buildImages } from '../cluster/images.ts';
 import { buildPauseImage, startNode, type ClusterNode } from '../cluster/node.ts';
-import { eventually } from '../support/eventually.ts';
+import { clusterEventually as eventually } from '../support/eventually.ts';
 
 const NS = 'default';
 let plane: ControlPlane;

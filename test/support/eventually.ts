@@ -1,8 +1,12 @@
-/** Polls `probe` every 20 ms until it returns a value other than undefined/false, or fails after `ms`. */
+/**
+ * Polls `probe` every `intervalMs` (20 ms) until it returns a value other than undefined/false, or fails
+ * after `ms`. Specs against a whole cluster poll slower, to leave it the CPU.
+ */
 export async function eventually<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 10_000,
   what = 'condition',
+  intervalMs = 20,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
@@ -15,6 +19,15 @@ export async function eventually<T>(
     }
     if (Date.now() > deadline)
       throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** `eventually` for specs against a whole cluster: every 250 ms, leaving the cluster (two cores) the CPU. */
+export function clusterEventually<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  ms?: number,
+  what?: string,
+): Promise<T> {
+  return eventually(probe, ms, what, 250);
 }

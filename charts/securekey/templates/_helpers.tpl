@@ -52,3 +52,9 @@ app.kubernetes.io/component: operator
 {{- define "securekey.simTenant" -}}5a4db0c2-5ec4-4e6f-9d3c-5ec0e0000001{{- end -}}
 {{- define "securekey.simOperatorClient" -}}5a4db0c2-0000-4000-8000-0000000000a1{{- end -}}
 {{- define "securekey.simAgentClient" -}}5a4db0c2-0000-4000-8000-0000000000a2{{- end -}}
+
+{{/* A pod-template annotation that changes when the simulators' CA Secret would (pods that read it restart). */}}
+{{- define "securekey.simCaChecksum" -}}
+{{- $secret := lookup "v1" "Secret" .Release.Namespace (include "securekey.simCaSecret" .) -}}
+{{- if and $secret $secret.data -}}{{ $secret.data | toJson | sha256sum }}{{- else -}}new-{{ now | date "20060102150405" }}{{- end -}}
+{{- end -}}

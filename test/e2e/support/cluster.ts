@@ -15,7 +15,7 @@ import { ensureBinaries } from '../../cluster/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../../cluster/control-plane.ts';
 import { buildImages, type ImageName } from '../../cluster/images.ts';
 import { buildPauseImage, nodeIp, startNode, type ClusterNode } from '../../cluster/node.ts';
-import { eventually } from '../../support/eventually.ts';
+import { clusterEventually as eventually } from '../../support/eventually.ts';
 
 export interface E2eCluster {
   kind: 'local' | 'existing';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { POLICY_ANNOTATIONS } from '../../../core/digest/index.ts';
 import { IDENTITIES, SANDBOX_TENANT } from '../../../sim/sandbox/identities.ts';
-import { eventually } from '../../support/eventually.ts';
+import { clusterEventually as eventually } from '../../support/eventually.ts';
 import { repoRoot } from '../../support/paths.ts';
 import type { E2eCluster } from './cluster.ts';
 
