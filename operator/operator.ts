@@ -120,6 +120,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
         registry: metrics.registry,
         cached: (key) => controller.secureKeys.get(key),
         log,
+        allowed: { vaultSuffixes: config.allowedVaultSuffixes, authorities: config.allowedAuthorities },
       })
     : undefined;
   async function webhookDuties(signal: AbortSignal): Promise<void> {

@@ -56,20 +56,32 @@ export class Vaults {
   }
 
   private check(url: string): string {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new VaultCallError('rejected', `spec.vault.url ${JSON.stringify(url)} is not a URL`);
+    const checked = checkVaultUrl(url, this.o.allowedSuffixes);
+    if ('problem' in checked) {
+      throw new VaultCallError('rejected', checked.problem, {
+        hint: 'set SECUREKEY_ALLOWED_VAULT_SUFFIXES on the operator to allow another domain',
+      });
     }
-    const host = parsed.hostname.toLowerCase();
-    if (parsed.protocol !== 'https:' || !this.o.allowedSuffixes.some((s) => host.endsWith(s.toLowerCase()))) {
-      throw new VaultCallError(
-        'rejected',
-        `spec.vault.url ${parsed.origin} is not a vault this operator may use (allowed: https under ${this.o.allowedSuffixes.join(', ')})`,
-        { hint: 'set SECUREKEY_ALLOWED_VAULT_SUFFIXES on the operator to allow another domain' },
-      );
-    }
-    return parsed.origin;
+    return checked.origin;
   }
+}
+
+/** The vault URL's origin when it is https under an allowed suffix; otherwise why not. Pure. */
+export function checkVaultUrl(
+  url: string,
+  allowedSuffixes: readonly string[],
+): { origin: string } | { problem: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { problem: `spec.vault.url ${JSON.stringify(url)} is not a URL` };
+  }
+  const host = parsed.hostname.toLowerCase();
+  if (parsed.protocol !== 'https:' || !allowedSuffixes.some((s) => host.endsWith(s.toLowerCase()))) {
+    return {
+      problem: `spec.vault.url ${parsed.origin} is not a vault this operator may use (allowed: https under ${allowedSuffixes.join(', ')})`,
+    };
+  }
+  return { origin: parsed.origin };
 }

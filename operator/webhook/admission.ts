@@ -46,6 +46,11 @@ export interface AdmissionContext {
   /** Namespaces never mutated: the operator's own and the system ones. */
   excludedNamespaces: ReadonlySet<string>;
   resolve(namespace: string, name: string): Promise<SecureKey | undefined>;
+  /**
+   * Why the operator would refuse this SecureKey's vault or authorities (undefined: it would not). Its
+   * pods are then denied here, not left to fail in their agents against an endpoint the operator refuses.
+   */
+  refusal?(sk: SecureKey): string | undefined;
 }
 
 export const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
@@ -90,6 +95,10 @@ export async function admit(
           'unknown-securekey',
           `annotation securekey.io/key-${r.alias}: SecureKey ${r.secureKey} does not exist in namespace ${namespace}`,
         );
+      }
+      const refused = ctx.refusal?.(sk);
+      if (refused !== undefined) {
+        throw new InjectError('unknown-securekey', `SecureKey ${r.secureKey} cannot be used: ${refused}`);
       }
       const authority = sk.spec.attestation.authorities[0];
       if (authority === undefined) {

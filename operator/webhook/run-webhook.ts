@@ -10,6 +10,8 @@ import { agentSettings, type AgentSettingsInput } from '../../core/inject/index.
 import type { WebhookConfig } from '../config.ts';
 import type { KubeHttp } from '../kube/kube-http.ts';
 import { secureKeyPath } from '../kube/secure-key-api.ts';
+import { checkAuthorities } from '../reconcile/authorities.ts';
+import { checkVaultUrl } from '../vault/vaults.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Registry } from '../observability/metrics.ts';
 import { SYSTEM_NAMESPACES } from './admission.ts';
@@ -32,6 +34,8 @@ export async function runWebhook(o: {
   registry: Registry;
   cached: (key: string) => SecureKey | undefined;
   log: Logger;
+  /** What the reconciler allows (operator config): SecureKeys outside it are refused at admission too. */
+  allowed?: { vaultSuffixes: readonly string[]; authorities: readonly string[] };
 }): Promise<RunningWebhook> {
   const { config, namespace, http, log } = o;
   const ref = { namespace, name: config.secretName };
@@ -68,6 +72,7 @@ export async function runWebhook(o: {
     context: {
       settings: agentSettings(await agentInput(config.agent)),
       excludedNamespaces: new Set([namespace, ...SYSTEM_NAMESPACES]),
+      ...(o.allowed ? { refusal: refusalFor(o.allowed) } : {}),
       resolve: async (ns, name) => {
         const hit = o.cached(`${ns}/${name}`);
         if (hit) return hit;
@@ -134,4 +139,20 @@ async function agentInput(agent: WebhookConfig['agent']): Promise<AgentSettingsI
   const problem = certificatesOnlyProblem(caPem);
   if (problem) throw new Error(`SECUREKEY_AGENT_CA_FILE: ${simulators.caFile} ${problem}`);
   return { ...rest, simulators: { pspUrl: simulators.pspUrl, pspAudience: simulators.pspAudience, caPem } };
+}
+
+export function refusalFor(allowed: {
+  vaultSuffixes: readonly string[];
+  authorities: readonly string[];
+}): (sk: SecureKey) => string | undefined {
+  return (sk) => {
+    const vault = checkVaultUrl(sk.spec.vault.url, allowed.vaultSuffixes);
+    if ('problem' in vault) return vault.problem;
+    try {
+      checkAuthorities(sk.spec.attestation.authorities, allowed.authorities);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return undefined;
+  };
 }

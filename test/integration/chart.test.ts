@@ -59,7 +59,9 @@ function collection(doc: Doc): string {
   const plural = lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;
   const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
   const cluster = ['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(doc.kind);
-  return cluster ? `${base}/${plural}` : `${base}/namespaces/${NS}/${plural}`;
+  // Objects the chart puts in other namespaces (the simulators' per-namespace Roles) say so themselves.
+  const ns = (doc.metadata as { namespace?: string }).namespace ?? NS;
+  return cluster ? `${base}/${plural}` : `${base}/namespaces/${ns}/${plural}`;
 }
 
 describe('Helm chart', () => {
@@ -115,6 +117,10 @@ describe('Helm chart', () => {
     ],
     ['ServiceMonitor', ['metrics.serviceMonitor.enabled=true']],
     ['simulators acknowledged', ['simulators.enabled=true', `simulators.acknowledge=${ACK}`]],
+    [
+      'simulators serving some namespaces only',
+      ['simulators.enabled=true', `simulators.acknowledge=${ACK}`, 'simulators.pspNamespaces={default}'],
+    ],
   ];
 
   it.each(cases)(

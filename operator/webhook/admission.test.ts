@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { SecureKey } from '../../core/api/securekey.generated.ts';
+import { agentSettings } from '../../core/inject/index.ts';
+import { AZURE_ATTESTATION_SUFFIXES } from '../reconcile/authorities.ts';
+import { AZURE_VAULT_SUFFIXES } from '../vault/vaults.ts';
+import { admit, type AdmissionContext } from './admission.ts';
+import { refusalFor } from './run-webhook.ts';
+
+const secureKey = (vault: string, authority: string): SecureKey =>
+  ({
+    apiVersion: 'securekey.io/v1alpha1',
+    kind: 'SecureKey',
+    metadata: { name: 'db-key', namespace: 'shop' },
+    spec: {
+      vault: { url: vault },
+      key: { name: 'db-key', type: 'RSA-HSM', size: 2048 },
+      attestation: { authorities: [authority] },
+      workloads: {},
+    },
+  }) as SecureKey;
+
+function review() {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'u1',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      operation: 'CREATE',
+      namespace: 'shop',
+      object: {
+        metadata: {
+          name: 'db',
+          labels: { 'securekey.io/inject': 'true' },
+          annotations: { 'securekey.io/key-db': 'db-key' },
+        },
+        spec: { containers: [{ name: 'app', image: 'a' }] },
+      },
+    },
+  } as Parameters<typeof admit>[0];
+}
+
+function context(sk: SecureKey): AdmissionContext {
+  return {
+    settings: agentSettings({ image: 'agent:1' }),
+    excludedNamespaces: new Set(),
+    resolve: async () => sk,
+    refusal: refusalFor({ vaultSuffixes: AZURE_VAULT_SUFFIXES, authorities: AZURE_ATTESTATION_SUFFIXES }),
+  };
+}
+
+describe('admission of pods whose SecureKey the operator would refuse', () => {
+  it('mutates a pod whose SecureKey names an allowed vault and authority', async () => {
+    const sk = secureKey('https://hsm1.managedhsm.azure.net', 'https://sharedeus.eus.attest.azure.net');
+    expect((await admit(review(), context(sk))).outcome).toBe('mutated');
+  });
+
+  it('denies, naming the problem, when the vault or the authority is one the operator refuses', async () => {
+    const foreignMaa = secureKey('https://hsm1.managedhsm.azure.net', 'https://attacker.example.com');
+    const denied = await admit(review(), context(foreignMaa));
+    expect(denied.outcome).toBe('denied');
+    expect(denied.response.status?.message).toContain(
+      'SecureKey db-key cannot be used: spec.attestation.authorities[0] https://attacker.example.com is not an attestation service this operator may trust',
+    );
+    const foreignVault = secureKey('https://evil.example.com', 'https://sharedeus.eus.attest.azure.net');
+    expect((await admit(review(), context(foreignVault))).response.status?.message).toContain(
+      'spec.vault.url https://evil.example.com is not a vault this operator may use',
+    );
+  });
+});
