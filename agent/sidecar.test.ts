@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../test/support/eventually.ts';
 import { parseAgentConfig } from './config.ts';
 import { startSidecar } from './sidecar.ts';
 import { startAgentWorld, type AgentWorld } from './testing/world.ts';
@@ -56,7 +57,12 @@ describe('sidecar mode', () => {
       }
       expect(statSync(file).ino).not.toBe(inode); // a new file renamed over the old one
       expect(statSync(file).mode & 0o777).toBe(0o400);
-      expect(events.some((e) => e['msg'] === 'key rotated' && e['alias'] === 'db')).toBe(true);
+      // The round logs the rotation once runAgent returns, just after the file is renamed into place.
+      await eventually(
+        () => events.some((e) => e['msg'] === 'key rotated' && e['alias'] === 'db'),
+        5_000,
+        'the key rotated event',
+      );
       expect(sidecar.rounds()).toBeGreaterThanOrEqual(2);
     } finally {
       await sidecar.stop();
