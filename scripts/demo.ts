@@ -7,7 +7,7 @@
  * shows a pod with another policy refused; then says how to clean up.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -102,6 +102,12 @@ if (values.kind) {
     SECUREKEY_E2E_IMAGE_TAG: values['image-tag'] ?? version,
   });
 } else {
+  const configured = process.env['KUBECONFIG'] ?? path.join(process.env['HOME'] ?? '/root', '.kube/config');
+  if (existsSync(configured)) {
+    say(
+      `(a kube context is configured in ${configured}; this demo brings up its own cluster — --current uses yours)`,
+    );
+  }
   say('local cluster: etcd, kube-apiserver, kubelet, containerd, kube-proxy, CoreDNS; building the images…');
 }
 if (process.env['SECUREKEY_E2E_CLUSTER'] === 'existing' && !process.env['KUBECONFIG']) {

@@ -136,3 +136,42 @@ describe('a simulator CA made elsewhere (the chart’s)', () => {
     }
   });
 });
+
+describe('signing keys that survive a simulators restart', () => {
+  it('gives a restarted Entra the same token-signing key; TLS keys stay fresh; files are 0600', async () => {
+    const { withPersistentSigningKeys, createSimulatorCa } = await import('../common/tls.ts');
+    const { startEntra } = await import('../entra/start.ts');
+    const { httpsRequest } = await import('../../test/support/https-request.ts');
+    const { statSync, readdirSync } = await import('node:fs');
+    const dir = mkdtempSync(path.join(tmpdir(), 'sim-signing-'));
+    const base = createSimulatorCa('restart CA');
+    const keysOf = async () => {
+      const entra = await startEntra({
+        ca: withPersistentSigningKeys(base, dir),
+        tenantId: 't1',
+        applications: [],
+      });
+      try {
+        const res = await httpsRequest(`${entra.url}/t1/discovery/v2.0/keys`, { caPem: base.certPem });
+        return (res.json as { keys: Array<{ kid: string; n: string }> }).keys;
+      } finally {
+        await entra.close();
+      }
+    };
+    try {
+      const first = await keysOf();
+      const second = await keysOf();
+      expect(first.map((k) => k.n)).toEqual(second.map((k) => k.n));
+      expect(first).toHaveLength(1);
+      for (const f of readdirSync(dir)) expect(statSync(path.join(dir, f)).mode & 0o777).toBe(0o600);
+      // Another issue under the same name is another key (a rotation stays a rotation).
+      const ca = withPersistentSigningKeys(base, dir);
+      const a = ca.issue({ commonName: 'x', usage: 'signing' });
+      const b = ca.issue({ commonName: 'x', usage: 'signing' });
+      expect(a.keyPem).not.toBe(b.keyPem);
+      expect(ca.issue({ commonName: 'tls' }).keyPem).not.toBe(ca.issue({ commonName: 'tls' }).keyPem);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -12,9 +12,10 @@
  */
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { FakeAmd } from '../amd/index.ts';
-import { loadSimulatorCa } from '../common/tls.ts';
+import { loadSimulatorCa, withPersistentSigningKeys } from '../common/tls.ts';
 import type { Jwks } from '../entra/issuer-keys.ts';
 import { startEntra } from '../entra/start.ts';
 import { startMaa } from '../maa/start.ts';
@@ -65,10 +66,13 @@ async function clusterIssuer(): Promise<{ issuer: string; jwks: Jwks }> {
 }
 
 const config = parseClusterSimulatorsConfig(process.env);
-const ca = loadSimulatorCa(
+const loaded = loadSimulatorCa(
   readFileSync(`${config.caDir}/ca.crt`, 'utf8'),
   readFileSync(`${config.caDir}/ca.key`, 'utf8'),
 );
+// Signing keys kept beside the vault's state: a restarted container still verifies the tokens it issued
+// (the operator caches its Entra token for an hour).
+const ca = config.statePath ? withPersistentSigningKeys(loaded, path.dirname(config.statePath)) : loaded;
 const issuer = await clusterIssuer();
 const [operator, agent] = IDENTITIES as [(typeof IDENTITIES)[number], (typeof IDENTITIES)[number]];
 const all = { host: '0.0.0.0', log };

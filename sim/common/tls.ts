@@ -3,6 +3,8 @@
  * certificate from it, and clients trust exactly this CA (never "skip verification").
  */
 import crypto, { type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseDer } from '../../core/asn1/index.ts';
 import {
   buildCertificate,
@@ -137,6 +139,46 @@ function simulatorCa(name: string, caKey: KeyObject, certDer: Buffer): Simulator
         certDer: leafDer,
         chainDer: [leafDer, certDer],
       };
+    },
+  };
+}
+
+/**
+ * The same CA, but its signing keys (Entra's token key, Attestation's, the vault's release key) survive a
+ * restart: kept in `dir` (the in-cluster simulators' state volume, which outlives a container restart),
+ * so tokens and keys a client cached stay verifiable. The n-th signing issue for a name gets the n-th
+ * stored key. TLS certificates are issued afresh as before.
+ */
+export function withPersistentSigningKeys(ca: SimulatorCa, dir: string): SimulatorCa {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const counts = new Map<string, number>();
+  return {
+    name: ca.name,
+    certPem: ca.certPem,
+    certDer: ca.certDer,
+    issue(o) {
+      if (o.usage !== 'signing') return ca.issue(o);
+      const n = (counts.get(o.commonName) ?? 0) + 1;
+      counts.set(o.commonName, n);
+      const id = crypto.createHash('sha256').update(`${o.commonName}#${n}`).digest('hex').slice(0, 32);
+      const file = path.join(dir, `signing-${id}.json`);
+      if (existsSync(file)) {
+        const saved = JSON.parse(readFileSync(file, 'utf8')) as { keyPem: string; certPem: string };
+        const certDer = Buffer.from(new crypto.X509Certificate(saved.certPem).raw);
+        return {
+          keyPem: saved.keyPem,
+          certPem: saved.certPem,
+          chainPem: saved.certPem + ca.certPem,
+          key: crypto.createPrivateKey(saved.keyPem),
+          certDer,
+          chainDer: [certDer, ca.certDer],
+        };
+      }
+      const issued = ca.issue(o);
+      writeFileSync(file, JSON.stringify({ keyPem: issued.keyPem, certPem: issued.certPem }), {
+        mode: 0o600,
+      });
+      return issued;
     },
   };
 }
