@@ -3,7 +3,7 @@
  * attestSevSnp, the SKR sidecar's request), retried on throttling, outages and network failures,
  * never on a refusal of the evidence itself.
  */
-import { AttestationRequestError, attestSevSnp } from '../edge/azure/index.ts';
+import { AttestationRequestError, attestSevSnp } from '../edge/azure/attestation-client.ts';
 import { AgentError } from './errors.ts';
 import { withRetry } from './retry.ts';
 import type { Timeline } from './timeline.ts';

@@ -18,7 +18,8 @@ import { rootCertificates } from 'node:tls';
 import type { TokenCredential } from '@azure/identity';
 import { parseReport } from '../core/snp/index.ts';
 import { parsePemCertificates } from '../core/x509/index.ts';
-import { keyClientFor, preloadAzureSdk } from '../edge/azure/index.ts';
+// The Key Vault client only: the agent's identity is its own (ADR 18), so @azure/identity never loads.
+import { keyClientFor, preloadKeyVaultSdk } from '../edge/azure/key-client.ts';
 import { attestEach } from './attest.ts';
 import { readConfigPem, type AgentConfig } from './config.ts';
 import { AgentError } from './errors.ts';
@@ -140,7 +141,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
     // The Key Vault SDK loads while MAA answers (the request is on its way: attestEach sent it).
     if (!sdkLoaded) {
       sdkLoaded = true;
-      await timeline.time('load:keyvault-sdk', () => preloadAzureSdk({ keyVault: true }));
+      await timeline.time('load:keyvault-sdk', () => preloadKeyVaultSdk());
     }
     const tokens = await attestation;
     log({ msg: 'attested', authorities });

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { httpsAgent } from '../edge/azure/index.ts';
+import { httpsAgent } from '../edge/azure/https-agent.ts';
 
 export interface HttpRequest {
   method?: string;

@@ -49,7 +49,11 @@ for name in "${names[@]}"; do
   # Warm V8's compile cache as the runtime user (Node keys the cache directory by uid), as the Dockerfile
   # does; read-only at run time. The Azure SDK loads lazily, so the warm-up loads it too.
   warm=$(field "m.images['$name'].warm")
-  sdk=""; [ "$name" = simulators ] || sdk="; (await import('/app/edge/azure/index.ts')).preloadAzureSdk()"
+  case "$name" in
+    operator) sdk="; (await import('/app/edge/azure/index.ts')).preloadAzureSdk()" ;;
+    agent) sdk="; (await import('/app/edge/azure/key-client.ts')).preloadKeyVaultSdk()" ;;
+    *) sdk="" ;;
+  esac
   mkdir -p "$mnt/app/.cache/node-compile"; chown -R 65532:65532 "$mnt/app/.cache"
   chroot --userspec=65532:65532 "$mnt" /usr/local/bin/node -e "await import('$warm')$sdk" 2>/dev/null || true
   $B umount "$c" >/dev/null

@@ -1,40 +1,36 @@
 /**
- * Factories for the real Azure SDK clients, wired to httpsAgent (loopback names, optional CA) so the
- * same code talks to Azure and to the SecureKey simulators. Nothing here changes what the SDK checks:
- * the Key Vault client keeps its challenge-resource verification (simulated vaults live under
- * `.vault.localhost` / `.managedhsm.localhost`, see docs/adr/0007-simulated-vault-hostnames.md).
- *
- * The SDK is loaded when a factory first needs it, not when this module is imported: it is ~500
- * modules, most of a process's start-up, and the agent (everything that imports edge/azure) has other
- * work to start first (bench/README.md, "Agent"). It is loaded with `require`, i.e. the packages' own
- * CommonJS builds (the same sources; Node loads them markedly faster than the ESM builds). Only this
- * module holds SDK values; everything else imports SDK *types*, so there is one copy of each class.
+ * Factories for the Entra credentials (@azure/identity), wired to httpsAgent (loopback names, optional
+ * CA) so the same code talks to Entra and to the simulated Entra; the Key Vault client is in
+ * key-client.ts (re-exported here). Both SDKs load when a factory first needs them, not at import: they
+ * are hundreds of modules, most of a process's start-up (bench/README.md, "Agent"). They are loaded with
+ * `require`, i.e. the packages' own CommonJS builds, which Node loads markedly faster than the ESM builds.
+ * Only these modules hold SDK values; everything else imports SDK *types*, so there is one copy of each
+ * class. The agent uses key-client.ts alone (its identity is its own, ADR 18).
  */
 import { createRequire } from 'node:module';
 import type { Agent } from 'node:https';
 import type {
   ClientAssertionCredential,
   ClientSecretCredential,
-  TokenCredential,
   WorkloadIdentityCredential,
 } from '@azure/identity';
 import type * as IdentitySdk from '@azure/identity';
-import type { KeyClient, KeyClientOptions } from '@azure/keyvault-keys';
-import type * as KeyVaultSdk from '@azure/keyvault-keys';
 import { httpsAgent } from './https-agent.ts';
+import { caOf, preloadKeyVaultSdk, type RetryOptions } from './key-client.ts';
+
+export {
+  keyClientFor,
+  preloadKeyVaultSdk,
+  type KeyClientForOptions,
+  type RetryOptions,
+} from './key-client.ts';
 
 const require = createRequire(import.meta.url);
 let identity: typeof IdentitySdk | undefined;
-let keyVault: typeof KeyVaultSdk | undefined;
 
 /** `@azure/identity`, loaded on first use. */
 function identitySdk(): typeof IdentitySdk {
   return (identity ??= require('@azure/identity') as typeof IdentitySdk);
-}
-
-/** `@azure/keyvault-keys`, loaded on first use. */
-function keyVaultSdk(): typeof KeyVaultSdk {
-  return (keyVault ??= require('@azure/keyvault-keys') as typeof KeyVaultSdk);
 }
 
 /**
@@ -44,28 +40,7 @@ function keyVaultSdk(): typeof KeyVaultSdk {
 export function preloadAzureSdk(which: { identity?: boolean; keyVault?: boolean } = {}): void {
   const all = which.identity === undefined && which.keyVault === undefined;
   if (all || which.identity) identitySdk();
-  if (all || which.keyVault) keyVaultSdk();
-}
-
-export type RetryOptions = NonNullable<KeyClientOptions['retryOptions']>;
-
-export interface KeyClientForOptions {
-  /** `https://<vault>.vault.azure.net`, `https://<hsm>.managedhsm.azure.net`, or a simulated vault. */
-  vaultUrl: string;
-  credential: TokenCredential;
-  /** Trust only this CA (a simulator's); omit for the system roots. */
-  caPem?: string;
-  retryOptions?: RetryOptions;
-  /** api-version; the SDK's default (2025-07-01) when omitted. */
-  serviceVersion?: KeyClientOptions['serviceVersion'];
-}
-
-/** The real `KeyClient`, over our agent. */
-export function keyClientFor(options: KeyClientForOptions): KeyClient {
-  const clientOptions: KeyClientOptions = { agent: httpsAgent(caOf(options.caPem)) };
-  if (options.retryOptions !== undefined) clientOptions.retryOptions = options.retryOptions;
-  if (options.serviceVersion !== undefined) clientOptions.serviceVersion = options.serviceVersion;
-  return new (keyVaultSdk().KeyClient)(options.vaultUrl, options.credential, clientOptions);
+  if (all || which.keyVault) preloadKeyVaultSdk();
 }
 
 /** What every Entra credential factory takes besides the secret or assertion. */
@@ -142,8 +117,4 @@ export function clientSecretCredential(
     options.clientSecret,
     credentialOptions(options),
   );
-}
-
-function caOf(caPem: string | undefined): { caPem?: string } {
-  return caPem === undefined ? {} : { caPem };
 }

@@ -14,14 +14,17 @@ export { httpsAgent, type HttpsAgentOptions } from './https-agent.ts';
 export {
   clientAssertionCredential,
   clientSecretCredential,
-  keyClientFor,
   preloadAzureSdk,
   workloadIdentityCredential,
   type EntraClientOptions,
-  type KeyClientForOptions,
-  type RetryOptions,
   type WorkloadIdentityOptions,
 } from './clients.ts';
+export {
+  keyClientFor,
+  preloadKeyVaultSdk,
+  type KeyClientForOptions,
+  type RetryOptions,
+} from './key-client.ts';
 export {
   attestRequestBody,
   attestSevSnp,

@@ -1,0 +1,52 @@
+/**
+ * The real Key Vault `KeyClient`, wired to httpsAgent (loopback names, optional CA) so the same code talks
+ * to Azure and to the SecureKey simulators; its challenge-resource verification stays on (simulated vaults
+ * live under `.vault.localhost` / `.managedhsm.localhost`, docs/adr/0007-simulated-vault-hostnames.md).
+ *
+ * The SDK is loaded when first needed, not when this module is imported, with `require` (the package's
+ * CommonJS build, which Node loads markedly faster). Kept apart from the Entra credentials (clients.ts) so
+ * the agent, which uses only this, never loads or ships @azure/identity.
+ */
+import { createRequire } from 'node:module';
+import type { TokenCredential } from '@azure/identity';
+import type { KeyClient, KeyClientOptions } from '@azure/keyvault-keys';
+import type * as KeyVaultSdk from '@azure/keyvault-keys';
+import { httpsAgent } from './https-agent.ts';
+
+const require = createRequire(import.meta.url);
+let keyVault: typeof KeyVaultSdk | undefined;
+
+/** `@azure/keyvault-keys`, loaded on first use. */
+function keyVaultSdk(): typeof KeyVaultSdk {
+  return (keyVault ??= require('@azure/keyvault-keys') as typeof KeyVaultSdk);
+}
+
+/** Loads the Key Vault SDK now (synchronously): the agent does it while it waits on the network. */
+export function preloadKeyVaultSdk(): void {
+  keyVaultSdk();
+}
+
+export type RetryOptions = NonNullable<KeyClientOptions['retryOptions']>;
+
+export interface KeyClientForOptions {
+  /** `https://<vault>.vault.azure.net`, `https://<hsm>.managedhsm.azure.net`, or a simulated vault. */
+  vaultUrl: string;
+  credential: TokenCredential;
+  /** Trust only this CA (a simulator's); omit for the system roots. */
+  caPem?: string;
+  retryOptions?: RetryOptions;
+  /** api-version; the SDK's default (2025-07-01) when omitted. */
+  serviceVersion?: KeyClientOptions['serviceVersion'];
+}
+
+/** The real `KeyClient`, over our agent. */
+export function keyClientFor(options: KeyClientForOptions): KeyClient {
+  const clientOptions: KeyClientOptions = { agent: httpsAgent(caOf(options.caPem)) };
+  if (options.retryOptions !== undefined) clientOptions.retryOptions = options.retryOptions;
+  if (options.serviceVersion !== undefined) clientOptions.serviceVersion = options.serviceVersion;
+  return new (keyVaultSdk().KeyClient)(options.vaultUrl, options.credential, clientOptions);
+}
+
+export function caOf(caPem: string | undefined): { caPem?: string } {
+  return caPem === undefined ? {} : { caPem };
+}
