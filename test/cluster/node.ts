@@ -167,6 +167,9 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
         // best effort; the next step still runs
       }
     };
+    // The pods' processes (pause and containers) are the shims' children: killing only the shims
+    // reparented them to init, where they ran on after the cluster — every run's, on this machine.
+    sh(`for p in $(pgrep -f '[c]ontainerd-shim.*-address ${socket}'); do pkill -KILL -P "$p"; done`);
     sh(`pkill -f '[c]ontainerd-shim.*-address ${socket}'`);
     sh(`grep ' ${dir}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l`);
     sh(`rm -rf '${p('kubelet')}' '${p('containerd')}'`);
