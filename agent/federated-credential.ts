@@ -29,13 +29,7 @@ const GRANT = 'client_credentials';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** An Entra answer that is worth another try (throttling, outage, network). */
-class TransientTokenError extends Error {
-  readonly retryAfterMs: number | undefined;
-  constructor(message: string, retryAfterMs?: number, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.retryAfterMs = retryAfterMs;
-  }
-}
+class TransientTokenError extends Error {}
 
 export class FederatedTokenCredential implements TokenCredential {
   readonly #o: FederatedCredentialOptions;
@@ -73,7 +67,6 @@ export class FederatedTokenCredential implements TokenCredential {
       maxDelayMs: 4_000,
       // Not after the caller gave up (deadline, shutdown).
       retryable: (err) => err instanceof TransientTokenError && signal?.aborted !== true,
-      retryAfterMs: (err) => (err instanceof TransientTokenError ? err.retryAfterMs : undefined),
     });
   }
 
@@ -89,11 +82,9 @@ export class FederatedTokenCredential implements TokenCredential {
         ...(signal === undefined ? {} : { signal }),
       });
     } catch (err) {
-      throw new TransientTokenError(
-        `${this.#endpoint} not reached: ${(err as Error).message}`,
-        undefined,
-        err,
-      );
+      throw new TransientTokenError(`${this.#endpoint} not reached: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     let doc: Record<string, unknown> = {};
     try {
@@ -119,7 +110,8 @@ export class FederatedTokenCredential implements TokenCredential {
           ? String(doc['error'])
           : `HTTP ${res.status}`;
     const message = `Entra ID refused the workload identity token exchange (${res.status}): ${what}`;
-    if (res.status === 429 || res.status >= 500) throw new TransientTokenError(message, undefined);
+    // (Entra's Retry-After is not read: httpRequest does not expose headers; the backoff is ours.)
+    if (res.status === 429 || res.status >= 500) throw new TransientTokenError(message);
     throw new Error(message);
   }
 }

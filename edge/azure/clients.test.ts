@@ -1,6 +1,5 @@
 /**
- * The SDK loads on first use: importing edge/azure (as everything in the agent does, through
- * agent/http.ts) must not load it, and the factories must still hand out the real SDK clients.
+ * The SDK loads on first use: importing edge/azure (as the operator and the tests do) must not load it, and the factories must still hand out the real SDK clients.
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';

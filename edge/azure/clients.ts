@@ -1,7 +1,7 @@
 /**
  * Factories for the Entra credentials (@azure/identity), wired to httpsAgent (loopback names, optional
  * CA) so the same code talks to Entra and to the simulated Entra; the Key Vault client is in
- * key-client.ts (re-exported here). Both SDKs load when a factory first needs them, not at import: they
+ * key-client.ts (index.ts exports both). Both SDKs load when a factory first needs them, not at import: they
  * are hundreds of modules, most of a process's start-up (bench/README.md, "Agent"). They are loaded with
  * `require`, i.e. the packages' own CommonJS builds, which Node loads markedly faster than the ESM builds.
  * Only these modules hold SDK values; everything else imports SDK *types*, so there is one copy of each
@@ -17,13 +17,6 @@ import type {
 import type * as IdentitySdk from '@azure/identity';
 import { httpsAgent } from './https-agent.ts';
 import { caOf, preloadKeyVaultSdk, type RetryOptions } from './key-client.ts';
-
-export {
-  keyClientFor,
-  preloadKeyVaultSdk,
-  type KeyClientForOptions,
-  type RetryOptions,
-} from './key-client.ts';
 
 const require = createRequire(import.meta.url);
 let identity: typeof IdentitySdk | undefined;

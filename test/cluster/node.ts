@@ -311,7 +311,8 @@ async function startServices(
   );
   await waitFor(
     'kube-proxy',
-    async () => (await fetch('http://127.0.0.1:10256/healthz')).status < 600,
+    // Healthy once it has programmed the Service rules (503 until then).
+    async () => (await fetch('http://127.0.0.1:10256/healthz')).ok,
     30_000,
     proxyLog,
   );

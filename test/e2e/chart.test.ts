@@ -267,8 +267,6 @@ describe('the chart with simulators on a real cluster', () => {
     }
     await eventually(
       async () =>
-        (await cluster.http.request('GET', `/apis/securekey.io/v1alpha1/namespaces/${APPS}/securekeys`))
-          .status === 200 &&
         (
           await cluster.http.expect<{ items: unknown[] }>(
             'GET',
