@@ -1,13 +1,17 @@
 /**
  * The agent as an init container runs it — `node agent/main.ts init`, configured only by its
  * environment — against the sandbox: a pod's report from the simulated PSP, one token from the
- * simulated Azure Attestation, releases from the simulated Managed HSM through the real SDK.
+ * simulated Azure Attestation, releases from the simulated Managed HSM through the real SDK. The main
+ * specs run twice: from source and as the image ships it (the bundle of scripts/bundle-agent.ts, ADR 19).
  */
 import crypto from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentArgs } from '../core/inject/index.ts';
+import { bundleAgent, type AgentBundle } from '../scripts/bundle-agent.ts';
+import { PATH_BUILTINS } from './eager-load.ts';
 import {
   ADMITTED_DIGEST,
   runAgentProcess,
@@ -18,10 +22,17 @@ import {
 import { startReleaseMitm, type ReleaseMitm, type Tampering } from './testing/release-mitm.ts';
 
 let world: AgentWorld;
+let bundle: AgentBundle;
 
 beforeAll(async () => {
   world = await startAgentWorld();
+  bundle = await bundleAgent(path.join(world.dir, 'bundle'));
 }, 60_000);
+
+type Entry = 'source' | 'bundle';
+const ENTRIES: Entry[] = ['source', 'bundle'];
+const runEntry = (entry: Entry, env: Record<string, string>, args?: string[]) =>
+  runAgentProcess(env, args, entry === 'bundle' ? bundle.main : undefined);
 afterAll(async () => {
   await world?.close();
 });
@@ -39,108 +50,118 @@ function secretSpellings(kind: KeyKind): string[] {
 }
 
 describe('agent init', () => {
-  it('writes each vault key byte for byte in raw, pem and jwk, mode 0400, then the readiness marker', async () => {
-    const out = world.outputDir('formats');
-    const keys = [
-      'oct-raw=oct-key:raw',
-      'oct-jwk=oct-key:jwk',
-      'rsa-raw=rsa-key:raw',
-      'rsa-pem=rsa-key:pem',
-      'rsa-jwk=rsa-key:jwk',
-      'ec-raw=ec-key:raw',
-      'ec-pem=ec-key:pem:tls/ec.pem',
-      'ec-jwk=ec-key:jwk',
-    ];
-    const run = await runAgentProcess(
-      world.env({ SECUREKEY_OUTPUT_DIR: out, SECUREKEY_KEYS: keys.join(',') }),
-    );
-    expect(run.error).toBeUndefined();
-    expect(run.code).toBe(0);
+  it.each(ENTRIES)(
+    '%s: writes each vault key byte for byte in raw, pem and jwk, mode 0400, then the readiness marker',
+    async (entry) => {
+      const out = world.outputDir(`formats-${entry}`);
+      const keys = [
+        'oct-raw=oct-key:raw',
+        'oct-jwk=oct-key:jwk',
+        'rsa-raw=rsa-key:raw',
+        'rsa-pem=rsa-key:pem',
+        'rsa-jwk=rsa-key:jwk',
+        'ec-raw=ec-key:raw',
+        'ec-pem=ec-key:pem:tls/ec.pem',
+        'ec-jwk=ec-key:jwk',
+      ];
+      const run = await runEntry(
+        entry,
+        world.env({ SECUREKEY_OUTPUT_DIR: out, SECUREKEY_KEYS: keys.join(',') }),
+      );
+      expect(run.error).toBeUndefined();
+      expect(run.code).toBe(0);
 
-    const file = (name: string): Buffer => readFileSync(path.join(out, name));
-    const { oct, rsa, ec } = world.material;
-    expect(file('oct-raw').equals(oct.export())).toBe(true);
-    expect(file('rsa-raw').equals(rsa.export({ format: 'der', type: 'pkcs8' }))).toBe(true);
-    expect(file('ec-raw').equals(ec.export({ format: 'der', type: 'pkcs8' }))).toBe(true);
-    expect(file('rsa-pem').toString()).toBe(rsa.export({ format: 'pem', type: 'pkcs8' }));
-    expect(file('tls/ec.pem').toString()).toBe(ec.export({ format: 'pem', type: 'pkcs8' }));
-    // JWK: the key's own members plus the vault key's key_ops, members sorted, no whitespace.
-    const jwk = (kind: KeyKind, name: string): void => {
-      const expected = { ...world.material[kind].export({ format: 'jwk' }), key_ops: world.keyOps[kind] };
-      const sorted = Object.fromEntries(Object.entries(expected).sort(([a], [b]) => (a < b ? -1 : 1)));
-      expect(file(name).toString()).toBe(JSON.stringify(sorted));
-    };
-    jwk('oct', 'oct-jwk');
-    jwk('rsa', 'rsa-jwk');
-    jwk('ec', 'ec-jwk');
+      const file = (name: string): Buffer => readFileSync(path.join(out, name));
+      const { oct, rsa, ec } = world.material;
+      expect(file('oct-raw').equals(oct.export())).toBe(true);
+      expect(file('rsa-raw').equals(rsa.export({ format: 'der', type: 'pkcs8' }))).toBe(true);
+      expect(file('ec-raw').equals(ec.export({ format: 'der', type: 'pkcs8' }))).toBe(true);
+      expect(file('rsa-pem').toString()).toBe(rsa.export({ format: 'pem', type: 'pkcs8' }));
+      expect(file('tls/ec.pem').toString()).toBe(ec.export({ format: 'pem', type: 'pkcs8' }));
+      // JWK: the key's own members plus the vault key's key_ops, members sorted, no whitespace.
+      const jwk = (kind: KeyKind, name: string): void => {
+        const expected = { ...world.material[kind].export({ format: 'jwk' }), key_ops: world.keyOps[kind] };
+        const sorted = Object.fromEntries(Object.entries(expected).sort(([a], [b]) => (a < b ? -1 : 1)));
+        expect(file(name).toString()).toBe(JSON.stringify(sorted));
+      };
+      jwk('oct', 'oct-jwk');
+      jwk('rsa', 'rsa-jwk');
+      jwk('ec', 'ec-jwk');
 
-    for (const name of [
-      'oct-raw',
-      'oct-jwk',
-      'rsa-raw',
-      'rsa-pem',
-      'rsa-jwk',
-      'ec-raw',
-      'tls/ec.pem',
-      'ec-jwk',
-    ]) {
-      expect(statSync(path.join(out, name)).mode & 0o777, name).toBe(0o400);
-    }
-    // No temporary files left beside the keys.
-    expect(readdirSync(out).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      for (const name of [
+        'oct-raw',
+        'oct-jwk',
+        'rsa-raw',
+        'rsa-pem',
+        'rsa-jwk',
+        'ec-raw',
+        'tls/ec.pem',
+        'ec-jwk',
+      ]) {
+        expect(statSync(path.join(out, name)).mode & 0o777, name).toBe(0o400);
+      }
+      // No temporary files left beside the keys.
+      expect(readdirSync(out).filter((n) => n.endsWith('.tmp'))).toEqual([]);
 
-    const marker = JSON.parse(file('.securekey-ready').toString()) as {
-      ready: boolean;
-      keys: { alias: string }[];
-    };
-    expect(marker.ready).toBe(true);
-    expect(marker.keys.map((k) => k.alias).sort()).toEqual(keys.map((k) => k.split('=')[0]).sort());
+      const marker = JSON.parse(file('.securekey-ready').toString()) as {
+        ready: boolean;
+        keys: { alias: string }[];
+      };
+      expect(marker.ready).toBe(true);
+      expect(marker.keys.map((k) => k.alias).sort()).toEqual(keys.map((k) => k.split('=')[0]).sort());
 
-    const result = run.result as { hostData: string; timings: { step: string; durationMs: number }[] };
-    expect(result.hostData).toBe(ADMITTED_DIGEST);
-    const steps = result.timings.map((t) => t.step);
-    for (const step of [
-      'identity-token',
-      'runtime-key',
-      'evidence',
-      'certificates',
-      'attestation',
-      'release',
-      'unwrap',
-      'write',
-    ]) {
-      expect(steps).toContain(step);
-    }
-    expect(steps.filter((s) => s.startsWith('release:'))).toHaveLength(keys.length);
+      const result = run.result as { hostData: string; timings: { step: string; durationMs: number }[] };
+      expect(result.hostData).toBe(ADMITTED_DIGEST);
+      const steps = result.timings.map((t) => t.step);
+      for (const step of [
+        'identity-token',
+        'runtime-key',
+        'evidence',
+        'certificates',
+        'attestation',
+        'release',
+        'unwrap',
+        'write',
+      ]) {
+        expect(steps).toContain(step);
+      }
+      expect(steps.filter((s) => s.startsWith('release:'))).toHaveLength(keys.length);
 
-    const printed = run.stdout + run.stderr;
-    for (const kind of ['oct', 'rsa', 'ec'] as const) {
-      for (const secret of secretSpellings(kind)) expect(printed).not.toContain(secret);
-    }
-  }, 60_000);
+      const printed = run.stdout + run.stderr;
+      for (const kind of ['oct', 'rsa', 'ec'] as const) {
+        for (const secret of secretSpellings(kind)) expect(printed).not.toContain(secret);
+      }
+    },
+    60_000,
+  );
 
-  it('three keys cost exactly one attestation call, one Entra token, and three releases', async () => {
-    const out = world.outputDir('one-attestation');
-    const agentClientId = world.sb.env('agent')['AZURE_CLIENT_ID']!;
-    const entraTokens = world.sb.entra.tokenRequests(agentClientId);
-    const attests = world.sb.maa.stats.attests();
-    const releases = world.sb.vault.stats.count('releaseKey', 200);
-    const run = await runAgentProcess(
-      world.env({ SECUREKEY_OUTPUT_DIR: out, SECUREKEY_KEYS: 'a=oct-key b=rsa-key:pem c=ec-key:jwk' }),
-    );
-    expect(run.error).toBeUndefined();
-    expect(run.code).toBe(0);
-    expect(world.sb.maa.stats.attests() - attests).toBe(1);
-    expect(world.sb.maa.stats.attests('token')).toBeGreaterThan(0);
-    expect(world.sb.entra.tokenRequests(agentClientId) - entraTokens).toBe(1);
-    expect(world.sb.vault.stats.count('releaseKey', 200) - releases).toBe(3);
-    // The three releases overlapped: each started before the first one finished.
-    const timings = (run.result as { timings: { step: string; startMs: number; durationMs: number }[] })
-      .timings;
-    const per = timings.filter((t) => t.step.startsWith('release:'));
-    const firstEnd = Math.min(...per.map((t) => t.startMs + t.durationMs));
-    expect(per.every((t) => t.startMs < firstEnd)).toBe(true);
-  }, 60_000);
+  it.each(ENTRIES)(
+    '%s: three keys cost exactly one attestation call, one Entra token, and three releases',
+    async (entry) => {
+      const out = world.outputDir(`one-attestation-${entry}`);
+      const agentClientId = world.sb.env('agent')['AZURE_CLIENT_ID']!;
+      const entraTokens = world.sb.entra.tokenRequests(agentClientId);
+      const attests = world.sb.maa.stats.attests();
+      const releases = world.sb.vault.stats.count('releaseKey', 200);
+      const run = await runEntry(
+        entry,
+        world.env({ SECUREKEY_OUTPUT_DIR: out, SECUREKEY_KEYS: 'a=oct-key b=rsa-key:pem c=ec-key:jwk' }),
+      );
+      expect(run.error).toBeUndefined();
+      expect(run.code).toBe(0);
+      expect(world.sb.maa.stats.attests() - attests).toBe(1);
+      expect(world.sb.maa.stats.attests('token')).toBeGreaterThan(0);
+      expect(world.sb.entra.tokenRequests(agentClientId) - entraTokens).toBe(1);
+      expect(world.sb.vault.stats.count('releaseKey', 200) - releases).toBe(3);
+      // The three releases overlapped: each started before the first one finished.
+      const timings = (run.result as { timings: { step: string; startMs: number; durationMs: number }[] })
+        .timings;
+      const per = timings.filter((t) => t.step.startsWith('release:'));
+      const firstEnd = Math.min(...per.map((t) => t.startMs + t.durationMs));
+      expect(per.every((t) => t.startMs < firstEnd)).toBe(true);
+    },
+    60_000,
+  );
 
   it('runs with the arguments the injector writes (core/inject agentArgs)', async () => {
     const out = world.outputDir('injected');
@@ -170,27 +191,32 @@ describe('agent init', () => {
     );
   }, 60_000);
 
-  it('a pod whose HOST_DATA is not admitted exits non-zero with an error naming its digest', async () => {
-    const policy = Buffer.from('package agent_policy\ndefault AllowRequestsFailingPolicy := true\n').toString(
-      'base64',
-    );
-    const digest = crypto.createHash('sha256').update(Buffer.from(policy, 'base64')).digest('hex');
-    const tokenFile = world.addPod('intruder', policy);
-    const out = world.outputDir('not-admitted');
-    const run = await runAgentProcess(
-      world.env({
-        SECUREKEY_OUTPUT_DIR: out,
-        SECUREKEY_PSP_TOKEN_FILE: tokenFile,
-        SECUREKEY_KEYS: 'db=oct-key',
-      }),
-    );
-    expect(run.code).toBe(1);
-    expect(run.error).toMatchObject({ step: 'release', kind: 'digest-not-admitted', key: 'db' });
-    expect(String(run.error?.['message'])).toContain(`digest ${digest} not admitted`);
-    expect(run.stderr).toContain(`securekey-agent: [release] digest ${digest} not admitted`);
-    expect(existsSync(path.join(out, 'db'))).toBe(false);
-    expect(existsSync(path.join(out, '.securekey-ready'))).toBe(false);
-  }, 60_000);
+  it.each(ENTRIES)(
+    '%s: a pod whose HOST_DATA is not admitted exits non-zero with an error naming its digest',
+    async (entry) => {
+      const policy = Buffer.from(
+        'package agent_policy\ndefault AllowRequestsFailingPolicy := true\n',
+      ).toString('base64');
+      const digest = crypto.createHash('sha256').update(Buffer.from(policy, 'base64')).digest('hex');
+      const tokenFile = world.addPod(`intruder-${entry}`, policy);
+      const out = world.outputDir(`not-admitted-${entry}`);
+      const run = await runEntry(
+        entry,
+        world.env({
+          SECUREKEY_OUTPUT_DIR: out,
+          SECUREKEY_PSP_TOKEN_FILE: tokenFile,
+          SECUREKEY_KEYS: 'db=oct-key',
+        }),
+      );
+      expect(run.code).toBe(1);
+      expect(run.error).toMatchObject({ step: 'release', kind: 'digest-not-admitted', key: 'db' });
+      expect(String(run.error?.['message'])).toContain(`digest ${digest} not admitted`);
+      expect(run.stderr).toContain(`securekey-agent: [release] digest ${digest} not admitted`);
+      expect(existsSync(path.join(out, 'db'))).toBe(false);
+      expect(existsSync(path.join(out, '.securekey-ready'))).toBe(false);
+    },
+    60_000,
+  );
 
   it('an identity without the release role is told so, not blamed on the digest', async () => {
     const assignments = world.sb.vault.roleAssignments;
@@ -254,9 +280,10 @@ describe('a man in the middle between agent and vault', () => {
     await mitm?.close();
   });
 
-  const run = (tampering: Tampering, out: string) => {
+  const run = (tampering: Tampering, out: string, entry: Entry = 'source') => {
     mitm.tampering = tampering;
-    return runAgentProcess(
+    return runEntry(
+      entry,
       world.env({ SECUREKEY_VAULT_URL: mitm.url, SECUREKEY_OUTPUT_DIR: out, SECUREKEY_KEYS: 'db=oct-key' }),
     );
   };
@@ -269,18 +296,20 @@ describe('a man in the middle between agent and vault', () => {
   }, 60_000);
 
   it.each([
-    ['alter-payload', 'signature-invalid'],
-    ['resign-foreign-ca', 'untrusted-chain'],
-    ['resign-other-host', 'host-mismatch'],
-    ['replay', 'nonce-mismatch'],
+    ['alter-payload', 'signature-invalid', 'source'],
+    ['resign-foreign-ca', 'untrusted-chain', 'source'],
+    ['resign-other-host', 'host-mismatch', 'source'],
+    ['replay', 'nonce-mismatch', 'source'],
+    ['alter-payload', 'signature-invalid', 'bundle'],
+    ['resign-foreign-ca', 'untrusted-chain', 'bundle'],
   ] as const)(
-    '%s is refused (%s) before anything is unwrapped',
-    async (tampering, reason) => {
+    '%s is refused (%s) before anything is unwrapped (%s)',
+    async (tampering, reason, entry) => {
       // A replay needs a genuine response from an earlier run to play back.
       if (tampering === 'replay') expect((await run('none', world.outputDir('mitm-record'))).code).toBe(0);
-      const out = world.outputDir(`mitm-${tampering}`);
+      const out = world.outputDir(`mitm-${tampering}-${entry}`);
       const before = mitm.tampered;
-      const r = await run(tampering, out);
+      const r = await run(tampering, out, entry);
       expect(mitm.tampered).toBe(before + 1);
       expect(r.code).toBe(1);
       expect(r.error).toMatchObject({ step: 'release', kind: 'release-unverified', reason, key: 'db' });
@@ -290,4 +319,43 @@ describe('a man in the middle between agent and vault', () => {
     },
     60_000,
   );
+});
+
+describe('the shipped bundle (scripts/bundle-agent.ts)', () => {
+  const chunk = (name: string) => readFileSync(path.join(bundle.dir, name), 'utf8');
+
+  it('starts small: the entry chunk holds neither the SDK nor the path, which load after the key pair starts', () => {
+    const main = chunk('main.cjs');
+    expect(main.length).toBeLessThan(100_000);
+    expect(main).not.toContain('KeyClient');
+    expect(main).toContain('require("./flow.cjs")');
+    expect(chunk('flow.cjs')).toContain('KeyClient');
+  });
+
+  it('needs nothing but Node at run time, and carries the licences of what it bundles', () => {
+    for (const f of bundle.files.filter((x) => x.name.endsWith('.cjs'))) {
+      for (const m of chunk(f.name).matchAll(/\brequire\("([^"]+)"\)/g)) {
+        expect(
+          // debug probes supports-color inside try/catch; everything else is Node's or the bundle's own.
+          isBuiltin(m[1]!) || m[1]!.startsWith('./') || m[1] === 'supports-color',
+          `${f.name}: ${m[1]}`,
+        ).toBe(true);
+      }
+    }
+    const licences = chunk('THIRD-PARTY-LICENSES');
+    expect(licences).toContain('@azure/keyvault-keys@');
+    expect(licences).toContain('MIT License');
+  });
+
+  it("loads Node's modules for the path before compiling it eagerly (agent/eager-load.ts PATH_BUILTINS)", () => {
+    const loadedByEntry = new Set(
+      [...chunk('main.cjs').matchAll(/\brequire\("(node:[^"]+)"\)/g)].map((m) => m[1]!),
+    );
+    const needed = new Set([...chunk('flow.cjs').matchAll(/\brequire\("(node:[^"]+)"\)/g)].map((m) => m[1]!));
+    const cheap = new Set(['node:crypto', 'node:fs/promises', 'node:path', 'node:process', 'node:util']);
+    const missing = [...needed].filter(
+      (n) => !loadedByEntry.has(n) && !cheap.has(n) && !PATH_BUILTINS.includes(n as never),
+    );
+    expect(missing).toEqual([]);
+  });
 });

@@ -10,6 +10,7 @@
  * the agent is loaded, so the two overlap (bench/README.md, "Agent").
  */
 import { parseAgentConfig } from './config.ts';
+import { loadEagerly } from './eager-load.ts';
 import { agentErrorFields, describeAgentError } from './errors.ts';
 import { generateRuntimeKey } from './runtime-key.ts';
 import { Timeline } from './timeline.ts';
@@ -22,6 +23,18 @@ function emit(stream: NodeJS.WriteStream, event: Record<string, unknown>): void 
 
 async function main(): Promise<number> {
   try {
+    if (process.argv[2] === 'warm-cache') {
+      // Image build only (images/images.json `warm`): load each mode's path exactly as a run loads it, so
+      // Node's compile cache holds what a start needs — compiled with the same V8 flags (eager-load.ts),
+      // or V8 would refuse the cache. Attests nothing, reads no configuration.
+      await loadEagerly(() => import('./flow.ts'));
+      await Promise.all([
+        import('./sidecar.ts'),
+        import('./node/node-config.ts'),
+        import('./node/node-client.ts'),
+      ]);
+      return 0;
+    }
     if (process.argv[2] === 'node') {
       // Node mode (ADR 14): the node agent attests and releases; this container only fetches and writes.
       const { parseNodeConfig } = await import('./node/node-config.ts');
@@ -68,7 +81,7 @@ async function main(): Promise<number> {
     const timeline = new Timeline();
     const runtimeKey = timeline.time('runtime-key', generateRuntimeKey);
     runtimeKey.catch(() => {}); // surfaces in runAgent
-    const { runAgent } = await timeline.time('load:agent', () => import('./flow.ts'));
+    const { runAgent } = await timeline.time('load:agent', () => loadEagerly(() => import('./flow.ts')));
     const result = await runAgent(config, { log, timeline, runtimeKey });
     // processMs: from the process's start (Node's own start-up included) to the files written.
     emit(process.stdout, { level: 'info', msg: 'ready', ...result, processMs: round(performance.now()) });
@@ -82,6 +95,9 @@ async function main(): Promise<number> {
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
-process.exitCode = await main();
-// An idle keep-alive socket must not hold the container open; an unref'd timer only fires if something does.
-setTimeout(() => process.exit(), 1_000).unref();
+// No top-level await: the same file is the entry of the shipped CommonJS bundle (agent/bundle.ts, ADR 19).
+void main().then((code) => {
+  process.exitCode = code;
+  // An idle keep-alive socket must not hold the container open; an unref'd timer only fires if something does.
+  setTimeout(() => process.exit(), 1_000).unref();
+});

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Agent wall time (method in bench/README.md): `node agent/main.ts init` as a fresh process against the
+ * Agent wall time (method in bench/README.md): the agent as its image runs it — the bundle of
+ * scripts/bundle-agent.ts, `node main.cjs init` (`--entry source` for `node agent/main.ts init`) — as a fresh process against the
  * sandbox on loopback, 1 key and 3 keys, measured from spawn to "files written" (the agent's `ready`
  * line, which it prints after the key files and the readiness marker are on disk), broken down by step
  * and compared with the sum of the unavoidable steps measured in the same run.
@@ -11,7 +12,7 @@
  * modules while the key pair is made delays noticing that it is done), so the headline ratio uses the
  * second, which nothing of the agent's start-up can inflate.
  *
- *   npm run bench:agent [-- --runs 20] [--main <entry>] [--label <text>] [--out <file>]
+ *   npm run bench:agent [-- --runs 20] [--entry bundle|source] [--main <entry>] [--label <text>] [--out <file>]
  *
  * `--main` runs another entry (e.g. a copy of an older tree) under the same harness, for before/after.
  */
@@ -23,17 +24,26 @@ import { parseArgs } from 'node:util';
 import { parseAgentConfig } from '../agent/config.ts';
 import { runAgent } from '../agent/flow.ts';
 import { startAgentWorld } from '../agent/testing/world.ts';
+import { bundleAgent } from '../scripts/bundle-agent.ts';
 import { repoRoot } from '../test/support/paths.ts';
 
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '2' },
-    main: { type: 'string', default: path.join(repoRoot, 'agent/main.ts') },
-    label: { type: 'string', default: 'agent/main.ts' },
+    entry: { type: 'string', default: 'bundle' },
+    main: { type: 'string' },
+    label: { type: 'string' },
     out: { type: 'string' },
   },
 });
+if (args.entry !== 'bundle' && args.entry !== 'source') throw new Error('--entry is bundle or source');
+const bundleDir = mkdtempSync(path.join(tmpdir(), 'securekey-agent-bundle-'));
+const main =
+  args.main ??
+  (args.entry === 'source' ? path.join(repoRoot, 'agent/main.ts') : (await bundleAgent(bundleDir)).main);
+const label =
+  args.label ?? (args.main ? args.main : args.entry === 'source' ? 'agent/main.ts' : 'bundle main.cjs');
 const RUNS = Number(args.runs);
 const WARMUP = Number(args.warmup);
 
@@ -100,7 +110,7 @@ const newSamples = (): Samples => ({
 async function runAgentOnce(keys: string, into: Samples | undefined): Promise<void> {
   const out = world.outputDir('bench');
   const run = await timedSpawn(
-    [args.main, 'init'],
+    [main, 'init'],
     world.env({ SECUREKEY_OUTPUT_DIR: out, SECUREKEY_KEYS: keys, NODE_COMPILE_CACHE: compileCache }),
   );
   if (run.code !== 0 || Number.isNaN(run.readyMs)) {
@@ -232,7 +242,7 @@ const overOne = (s: Samples) => r2(quantile(s.ready, 0.5) / quantile(samples.one
 const result = {
   date: new Date().toISOString(),
   node: process.version,
-  entry: args.label,
+  entry: label,
   targets: { spawnToFilesWrittenOverUnavoidable: 1.5, threeKeysOverOne: 1.3 },
   bareNodeSpawnToFirstLineMs: dist(bare.ready),
   one,
@@ -247,3 +257,4 @@ mkdirSync(path.dirname(outFile), { recursive: true });
 writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
 await world.close();
 rmSync(compileCache, { recursive: true, force: true });
+rmSync(bundleDir, { recursive: true, force: true });

@@ -41,21 +41,23 @@ for name in "${names[@]}"; do
   mkdir -p "$mnt/etc" "$mnt/tmp" "$mnt/app"; chmod 1777 "$mnt/tmp"
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$mnt/etc/passwd"
   printf 'root:x:0:\nnonroot:x:65532:\n' > "$mnt/etc/group"
-  cp -r "$deps/node_modules" "$mnt/app/node_modules"
-  # Only what this image's packages need (images.json `packages`), as the Dockerfile does.
-  node_modules/.bin/node scripts/prune-node-modules.ts "$mnt/app/node_modules" $(field "m.images['$name'].packages.join(' ')") >&2
+  bundle=$(field "m.images['$name'].bundle ?? ''")
+  if [ -n "$bundle" ]; then
+    # A bundled image (ADR 19): the bundle instead of sources and node_modules, as the Dockerfile does.
+    node_modules/.bin/node scripts/bundle-agent.ts --out "$mnt$bundle" >&2
+  else
+    cp -r "$deps/node_modules" "$mnt/app/node_modules"
+    # Only what this image's packages need (images.json `packages`), as the Dockerfile does.
+    node_modules/.bin/node scripts/prune-node-modules.ts "$mnt/app/node_modules" $(field "m.images['$name'].packages.join(' ')") >&2
+  fi
   if [ "$name" = agent ]; then install -D -m 0755 "$out/native/sev-report" "$mnt/usr/local/lib/securekey/sev-report"; fi
   for src in $(field "m.images['$name'].sources.join(' ')"); do cp -r "$src" "$mnt/app/$src"; done
   # Warm V8's compile cache as the runtime user (Node keys the cache directory by uid), as the Dockerfile
-  # does; read-only at run time. The Azure SDK loads lazily, so the warm-up loads it too.
-  warm=$(field "m.images['$name'].warm")
-  case "$name" in
-    operator) sdk="; (await import('/app/edge/azure/index.ts')).preloadAzureSdk()" ;;
-    agent) sdk="; (await import('/app/edge/azure/key-client.ts')).preloadKeyVaultSdk()" ;;
-    *) sdk="" ;;
-  esac
+  # does, with the image's own warm-up command (images.json `warm`); read-only at run time.
+  mapfile -t warm < <(field "m.images['$name'].warm.join('\\n')")
   mkdir -p "$mnt/app/.cache/node-compile"; chown -R 65532:65532 "$mnt/app/.cache"
-  chroot --userspec=65532:65532 "$mnt" /usr/local/bin/node -e "await import('$warm')$sdk" 2>/dev/null || true
+  env -i NODE_COMPILE_CACHE=/app/.cache/node-compile "$(command -v chroot)" --userspec=65532:65532 "$mnt" "${warm[@]}" >&2 \
+    || { echo "[build-images] $name: warm-up failed" >&2; exit 1; }
   $B umount "$c" >/dev/null
   env_args=()
   while IFS= read -r kv; do env_args+=(--env "$kv"); done < <(node_modules/.bin/node -e \

@@ -171,10 +171,14 @@ export interface AgentRun {
   error: Record<string, unknown> | undefined;
 }
 
-/** Runs `node agent/main.ts init` with exactly `env`. */
-export function runAgentProcess(env: Record<string, string>, args: string[] = ['init']): Promise<AgentRun> {
+/** Runs `node agent/main.ts init` with exactly `env`. `main`: the entry to run — the source by default, or the shipped bundle's `main.cjs` (scripts/bundle-agent.ts). */
+export function runAgentProcess(
+  env: Record<string, string>,
+  args: string[] = ['init'],
+  main = path.join(repoRoot, 'agent/main.ts'),
+): Promise<AgentRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'agent/main.ts'), ...args], {
+    const child = spawn(process.execPath, [main, ...args], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

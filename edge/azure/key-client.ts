@@ -3,27 +3,30 @@
  * to Azure and to the SecureKey simulators; its challenge-resource verification stays on (simulated vaults
  * live under `.vault.localhost` / `.managedhsm.localhost`, docs/adr/0007-simulated-vault-hostnames.md).
  *
- * The SDK is loaded when first needed, not when this module is imported, with `require` (the package's
- * CommonJS build, which Node loads markedly faster). Kept apart from the Entra credentials (clients.ts) so
- * the agent, which uses only this, never loads or ships @azure/identity.
+ * The SDK is loaded when first needed, not when this module is imported (keyvault-sdk.ts). Kept apart from
+ * the Entra credentials (clients.ts) so the agent, which uses only this, never loads or ships @azure/identity.
  */
-import { createRequire } from 'node:module';
 import type { TokenCredential } from '@azure/identity';
 import type { KeyClient, KeyClientOptions } from '@azure/keyvault-keys';
 import type * as KeyVaultSdk from '@azure/keyvault-keys';
 import { httpsAgent } from './https-agent.ts';
+import { requireKeyVaultSdk } from './keyvault-sdk.ts';
 
-const require = createRequire(import.meta.url);
 let keyVault: typeof KeyVaultSdk | undefined;
 
 /** `@azure/keyvault-keys`, loaded on first use. */
 function keyVaultSdk(): typeof KeyVaultSdk {
-  return (keyVault ??= require('@azure/keyvault-keys') as typeof KeyVaultSdk);
+  return (keyVault ??= requireKeyVaultSdk());
 }
 
-/** Loads the Key Vault SDK now (synchronously): the agent does it while it waits on the network. */
+/**
+ * Loads the Key Vault SDK now (synchronously), and what its first request would otherwise load on the
+ * way: its request-body check reads the global `FormData`, which makes Node load undici (~10 ms cold). The
+ * agent calls this while its runtime key pair is made, when its main thread would otherwise wait.
+ */
 export function preloadKeyVaultSdk(): void {
   keyVaultSdk();
+  void globalThis.FormData;
 }
 
 export type RetryOptions = NonNullable<KeyClientOptions['retryOptions']>;

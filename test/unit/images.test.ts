@@ -9,12 +9,26 @@ import { describe, expect, it } from 'vitest';
 import { importClosure } from '../support/import-closure.ts';
 import { repoRoot } from '../support/paths.ts';
 
+interface Image {
+  /** Where the agent's bundle (scripts/bundle-agent.ts) goes, instead of sources and node_modules. */
+  bundle?: string;
+  sources: string[];
+  packages: string[];
+  entrypoint: string[];
+  /** The compile-cache warm-up, run as the runtime user at build time. */
+  warm: string[];
+}
+
 interface Spec {
   user: string;
   workdir: string;
   env: Record<string, string>;
-  images: Record<string, { sources: string[]; packages: string[]; entrypoint: string[]; warm: string }>;
+  images: Record<string, Image>;
 }
+
+/** The modules a `node -e "await import('…')…"` warm-up loads (empty for other commands). */
+const warmModules = (image: Image): string[] =>
+  image.warm[1] === '-e' ? [...image.warm[2]!.matchAll(/import\('([^']+)'\)/g)].map((m) => m[1]!) : [];
 
 const spec = JSON.parse(readFileSync(path.join(repoRoot, 'images/images.json'), 'utf8')) as Spec;
 const dockerfile = readFileSync(path.join(repoRoot, 'images/Dockerfile'), 'utf8');
@@ -45,12 +59,17 @@ describe('images: Dockerfile and buildah script in step', () => {
         const [, src, dest] = l.split(/\s+/);
         expect(dest).toBe(`${spec.workdir}/${src}`);
       }
+      if (image.bundle) {
+        expect(lines).toContain(`COPY --from=agent-bundle /out ${image.bundle}`);
+        expect(lines.some((l) => l.includes('node_modules'))).toBe(false);
+        expect(stage('agent-bundle')).toContain('RUN node scripts/bundle-agent.ts --out /out');
+      }
       expect(lines).toContain(`USER ${spec.user}`);
-      expect(lines.join('\n')).toContain(`await import('${image.warm}')`);
       // The warm-up runs as the runtime user: Node keys its cache directory by uid, so root's would go unread.
-      expect(lines.findIndex((l) => l.includes(image.warm))).toBeGreaterThan(
-        lines.indexOf(`USER ${spec.user}`),
+      const warm = lines.findIndex(
+        (l) => l.startsWith('RUN [') && JSON.stringify(JSON.parse(l.slice(4))) === JSON.stringify(image.warm),
       );
+      expect(warm, `RUN ${JSON.stringify(image.warm)}`).toBeGreaterThan(lines.indexOf(`USER ${spec.user}`));
     },
   );
 
@@ -70,10 +89,20 @@ describe('images: Dockerfile and buildah script in step', () => {
       expect(script).toContain(field);
     }
     expect(script).toContain('node_modules/node/bin/node'); // the project's pinned Node 24, as the Dockerfile's node:24
-    expect(script).toContain(`chroot --userspec=${spec.user}`); // warm as the runtime user, as the Dockerfile
+    expect(script).toContain(`--userspec=${spec.user}`); // warm as the runtime user, as the Dockerfile
+    expect(script).toContain('scripts/bundle-agent.ts'); // bundled images get the same bundle
+    expect(script).toContain('.bundle');
   });
 
-  it.each(Object.keys(spec.images))(
+  it('the agent image is the bundle; its warm-up loads the path as a run does (agent/main.ts warm-cache)', () => {
+    const agent = spec.images['agent']!;
+    expect(agent.bundle).toBe('/app/agent');
+    expect(agent.entrypoint).toEqual(['/usr/local/bin/node', '/app/agent/main.cjs']);
+    expect(agent.warm).toEqual(['/usr/local/bin/node', '/app/agent/main.cjs', 'warm-cache']);
+    expect(readFileSync(path.join(repoRoot, 'agent/main.ts'), 'utf8')).toContain("=== 'warm-cache'");
+  });
+
+  it.each(Object.keys(spec.images).filter((name) => !spec.images[name]!.bundle))(
     '%s: its sources and packages cover everything its entrypoint can load; the Dockerfile prunes to the same packages',
     (name) => {
       const image = spec.images[name]!;
@@ -81,7 +110,9 @@ describe('images: Dockerfile and buildah script in step', () => {
         image.sources.some((src) => file.startsWith(path.join(repoRoot, src) + path.sep));
       const outside: string[] = [];
       const entry = path.join(repoRoot, image.entrypoint[1]!.replace(/^\/app\//, ''));
-      const { packages } = importClosure([entry, path.join(repoRoot, image.warm.replace(/^\/app\//, ''))], {
+      const warm = warmModules(image).map((m) => path.join(repoRoot, m.replace(/^\/app\//, '')));
+      expect(warm.length).toBeGreaterThan(0);
+      const { packages } = importClosure([entry, ...warm], {
         followDynamic: true,
         skip: (file) => {
           if (inImage(file)) return false;

@@ -1,0 +1,49 @@
+/**
+ * In the shipped bundle (ADR 19): loads the agent's path with V8 compiling every function in it up front,
+ * then restores lazy compilation.
+ *
+ * Why: V8 compiles a function when it is first called, and an init container calls the agent's path exactly
+ * once — after the runtime key pair is made, where every millisecond counts. Compiled while the key pair is
+ * made (it runs on libuv's pool, the main thread would only wait), the path then runs at once; Node's compile
+ * cache keeps what was compiled with the script, so later starts read it instead of compiling. Node's own
+ * modules that the path needs are loaded first, with lazy compilation, so that only our code is compiled
+ * eagerly (Node's built-in code cache is keyed by V8's flags and would otherwise be refused).
+ * Measured in bench/README.md ("Agent"); ADR 19.
+ */
+import { createRequire } from 'node:module';
+import v8 from 'node:v8';
+
+const require = createRequire(import.meta.url);
+
+/** Defined (true) by scripts/bundle-agent.ts. From source, Node's ES module loader compiling ~90 files
+ * eagerly costs more than it saves (measured: load 65 → 100 ms), so source runs keep V8's default. */
+declare const SECUREKEY_BUNDLE: boolean | undefined;
+const bundled = typeof SECUREKEY_BUNDLE !== 'undefined' && SECUREKEY_BUNDLE;
+
+/** Node's modules the agent's path loads (flow.ts and the Key Vault SDK); a miss only costs start-up time. */
+export const PATH_BUILTINS = [
+  'node:child_process',
+  'node:dns',
+  'node:http',
+  'node:https',
+  'node:net',
+  'node:os',
+  'node:stream',
+  'node:timers/promises',
+  'node:tls',
+  'node:zlib',
+] as const;
+
+export async function loadEagerly<T>(
+  load: () => Promise<T>,
+  builtins: readonly string[] = PATH_BUILTINS,
+): Promise<T> {
+  if (!bundled) return load();
+  for (const name of builtins) require(name);
+  v8.setFlagsFromString('--no-lazy');
+  try {
+    return await load();
+  } finally {
+    v8.setFlagsFromString('--lazy');
+  }
+}
