@@ -6,12 +6,10 @@
  */
 import crypto from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentArgs } from '../core/inject/index.ts';
 import { bundleAgent, type AgentBundle } from '../scripts/bundle-agent.ts';
-import { PATH_BUILTINS } from './eager-load.ts';
 import {
   ADMITTED_DIGEST,
   runAgentProcess,
@@ -319,43 +317,4 @@ describe('a man in the middle between agent and vault', () => {
     },
     60_000,
   );
-});
-
-describe('the shipped bundle (scripts/bundle-agent.ts)', () => {
-  const chunk = (name: string) => readFileSync(path.join(bundle.dir, name), 'utf8');
-
-  it('starts small: the entry chunk holds neither the SDK nor the path, which load after the key pair starts', () => {
-    const main = chunk('main.cjs');
-    expect(main.length).toBeLessThan(100_000);
-    expect(main).not.toContain('KeyClient');
-    expect(main).toContain('require("./flow.cjs")');
-    expect(chunk('flow.cjs')).toContain('KeyClient');
-  });
-
-  it('needs nothing but Node at run time, and carries the licences of what it bundles', () => {
-    for (const f of bundle.files.filter((x) => x.name.endsWith('.cjs'))) {
-      for (const m of chunk(f.name).matchAll(/\brequire\("([^"]+)"\)/g)) {
-        expect(
-          // debug probes supports-color inside try/catch; everything else is Node's or the bundle's own.
-          isBuiltin(m[1]!) || m[1]!.startsWith('./') || m[1] === 'supports-color',
-          `${f.name}: ${m[1]}`,
-        ).toBe(true);
-      }
-    }
-    const licences = chunk('THIRD-PARTY-LICENSES');
-    expect(licences).toContain('@azure/keyvault-keys@');
-    expect(licences).toContain('MIT License');
-  });
-
-  it("loads Node's modules for the path before compiling it eagerly (agent/eager-load.ts PATH_BUILTINS)", () => {
-    const loadedByEntry = new Set(
-      [...chunk('main.cjs').matchAll(/\brequire\("(node:[^"]+)"\)/g)].map((m) => m[1]!),
-    );
-    const needed = new Set([...chunk('flow.cjs').matchAll(/\brequire\("(node:[^"]+)"\)/g)].map((m) => m[1]!));
-    const cheap = new Set(['node:crypto', 'node:fs/promises', 'node:path', 'node:process', 'node:util']);
-    const missing = [...needed].filter(
-      (n) => !loadedByEntry.has(n) && !cheap.has(n) && !PATH_BUILTINS.includes(n as never),
-    );
-    expect(missing).toEqual([]);
-  });
 });

@@ -16,30 +16,41 @@ import v8 from 'node:v8';
 const require = createRequire(import.meta.url);
 
 /** Defined (true) by scripts/bundle-agent.ts. From source, Node's ES module loader compiling ~90 files
- * eagerly costs more than it saves (measured: load 65 → 100 ms), so source runs keep V8's default. */
+ * eagerly cost more than it saved (exploratory runs: loading 65 → 100 ms), so source runs keep V8's default. */
 declare const SECUREKEY_BUNDLE: boolean | undefined;
 const bundled = typeof SECUREKEY_BUNDLE !== 'undefined' && SECUREKEY_BUNDLE;
 
-/** Node's modules the agent's path loads (flow.ts and the Key Vault SDK); a miss only costs start-up time. */
+/**
+ * Node's modules the agent's chunks load (ours, the Key Vault SDK and its dependencies, some by their bare
+ * names). agent.test.ts runs the bundle and fails if any Node module is first loaded while `--no-lazy` is set.
+ */
 export const PATH_BUILTINS = [
+  'node:assert',
   'node:child_process',
+  'node:constants',
   'node:dns',
   'node:http',
   'node:https',
   'node:net',
   'node:os',
+  'node:process',
   'node:stream',
   'node:timers/promises',
   'node:tls',
+  'node:tty',
+  'node:util',
   'node:zlib',
 ] as const;
 
+/** Loads `load()`'s modules with every function compiled up front (bundle only; V8's default elsewhere). */
 export async function loadEagerly<T>(
   load: () => Promise<T>,
   builtins: readonly string[] = PATH_BUILTINS,
 ): Promise<T> {
   if (!bundled) return load();
-  for (const name of builtins) require(name);
+  // Copied as the bundle's interop copies them (every export read), which also loads the modules Node
+  // defines behind lazy exports (util.parseArgs, util.diff, …).
+  for (const name of builtins) void { ...(require(name) as object) };
   v8.setFlagsFromString('--no-lazy');
   try {
     return await load();

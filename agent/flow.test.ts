@@ -117,4 +117,23 @@ describe('runAgent', () => {
     });
     expect(existsSync(path.join(out, 'db'))).toBe(false);
   }, 60_000);
+
+  it('configured trust roots that are not certificates fail before any report or MAA call is spent', async () => {
+    const reports = () => Object.values(world.sb.psp.service.reportsIssued()).reduce((a, n) => a + n, 0);
+    const before = reports();
+    const attests = world.sb.maa.stats.attests();
+    await expect(
+      runAgent(
+        config({
+          SECUREKEY_OUTPUT_DIR: world.outputDir('bad-roots'),
+          SECUREKEY_KEYS: 'db=oct-key',
+          SECUREKEY_RELEASE_TRUST_ROOTS: undefined,
+          SECUREKEY_RELEASE_TRUST_ROOTS_PEM:
+            '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n',
+        }),
+      ),
+    ).rejects.toMatchObject({ kind: 'config-invalid', step: 'config' });
+    expect(reports()).toBe(before);
+    expect(world.sb.maa.stats.attests()).toBe(attests);
+  }, 60_000);
 });

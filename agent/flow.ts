@@ -87,6 +87,12 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
   const caPem =
     config.caPem ?? (config.caFile === undefined ? undefined : await readConfigPem(config.caFile, 'caFile'));
   const ca = caPem === undefined ? {} : { caPem };
+  // Configured trust roots are the user's input: a bad one fails now, before a report and an MAA call are
+  // spent on every kubelet retry. Node's built-in ones (~140) are parsed later, while MAA answers.
+  const configuredTrustRoots =
+    config.releaseTrustRootsPem !== undefined || config.releaseTrustRootsFile !== undefined
+      ? await releaseTrustRoots(config)
+      : undefined;
   const attester = deps.attester ?? (await attesterFor(config, { ...ca, deadline }));
   try {
     // 1. Gather evidence. Meanwhile: the identity token, and THIM's certificates when they are the source.
@@ -144,8 +150,8 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
       ),
     );
     attestation.catch(() => {}); // surfaces where it is awaited
-    // While MAA answers (attestEach sent the request): the release's trust roots (Node's ~140 by default).
-    const trustRoots = await releaseTrustRoots(config);
+    // While MAA answers (attestEach sent the request): Node's built-in roots, unless configured.
+    const trustRoots = configuredTrustRoots ?? (await releaseTrustRoots(config));
     const tokens = await attestation;
     log({ msg: 'attested', authorities });
 

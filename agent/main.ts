@@ -24,21 +24,24 @@ function emit(stream: NodeJS.WriteStream, event: Record<string, unknown>): void 
 async function main(): Promise<number> {
   try {
     if (process.argv[2] === 'warm-cache') {
-      // Image build only (images/images.json `warm`): load each mode's path exactly as a run loads it, so
+      // Image build only (images/images.json `warm`): load every mode's chunks as a run loads them, so
       // Node's compile cache holds what a start needs — compiled with the same V8 flags (eager-load.ts),
       // or V8 would refuse the cache. Attests nothing, reads no configuration.
-      await loadEagerly(() => import('./flow.ts'));
-      await Promise.all([
-        import('./sidecar.ts'),
-        import('./node/node-config.ts'),
-        import('./node/node-client.ts'),
-      ]);
+      await loadEagerly(() =>
+        Promise.all([
+          import('./flow.ts'),
+          import('./sidecar.ts'),
+          import('./node/node-config.ts'),
+          import('./node/node-client.ts'),
+        ]),
+      );
       return 0;
     }
     if (process.argv[2] === 'node') {
       // Node mode (ADR 14): the node agent attests and releases; this container only fetches and writes.
-      const { parseNodeConfig } = await import('./node/node-config.ts');
-      const { fetchFromNodeAgent } = await import('./node/node-client.ts');
+      const [{ parseNodeConfig }, { fetchFromNodeAgent }] = await loadEagerly(() =>
+        Promise.all([import('./node/node-config.ts'), import('./node/node-client.ts')]),
+      );
       const config = parseNodeConfig(process.argv.slice(2), process.env);
       emit(process.stderr, {
         level: 'info',
@@ -70,7 +73,7 @@ async function main(): Promise<number> {
     });
     const log = (e: Record<string, unknown>) => emit(process.stderr, { level: 'info', ...e });
     if (config.mode === 'sidecar') {
-      const { startSidecar } = await import('./sidecar.ts');
+      const { startSidecar } = await loadEagerly(() => import('./sidecar.ts'));
       const sidecar = await startSidecar(config, { log });
       const stop = () => void sidecar.stop();
       process.once('SIGTERM', stop);
@@ -95,7 +98,10 @@ async function main(): Promise<number> {
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
-// No top-level await: the same file is the entry of the shipped CommonJS bundle (agent/bundle.ts, ADR 19).
+// No top-level await: the same file is the entry of the shipped CommonJS bundle (scripts/bundle-agent.ts,
+// ADR 19). Failure unless main() says otherwise: should the event loop empty while main() still waits, an init
+// container must not report success without its keys.
+process.exitCode = 1;
 void main().then((code) => {
   process.exitCode = code;
   // An idle keep-alive socket must not hold the container open; an unref'd timer only fires if something does.

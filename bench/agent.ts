@@ -200,6 +200,10 @@ function summary(keys: string, s: Samples): Record<string, unknown> {
       r2,
     ),
     ratioOfMedians: r2(p50Ready / quantile(s.reference, 0.5)),
+    /** What an agent that loaded nothing would score: bare Node's spawn → first line plus the unavoidable steps. */
+    floorRatioOfMedians: r2(
+      (quantile(bare.ready, 0.5) + quantile(s.reference, 0.5)) / quantile(s.reference, 0.5),
+    ),
     /** The same steps as timed inside the agent process (inflated by its own start-up work). */
     unavoidableInAgentMs: dist(s.unavoidable),
     ratioOfMediansInAgent: r2(p50Ready / quantile(s.unavoidable, 0.5)),

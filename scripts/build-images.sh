@@ -55,13 +55,14 @@ for name in "${names[@]}"; do
   # Warm V8's compile cache as the runtime user (Node keys the cache directory by uid), as the Dockerfile
   # does, with the image's own warm-up command (images.json `warm`); read-only at run time.
   mapfile -t warm < <(field "m.images['$name'].warm.join('\\n')")
+  mapfile -t image_env < <(node_modules/.bin/node -e \
+    "for (const [k,v] of Object.entries(require('./images/images.json').env)) console.log(k+'='+v)")
   mkdir -p "$mnt/app/.cache/node-compile"; chown -R 65532:65532 "$mnt/app/.cache"
-  env -i NODE_COMPILE_CACHE=/app/.cache/node-compile "$(command -v chroot)" --userspec=65532:65532 "$mnt" "${warm[@]}" >&2 \
+  env -i "${image_env[@]}" "$(command -v chroot)" --userspec=65532:65532 "$mnt" "${warm[@]}" >&2 \
     || { echo "[build-images] $name: warm-up failed" >&2; exit 1; }
   $B umount "$c" >/dev/null
   env_args=()
-  while IFS= read -r kv; do env_args+=(--env "$kv"); done < <(node_modules/.bin/node -e \
-    "for (const [k,v] of Object.entries(require('./images/images.json').env)) console.log(k+'='+v)")
+  for kv in "${image_env[@]}"; do env_args+=(--env "$kv"); done
   $B config --entrypoint "$(field "m.images['$name'].entrypoint")" --cmd '' --user "$(field 'm.user')" \
     --workingdir "$(field 'm.workdir')" "${env_args[@]}" \
     --label "io.securekey.component=$name" --label "org.opencontainers.image.version=$version" \

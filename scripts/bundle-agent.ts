@@ -7,8 +7,8 @@
  *
  * The split follows the agent's own dynamic imports: `main.cjs` (config, the runtime key, the timeline)
  * is tiny, so the key pair is started before the large `flow.cjs` is even read; the sidecar and node-mode
- * chunks load only in those modes. The SDK is inside `flow.cjs` but evaluated on first use
- * (edge/azure/keyvault-sdk.ts is replaced by a bundler-resolved `require`).
+ * chunks load only in those modes. The SDK's ESM build is inside `flow.cjs` and evaluated with it, while
+ * the key pair is made (edge/azure/keyvault-sdk.ts, which from source loads it lazily, is replaced).
  *
  *   node scripts/bundle-agent.ts [--out DIR]   (default $TMPDIR/securekey-agent-bundle)
  *
@@ -36,7 +36,8 @@ export interface AgentBundle {
   files: { name: string; bytes: number }[];
 }
 
-/** The seam: in the bundle the SDK comes from the bundler's `require`, evaluated on first use. */
+/** The seam: in the bundle the SDK is a static import of its ESM build (scope-hoisted, cheaper to evaluate
+ * than its CommonJS build's ~60 wrapped modules), evaluated when `flow.cjs` loads. */
 function keyVaultSdkFromBundle(): Plugin {
   let replaced = false;
   return {

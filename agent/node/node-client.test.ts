@@ -13,6 +13,7 @@ import { keyMaterialFromKey, vaultPlaintext } from '../../core/keys/key-material
 import { isErrorOf } from '../../core/errors.ts';
 import { nodeArgs } from '../../core/inject/index.ts';
 import { createSimulatorCa } from '../../sim/common/tls.ts';
+import { bundleAgent } from '../../scripts/bundle-agent.ts';
 import { AgentError } from '../errors.ts';
 import { runAgentProcess } from '../testing/world.ts';
 import { fetchFromNodeAgent } from './node-client.ts';
@@ -192,26 +193,30 @@ describe('node mode client', () => {
     expect((untrusted as Error).message).toMatch(/certificate/i);
   });
 
-  it('runs as `securekey-agent node`, and refuses a configuration that names nothing to fetch', async () => {
-    const out = path.join(dir, 'proc');
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      SECUREKEY_NODE_AGENT_URL: url,
-      SECUREKEY_NODE_AGENT_CA: caFile,
-      SECUREKEY_NODE_TOKEN_FILE: tokenFile,
-      SECUREKEY_OUTPUT_DIR: out,
-    };
-    const run = await runAgentProcess(env, [
-      'node',
-      '--key=db=db-key',
-      '--key=tls=web-tls',
-      '--format=tls=pem',
-    ]);
-    expect(run.code).toBe(0);
-    expect(readFileSync(path.join(out, 'db')).equals(oct)).toBe(true);
-    expect(run.stdout + run.stderr).not.toContain(oct.toString('base64'));
-    const none = await runAgentProcess(env, ['node']);
-    expect(none.code).toBe(1);
-    expect(none.stderr).toContain('no --key=<alias>=<SecureKey> given');
-  });
+  it.each(['source', 'bundle'] as const)(
+    '%s: runs as `securekey-agent node`, and refuses a configuration that names nothing to fetch',
+    async (entry) => {
+      // The bundle as the image ships it (scripts/bundle-agent.ts, ADR 19).
+      const main = entry === 'bundle' ? (await bundleAgent(path.join(dir, 'bundle'))).main : undefined;
+      const out = path.join(dir, `proc-${entry}`);
+      const env = {
+        PATH: process.env['PATH'] ?? '',
+        SECUREKEY_NODE_AGENT_URL: url,
+        SECUREKEY_NODE_AGENT_CA: caFile,
+        SECUREKEY_NODE_TOKEN_FILE: tokenFile,
+        SECUREKEY_OUTPUT_DIR: out,
+      };
+      const run = await runAgentProcess(
+        env,
+        ['node', '--key=db=db-key', '--key=tls=web-tls', '--format=tls=pem'],
+        main,
+      );
+      expect(run.code).toBe(0);
+      expect(readFileSync(path.join(out, 'db')).equals(oct)).toBe(true);
+      expect(run.stdout + run.stderr).not.toContain(oct.toString('base64'));
+      const none = await runAgentProcess(env, ['node'], main);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain('no --key=<alias>=<SecureKey> given');
+    },
+  );
 });

@@ -171,14 +171,18 @@ export interface AgentRun {
   error: Record<string, unknown> | undefined;
 }
 
-/** Runs `node agent/main.ts init` with exactly `env`. `main`: the entry to run — the source by default, or the shipped bundle's `main.cjs` (scripts/bundle-agent.ts). */
+/**
+ * Runs `node agent/main.ts init` with exactly `env`. `main`: the entry to run — the source by default, or the
+ * shipped bundle's `main.cjs` (scripts/bundle-agent.ts); `nodeArgs` go to Node before it.
+ */
 export function runAgentProcess(
   env: Record<string, string>,
   args: string[] = ['init'],
   main = path.join(repoRoot, 'agent/main.ts'),
+  nodeArgs: string[] = [],
 ): Promise<AgentRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, main, ...args], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

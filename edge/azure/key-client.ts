@@ -21,7 +21,7 @@ function keyVaultSdk(): typeof KeyVaultSdk {
 
 /**
  * Loads the Key Vault SDK now (synchronously), and what its first request would otherwise load on the
- * way: its request-body check reads the global `FormData`, which makes Node load undici (~10 ms cold). The
+ * way: its request-body check reads the global `FormData`, which makes Node load undici (15–30 ms cold). The
  * agent calls this while its runtime key pair is made, when its main thread would otherwise wait.
  */
 export function preloadKeyVaultSdk(): void {

@@ -2,8 +2,9 @@
  * Where `@azure/keyvault-keys` comes from: Node's `require` (the package's CommonJS build, which Node loads
  * markedly faster than its ESM one), called only when the SDK is first needed.
  *
- * The agent's bundle (scripts/bundle-agent.ts, ADR 19) replaces this module with one whose `require` the
- * bundler resolves, so the SDK ships inside the bundle and is still evaluated only on first use.
+ * The agent's bundle (scripts/bundle-agent.ts, ADR 19) replaces this module with a static import of the
+ * SDK's ESM build, so the SDK ships inside the bundle and is evaluated when the agent's path loads (while
+ * the runtime key pair is made).
  */
 import { createRequire } from 'node:module';
 import type * as KeyVaultSdk from '@azure/keyvault-keys';
