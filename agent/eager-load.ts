@@ -48,8 +48,8 @@ export async function loadEagerly<T>(
   builtins: readonly string[] = PATH_BUILTINS,
 ): Promise<T> {
   if (!bundled) return load();
-  // Copied as the bundle's interop copies them (every export read), which also loads the modules Node
-  // defines behind lazy exports (util.parseArgs, util.diff, …).
+  // Every export is read, which also loads what Node defines behind lazy exports (util.parseArgs, util.diff,
+  // http's undici-backed classes — the undici the SDK's first request needs anyway, for its FormData check).
   for (const name of builtins) void { ...(require(name) as object) };
   v8.setFlagsFromString('--no-lazy');
   try {
