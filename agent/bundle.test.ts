@@ -6,10 +6,11 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleAgent, type AgentBundle } from '../scripts/bundle-agent.ts';
+import { freePort } from '../test/cluster/ports.ts';
+import { eventually } from '../test/support/eventually.ts';
 import { repoRoot } from '../test/support/paths.ts';
 import { runAgentProcess, startAgentWorld, type AgentRun, type AgentWorld } from './testing/world.ts';
 
@@ -97,11 +98,11 @@ describe('the shipped bundle', () => {
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
-      const deadline = Date.now() + 30_000;
-      while ((await probe(port)) !== 200) {
-        if (Date.now() > deadline) throw new Error(`never ready: ${stderr.slice(-600)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200,
+        30_000,
+        'the sidecar ready on its probe',
+      );
       expect(readFileSync(path.join(out, 'db')).equals(world.material.oct.export())).toBe(true);
     } finally {
       child.kill('SIGTERM');
@@ -111,22 +112,3 @@ describe('the shipped bundle', () => {
     expect(stderr).not.toContain('was rejected');
   }, 60_000);
 });
-
-async function probe(port: number): Promise<number> {
-  try {
-    return (await fetch(`http://127.0.0.1:${port}/ready`)).status;
-  } catch {
-    return 0; // not listening yet
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -43,14 +43,11 @@ export const PATH_BUILTINS = [
 ] as const;
 
 /** Loads `load()`'s modules with every function compiled up front (bundle only; V8's default elsewhere). */
-export async function loadEagerly<T>(
-  load: () => Promise<T>,
-  builtins: readonly string[] = PATH_BUILTINS,
-): Promise<T> {
+export async function loadEagerly<T>(load: () => Promise<T>): Promise<T> {
   if (!bundled) return load();
   // Every export is read, which also loads what Node defines behind lazy exports (util.parseArgs, util.diff,
   // http's undici-backed classes — the undici the SDK's first request needs anyway, for its FormData check).
-  for (const name of builtins) void { ...(require(name) as object) };
+  for (const name of PATH_BUILTINS) void { ...(require(name) as object) };
   v8.setFlagsFromString('--no-lazy');
   try {
     return await load();

@@ -89,10 +89,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
   const ca = caPem === undefined ? {} : { caPem };
   // Configured trust roots are the user's input: a bad one fails now, before a report and an MAA call are
   // spent on every kubelet retry. Node's built-in ones (~140) are parsed later, while MAA answers.
-  const configuredTrustRoots =
-    config.releaseTrustRootsPem !== undefined || config.releaseTrustRootsFile !== undefined
-      ? await releaseTrustRoots(config)
-      : undefined;
+  const configuredTrustRoots = await configuredReleaseTrustRoots(config);
   const attester = deps.attester ?? (await attesterFor(config, { ...ca, deadline }));
   try {
     // 1. Gather evidence. Meanwhile: the identity token, and THIM's certificates when they are the source.
@@ -151,7 +148,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
     );
     attestation.catch(() => {}); // surfaces where it is awaited
     // While MAA answers (attestEach sent the request): Node's built-in roots, unless configured.
-    const trustRoots = configuredTrustRoots ?? (await releaseTrustRoots(config));
+    const trustRoots = configuredTrustRoots ?? builtInTrustRoots();
     const tokens = await attestation;
     log({ msg: 'attested', authorities });
 
@@ -211,13 +208,14 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
   }
 }
 
-/** The configured roots for the release JWS, or Node's built-in root store (as the SKR sidecar uses the system's). */
-async function releaseTrustRoots(config: AgentConfig): Promise<X509Certificate[]> {
+/** The roots the release JWS must chain to, when configured; undefined means Node's built-in ones. */
+async function configuredReleaseTrustRoots(config: AgentConfig): Promise<X509Certificate[] | undefined> {
   const pem =
     config.releaseTrustRootsPem ??
     (config.releaseTrustRootsFile === undefined
-      ? rootCertificates.join('\n')
+      ? undefined
       : await readConfigPem(config.releaseTrustRootsFile, 'releaseTrustRoots'));
+  if (pem === undefined) return undefined;
   try {
     return parsePemCertificates(pem);
   } catch (err) {
@@ -227,6 +225,11 @@ async function releaseTrustRoots(config: AgentConfig): Promise<X509Certificate[]
       cause: err,
     });
   }
+}
+
+/** Node's built-in root store, as the SKR sidecar uses the system's. */
+function builtInTrustRoots(): X509Certificate[] {
+  return parsePemCertificates(rootCertificates.join('\n'));
 }
 
 function hostDataOf(evidence: Evidence): string {

@@ -110,15 +110,15 @@ export async function bundleAgent(outDir: string): Promise<AgentBundle> {
 
 /** Each bundled package's name, version and licence text (from its own directory). */
 function thirdPartyLicences(chunks: readonly { type: string; moduleIds?: string[] }[]): string {
-  const packages = new Map<string, string>();
+  const packages = new Set<string>();
   for (const chunk of chunks) {
     for (const id of chunk.moduleIds ?? []) {
       const m = /^(.*\/node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(id);
-      if (m && !packages.has(m[1]!)) packages.set(m[1]!, '');
+      if (m) packages.add(m[1]!);
     }
   }
   const sections: string[] = [];
-  for (const pkgDir of [...packages.keys()].sort()) {
+  for (const pkgDir of [...packages].sort()) {
     const pkg = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as {
       name: string;
       version: string;

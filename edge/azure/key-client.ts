@@ -8,16 +8,8 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import type { KeyClient, KeyClientOptions } from '@azure/keyvault-keys';
-import type * as KeyVaultSdk from '@azure/keyvault-keys';
 import { httpsAgent } from './https-agent.ts';
 import { requireKeyVaultSdk } from './keyvault-sdk.ts';
-
-let keyVault: typeof KeyVaultSdk | undefined;
-
-/** `@azure/keyvault-keys`, loaded on first use. */
-function keyVaultSdk(): typeof KeyVaultSdk {
-  return (keyVault ??= requireKeyVaultSdk());
-}
 
 /**
  * Loads the Key Vault SDK now (synchronously), and what its first request would otherwise load on the
@@ -25,7 +17,7 @@ function keyVaultSdk(): typeof KeyVaultSdk {
  * agent calls this while its runtime key pair is made, when its main thread would otherwise wait.
  */
 export function preloadKeyVaultSdk(): void {
-  keyVaultSdk();
+  requireKeyVaultSdk();
   void globalThis.FormData;
 }
 
@@ -47,7 +39,7 @@ export function keyClientFor(options: KeyClientForOptions): KeyClient {
   const clientOptions: KeyClientOptions = { agent: httpsAgent(caOf(options.caPem)) };
   if (options.retryOptions !== undefined) clientOptions.retryOptions = options.retryOptions;
   if (options.serviceVersion !== undefined) clientOptions.serviceVersion = options.serviceVersion;
-  return new (keyVaultSdk().KeyClient)(options.vaultUrl, options.credential, clientOptions);
+  return new (requireKeyVaultSdk().KeyClient)(options.vaultUrl, options.credential, clientOptions);
 }
 
 export function caOf(caPem: string | undefined): { caPem?: string } {
