@@ -4,6 +4,7 @@
  * for the default values and each option; the operator's pod passes Pod Security `restricted`.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -145,6 +146,34 @@ describe('Helm chart', () => {
       }
     },
   );
+
+  it('simulators: every pod trusting the CA carries the checksum of the CA this render ships, and the PSP reads pods only where asked', () => {
+    type Full = Doc & {
+      data?: Record<string, string>;
+      rules?: { resources?: string[] }[];
+      spec?: { template?: { metadata?: { annotations?: Record<string, string> } } };
+    };
+    const docs = render(
+      'simulators.enabled=true',
+      `simulators.acknowledge=${ACK}`,
+      'simulators.pspNamespaces={default}',
+    ) as Full[];
+    // One CA per render: the Secret and both checksums agree (they used to differ on the first upgrade,
+    // rolling the simulators and losing their in-memory vault).
+    const secret = docs.find((d) => d.kind === 'Secret' && d.metadata.name === 'securekey-simulators-ca')!;
+    const caSum = createHash('sha256').update(secret.data!['ca.crt']!).digest('hex');
+    const sums = docs
+      .filter((d) => d.kind === 'Deployment')
+      .map((d) => d.spec!.template!.metadata!.annotations?.['checksum/simulators-ca']);
+    expect(sums).toEqual([caSum, caSum]);
+    // Pods are readable in the listed namespace only, not cluster-wide.
+    const role = docs.find((d) => d.kind === 'Role' && d.metadata.namespace === 'default');
+    expect(role?.rules?.flatMap((r) => r.resources ?? [])).toEqual(['pods']);
+    const clusterRole = docs.find(
+      (d) => d.kind === 'ClusterRole' && d.metadata.name.endsWith('-simulators'),
+    )!;
+    expect(clusterRole.rules!.flatMap((r) => r.resources ?? [])).not.toContain('pods');
+  });
 
   it('the operator pod passes Pod Security restricted and runs with leader election, webhook and V8 limits', async () => {
     const deployment = render().find((d) => d.kind === 'Deployment') as Doc & {

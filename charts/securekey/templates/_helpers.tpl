@@ -53,8 +53,27 @@ app.kubernetes.io/component: operator
 {{- define "securekey.simOperatorClient" -}}5a4db0c2-0000-4000-8000-0000000000a1{{- end -}}
 {{- define "securekey.simAgentClient" -}}5a4db0c2-0000-4000-8000-0000000000a2{{- end -}}
 
-{{/* A pod-template annotation that changes when the simulators' CA Secret would (pods that read it restart). */}}
-{{- define "securekey.simCaChecksum" -}}
+{{/*
+The simulators' CA Secret data, as JSON: the existing Secret's (kept across upgrades), else made once per
+render and remembered there, so the Secret and every checksum of it in this render agree.
+*/}}
+{{- define "securekey.simCaData" -}}
+{{- if not (hasKey .Values "_simCaData") -}}
 {{- $secret := lookup "v1" "Secret" .Release.Namespace (include "securekey.simCaSecret" .) -}}
-{{- if and $secret $secret.data -}}{{ $secret.data | toJson | sha256sum }}{{- else -}}new-{{ now | date "20060102150405" }}{{- end -}}
+{{- $data := dict -}}
+{{- if and $secret $secret.data -}}
+{{- $data = $secret.data -}}
+{{- else -}}
+{{- $key := genPrivateKey "ecdsa" -}}
+{{- $ca := genCAWithKey "SecureKey simulators CA (not for production)" 3650 $key -}}
+{{- $data = dict "ca.crt" ($ca.Cert | b64enc) "ca.key" ($ca.Key | b64enc) "admin-token" (randAlphaNum 32 | b64enc) -}}
+{{- end -}}
+{{- $_ := set .Values "_simCaData" $data -}}
+{{- end -}}
+{{- get .Values "_simCaData" | toJson -}}
+{{- end -}}
+
+{{/* A pod-template annotation that changes exactly when the simulators' CA does (pods that trust it restart). */}}
+{{- define "securekey.simCaChecksum" -}}
+{{- get (include "securekey.simCaData" . | fromJson) "ca.crt" | sha256sum -}}
 {{- end -}}
