@@ -341,6 +341,5 @@ function describe(what: string, digests: string[]): string {
   return `${what} ${digests.length} (${shown.join(', ')}${digests.length > 3 ? ', …' : ''}) `;
 }
 
-export function keyOf(sk: SecureKey): string {
-  return `${sk.metadata?.namespace ?? ''}/${sk.metadata?.name ?? ''}`;
-}
+/** The work-queue key of a SecureKey: `<namespace>/<name>`, the same identity as its keys' owner tag. */
+export const keyOf = ownerOf;

@@ -34,7 +34,6 @@ export { MIN_ROTATION_MS, rotationDue, type RotationDue } from './rotation.ts';
 export { statusChanged } from './status-diff.ts';
 export { nextStatus, type NextStatusInput, type StepFailure } from './next-status.ts';
 export {
-  OWNER_TAG,
   ownerOf,
   planVaultAction,
   type ObservedKey,

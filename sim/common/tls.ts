@@ -3,7 +3,7 @@
  * certificate from it, and clients trust exactly this CA (never "skip verification").
  */
 import crypto, { type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDer } from '../../core/asn1/index.ts';
 import {
@@ -14,6 +14,7 @@ import {
   parsePemCertificates,
   toPem,
 } from '../../core/x509/index.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 
 export interface IssuedCertificate {
   /** PKCS#8 PEM of the private key. */
@@ -175,9 +176,7 @@ export function withPersistentSigningKeys(ca: SimulatorCa, dir: string): Simulat
         };
       }
       const issued = ca.issue(o);
-      writeFileSync(file, JSON.stringify({ keyPem: issued.keyPem, certPem: issued.certPem }), {
-        mode: 0o600,
-      });
+      writeFileAtomic(file, JSON.stringify({ keyPem: issued.keyPem, certPem: issued.certPem }));
       return issued;
     },
   };

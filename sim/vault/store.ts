@@ -6,9 +6,9 @@
  * The file holds the simulated keys' private material in the clear: keep it on tmpfs or in a
  * throwaway directory, never next to anything real.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../common/atomic-file.ts';
 import { STATE_FORMAT } from './state.ts';
 import type { VaultState } from './state.ts';
 
@@ -54,37 +54,6 @@ export class FileStore implements VaultStore {
   }
 
   save(state: VaultState): void {
-    const dir = path.dirname(this.path);
-    const tmp = path.join(
-      dir,
-      `.${path.basename(this.path)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`,
-    );
-    const fd = fs.openSync(tmp, 'wx', 0o600);
-    try {
-      fs.writeSync(fd, JSON.stringify(state));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      fs.renameSync(tmp, this.path);
-    } catch (err) {
-      fs.rmSync(tmp, { force: true });
-      throw err;
-    }
-    syncDirectory(dir);
-  }
-}
-
-/** Makes the rename durable; not every platform lets a directory be opened for fsync. */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // best effort
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    writeFileAtomic(this.path, JSON.stringify(state));
   }
 }
