@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,10 +63,7 @@ describe('FederatedTokenCredential against the simulated Entra ID', () => {
     expect(err.message).toMatch(
       /^Entra ID refused the workload identity token exchange \(4\d\d\): AADSTS\d+/,
     );
-    const assertion = (await import('node:fs')).readFileSync(
-      sb.env('agent')['AZURE_FEDERATED_TOKEN_FILE']!,
-      'utf8',
-    );
+    const assertion = readFileSync(sb.env('agent')['AZURE_FEDERATED_TOKEN_FILE']!, 'utf8');
     expect(err.message).not.toContain(assertion.trim().slice(0, 40));
     expect(sb.entra.tokenRequests('00000000-0000-4000-8000-00000000dead') - before).toBe(1); // asked once, not retried
   });
@@ -76,11 +73,27 @@ describe('FederatedTokenCredential against the simulated Entra ID', () => {
     await expect(credential({ tokenFile: missing }).getToken(SCOPE)).rejects.toThrow(
       `cannot read the workload identity token ${missing} (ENOENT)`,
     );
+    const failedBefore = sb.entra.faults.injected.failed;
     sb.entra.faults.plan = { outage: { count: 1, status: 503 } };
     try {
       const token = await credential().getToken(SCOPE);
       expect(token.token.split('.')).toHaveLength(3);
-      expect(sb.entra.faults.injected.failed).toBeGreaterThanOrEqual(1);
+      expect(sb.entra.faults.injected.failed - failedBefore).toBeGreaterThanOrEqual(1);
+    } finally {
+      sb.entra.faults.plan = {};
+    }
+  });
+
+  it('gives up at the run deadline instead of retrying past it', async () => {
+    const failedBefore = sb.entra.faults.injected.failed;
+    sb.entra.faults.plan = { outage: { count: 100, status: 503 } };
+    try {
+      await expect(credential({ attempts: 4, deadline: Date.now() + 300 }).getToken(SCOPE)).rejects.toThrow(
+        /\(503\)/,
+      );
+      // Without the deadline: 4 attempts (backoff 125–250, 250–500, 500–1000 ms). With it, the third would
+      // start past the deadline.
+      expect(sb.entra.faults.injected.failed - failedBefore).toBeLessThanOrEqual(2);
     } finally {
       sb.entra.faults.plan = {};
     }
@@ -91,10 +104,7 @@ describe('FederatedTokenCredential against the simulated Entra ID', () => {
     writeFileSync(file, 'not-a-jwt');
     const c = credential({ tokenFile: file });
     await expect(c.getToken(SCOPE)).rejects.toThrow(/Entra ID refused/);
-    writeFileSync(
-      file,
-      (await import('node:fs')).readFileSync(sb.env('agent')['AZURE_FEDERATED_TOKEN_FILE']!),
-    );
+    writeFileSync(file, readFileSync(sb.env('agent')['AZURE_FEDERATED_TOKEN_FILE']!));
     await expect(c.getToken(SCOPE)).resolves.toMatchObject({ token: expect.any(String) });
   });
 });

@@ -22,7 +22,8 @@ export interface FederatedCredentialOptions {
   caPem?: string;
   /** Attempts for 429, 5xx and network failures (default 4). */
   attempts?: number;
-  timeoutMs?: number;
+  /** Epoch ms: no attempt starts, and none runs, past it (the agent's run deadline, as for its other calls). */
+  deadline?: number;
 }
 
 const GRANT = 'client_credentials';
@@ -63,6 +64,7 @@ export class FederatedTokenCredential implements TokenCredential {
     const signal = options?.abortSignal as AbortSignal | undefined; // the SDK passes a real AbortSignal
     return withRetry(() => this.#request(form.toString(), signal), {
       attempts: this.#o.attempts ?? 4,
+      ...(this.#o.deadline === undefined ? {} : { deadline: this.#o.deadline }),
       baseDelayMs: 250,
       maxDelayMs: 4_000,
       // Not after the caller gave up (deadline, shutdown).
@@ -77,7 +79,7 @@ export class FederatedTokenCredential implements TokenCredential {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body,
-        timeoutMs: this.#o.timeoutMs ?? 10_000,
+        timeoutMs: Math.max(1, Math.min(10_000, (this.#o.deadline ?? Infinity) - Date.now())),
         ...(this.#o.caPem === undefined ? {} : { caPem: this.#o.caPem }),
         ...(signal === undefined ? {} : { signal }),
       });
@@ -92,10 +94,10 @@ export class FederatedTokenCredential implements TokenCredential {
     } catch {
       // an HTML error page from a proxy: the status says enough
     }
-    if (res.status === 200 && typeof doc['access_token'] !== 'string') {
-      throw new Error(`${this.#endpoint} answered 200 without an access_token`);
-    }
-    if (res.status === 200 && typeof doc['access_token'] === 'string') {
+    if (res.status === 200) {
+      if (typeof doc['access_token'] !== 'string') {
+        throw new Error(`${this.#endpoint} answered 200 without an access_token`);
+      }
       const expiresIn = Number(doc['expires_in']);
       if (!Number.isFinite(expiresIn) || expiresIn <= 0) {
         throw new Error(`${this.#endpoint} answered a token without a valid expires_in`);

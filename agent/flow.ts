@@ -93,7 +93,9 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
   const attester = deps.attester ?? (await attesterFor(config, { ...ca, deadline }));
   try {
     // 1. Gather evidence. Meanwhile: the identity token, and THIM's certificates when they are the source.
-    const credential = new PrefetchingCredential(deps.credential ?? agentCredential(config.identity, ca));
+    const credential = new PrefetchingCredential(
+      deps.credential ?? agentCredential(config.identity, { ...ca, deadline }),
+    );
     const vaults = unique(config.keys.map((k) => k.vaultUrl));
     const identity = settle(
       timeline.time('identity-token', () => credential.prefetch(unique(vaults.map(vaultScope)))),

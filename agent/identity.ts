@@ -11,7 +11,10 @@ import type { WorkloadIdentity } from './config.ts';
 import { FederatedTokenCredential } from './federated-credential.ts';
 
 /** AKS workload identity from the configuration: the projected token file is the client assertion. */
-export function agentCredential(identity: WorkloadIdentity, o: { caPem?: string } = {}): TokenCredential {
+export function agentCredential(
+  identity: WorkloadIdentity,
+  o: { caPem?: string; deadline?: number } = {},
+): TokenCredential {
   return new FederatedTokenCredential({
     tenantId: identity.tenantId,
     clientId: identity.clientId,

@@ -16,7 +16,7 @@ import type {
 } from '@azure/identity';
 import type * as IdentitySdk from '@azure/identity';
 import { httpsAgent } from './https-agent.ts';
-import { caOf, preloadKeyVaultSdk, type RetryOptions } from './key-client.ts';
+import { preloadKeyVaultSdk, type RetryOptions } from './key-client.ts';
 
 const require = createRequire(import.meta.url);
 let identity: typeof IdentitySdk | undefined;
@@ -26,14 +26,10 @@ function identitySdk(): typeof IdentitySdk {
   return (identity ??= require('@azure/identity') as typeof IdentitySdk);
 }
 
-/**
- * Loads the SDK now (synchronously), so a caller can choose the moment: the agent does it while it
- * waits on the network, and an image build does it to fill V8's compile cache.
- */
-export function preloadAzureSdk(which: { identity?: boolean; keyVault?: boolean } = {}): void {
-  const all = which.identity === undefined && which.keyVault === undefined;
-  if (all || which.identity) identitySdk();
-  if (all || which.keyVault) preloadKeyVaultSdk();
+/** Loads both SDKs now (synchronously): the operator image's build does it to fill V8's compile cache. */
+export function preloadAzureSdk(): void {
+  identitySdk();
+  preloadKeyVaultSdk();
 }
 
 /** What every Entra credential factory takes besides the secret or assertion. */
@@ -69,7 +65,7 @@ function credentialOptions(o: EntraClientOptions): {
   disableInstanceDiscovery?: boolean;
   retryOptions?: RetryOptions;
 } {
-  const result: ReturnType<typeof credentialOptions> = { agent: httpsAgent(caOf(o.caPem)) };
+  const result: ReturnType<typeof credentialOptions> = { agent: httpsAgent({ caPem: o.caPem }) };
   if (o.authorityHost !== undefined) {
     result.authorityHost = o.authorityHost;
     if (!isMicrosoftAuthority(new URL(o.authorityHost).host)) result.disableInstanceDiscovery = true;

@@ -19,12 +19,7 @@ export {
   type EntraClientOptions,
   type WorkloadIdentityOptions,
 } from './clients.ts';
-export {
-  keyClientFor,
-  preloadKeyVaultSdk,
-  type KeyClientForOptions,
-  type RetryOptions,
-} from './key-client.ts';
+export { keyClientFor, type KeyClientForOptions, type RetryOptions } from './key-client.ts';
 export {
   attestRequestBody,
   attestSevSnp,

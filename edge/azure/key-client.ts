@@ -36,12 +36,8 @@ export interface KeyClientForOptions {
 
 /** The real `KeyClient`, over our agent. */
 export function keyClientFor(options: KeyClientForOptions): KeyClient {
-  const clientOptions: KeyClientOptions = { agent: httpsAgent(caOf(options.caPem)) };
+  const clientOptions: KeyClientOptions = { agent: httpsAgent({ caPem: options.caPem }) };
   if (options.retryOptions !== undefined) clientOptions.retryOptions = options.retryOptions;
   if (options.serviceVersion !== undefined) clientOptions.serviceVersion = options.serviceVersion;
   return new (requireKeyVaultSdk().KeyClient)(options.vaultUrl, options.credential, clientOptions);
-}
-
-export function caOf(caPem: string | undefined): { caPem?: string } {
-  return caPem === undefined ? {} : { caPem };
 }
