@@ -18,7 +18,7 @@ import { startSandbox, type Sandbox } from '../../sim/sandbox/sandbox.ts';
 import { repoRoot, testdata } from '../../test/support/paths.ts';
 
 export const KATA_POLICY = 'io.katacontainers.config.agent.policy';
-/** sha256 of the real policy behind shared/testdata/snp-real: the digest the keys admit. */
+/** sha256 of the real policy behind testdata/snp-real: the digest the keys admit. */
 export const ADMITTED_DIGEST = 'cadd74f71ebb8fbf9782baab649612520f3c416bc5ce9ac768808ddc8d9b031c';
 export const KEY_NAMES = { oct: 'oct-key', rsa: 'rsa-key', ec: 'ec-key' } as const;
 export type KeyKind = keyof typeof KEY_NAMES;

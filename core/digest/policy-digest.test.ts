@@ -8,7 +8,7 @@ import { DigestError, type DigestErrorKind } from './errors.ts';
 import { POLICY_ANNOTATIONS, detectPolicyScheme, policyDigest } from './index.ts';
 
 const realPolicy = readFileSync(testdata('snp-real/policy.base64'), 'utf8').trim();
-// HOST_DATA of the real Milan report in shared/testdata/snp-real, pinned from that policy.
+// HOST_DATA of the real Milan report in testdata/snp-real, pinned from that policy.
 const realHostData = 'cadd74f71ebb8fbf9782baab649612520f3c416bc5ce9ac768808ddc8d9b031c';
 
 const KATA = POLICY_ANNOTATIONS['kata-agent-policy'];

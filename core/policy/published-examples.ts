@@ -92,7 +92,7 @@ export const JS_SDK_TOKEN_CLAIMS = {
 };
 
 /**
- * HOST_DATA of the real Milan report in shared/testdata/snp-real: sha256 of its security policy.
+ * HOST_DATA of the real Milan report in testdata/snp-real: sha256 of its security policy.
  */
 export const REAL_HOST_DATA = 'cadd74f71ebb8fbf9782baab649612520f3c416bc5ce9ac768808ddc8d9b031c';
 

@@ -5,7 +5,7 @@ import { AMD_ASK_ARK_PEMS, amdRoots, identifyAmdCertificate, SNP_PRODUCTS } from
 import { realChain } from './testing/test-helpers.ts';
 
 describe('pinned AMD roots', () => {
-  it.each(SNP_PRODUCTS)('%s constant is byte-identical to shared/testdata/amd-roots', (product) => {
+  it.each(SNP_PRODUCTS)('%s constant is byte-identical to testdata/amd-roots', (product) => {
     const file = readFileSync(testdata(`amd-roots/${product.toLowerCase()}-ask-ark.pem`));
     expect(Buffer.from(AMD_ASK_ARK_PEMS[product], 'utf8').equals(file)).toBe(true);
   });

@@ -2,7 +2,7 @@
  * AMD's published ASK and ARK certificates for the SEV-SNP VCEK chains, as AMD's key distribution
  * service serves them at `https://kdsintf.amd.com/vcek/v1/<product>/cert_chain`: the ASK, then the
  * ARK, in PEM. These are the trust anchors the core pins. A test proves each constant is
- * byte-identical to the copy in shared/testdata/amd-roots.
+ * byte-identical to the copy in testdata/amd-roots.
  */
 import { X509Certificate } from 'node:crypto';
 import { splitPemCertificates } from '../x509/index.ts';

@@ -470,8 +470,7 @@ describe('certificatesOnlyProblem (trust anchors that travel in pod specs)', () 
     const { certificatesOnlyProblem, toPem } = await import('./index.ts');
     const { generateKeyPairSync, X509Certificate } = await import('node:crypto');
     const { readFileSync } = await import('node:fs');
-    const { repoRoot } = await import('../../test/support/paths.ts');
-    const pem = readFileSync(`${repoRoot}/../shared/testdata/snp-real/thim-certs.json`, 'utf8');
+    const pem = readFileSync(testdata('snp-real', 'thim-certs.json'), 'utf8');
     const cert = JSON.parse(pem) as { vcekCert: string };
     expect(new X509Certificate(cert.vcekCert).subject).toBeTruthy();
     expect(certificatesOnlyProblem(cert.vcekCert)).toBeUndefined();

@@ -34,7 +34,7 @@ import { addYears, DEFAULT_PRODUCT_NAMES, VCEK_VALIDITY_YEARS } from './names.ts
 /** A TCB_VERSION as its raw u64 or as components in the product's layout. */
 export type TcbInput = bigint | TcbPartsInput;
 
-/** Plausible current TCBs; Milan's is the real machine's in shared/testdata (tcbm 7308000000000003). */
+/** Plausible current TCBs; Milan's is the real machine's in testdata (tcbm 7308000000000003). */
 export const DEFAULT_TCB: Readonly<Record<SnpProduct, TcbPartsInput>> = {
   Milan: { blSpl: 3, teeSpl: 0, snpSpl: 8, ucodeSpl: 115 },
   Genoa: { blSpl: 9, teeSpl: 0, snpSpl: 23, ucodeSpl: 72 },

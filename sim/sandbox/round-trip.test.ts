@@ -134,7 +134,7 @@ describe('sandbox round trip', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'securekey-sandbox-'));
     sb = await startSandbox({ dir });
-    // A pod whose policy annotation is the real policy behind shared/testdata/snp-real: its digest is HOST_DATA.
+    // A pod whose policy annotation is the real policy behind testdata/snp-real: its digest is HOST_DATA.
     const policy64 = readFileSync(testdata('snp-real/policy.base64'), 'utf8').trim();
     sb.pods.addPod(
       {
