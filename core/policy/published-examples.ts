@@ -1,6 +1,6 @@
 /**
  * Release policies and token claims as published by Microsoft, for tests and the simulators. Texts are
- * verbatim unless marked as an excerpt; see shared/research/azure-skr-protocols.md §2.4, §4.1, §5.
+ * verbatim unless marked as an excerpt; each names the repository and file it comes from.
  */
 
 /**

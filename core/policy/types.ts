@@ -1,7 +1,7 @@
 /**
  * The Azure Key Vault / Managed HSM secure key release policy document (the JSON inside
- * `release_policy.data`). Grammar: `key-management-policy-grammar.md` (azure-security-docs); the values
- * seen in the wild are in shared/research/azure-skr-protocols.md §5.
+ * `release_policy.data`). Grammar: `key-management-policy-grammar.md` (azure-security-docs); values seen
+ * in published policies are in `published-examples.ts`.
  */
 
 /**
