@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { repoRoot, testdata } from '../../test/support/paths.ts';
+import { testdata } from '../../test/support/paths.ts';
 import { main } from '../securekey.ts';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -117,9 +117,7 @@ describe('securekey inject', () => {
 
   it('SIMULATORS: --psp-url with --simulators-ca give the agent the mock PSP and the CA, as the webhook does', async () => {
     // A real certificate (the simulators' CA is only trusted, never parsed for anything but well-formedness).
-    const certs = JSON.parse(
-      readFileSync(testdata('snp-real', 'thim-certs.json'), 'utf8'),
-    );
+    const certs = JSON.parse(readFileSync(testdata('snp-real', 'thim-certs.json'), 'utf8'));
     const ca = file('ca.crt', (certs as { vcekCert: string }).vcekCert);
     const sims = ['--psp-url', 'https://sims.securekey-system.svc.cluster.local:8446', '--simulators-ca', ca];
     const r = await run(

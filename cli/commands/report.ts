@@ -1,20 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SecureKeyError } from '../../core/errors.ts';
+import { certificatesFromBytes, X509Error } from '../../core/x509/index.ts';
 import {
   chainFromPem,
   decomposeTcb,
   parseReport,
   verifyAttestation,
   type AttestationReport,
+  type VcekChain,
 } from '../../core/snp/index.ts';
 import { UsageError, type Io } from '../io.ts';
 
-export const usage = `securekey report <report.bin> [--thim <thim.json> | --vcek <vcek.pem> --chain <ask-ark.pem>] [-o text|json]
+export const usage = `securekey report <report.bin> [--thim <thim.json> | --vcek <vcek> --chain <ask-ark>] [-o text|json]
 
 Decodes an AMD SEV-SNP ATTESTATION_REPORT. With a certificate chain (a THIM document, or the VCEK and
-AMD's ASK+ARK bundle) it also verifies the report's signature and the chain up to AMD's pinned root
-for the product, and that the VCEK's chip id and TCB match the report.`;
+AMD's ASK+ARK bundle, each PEM or DER as AMD's KDS serves them) it also verifies the report's signature
+and the chain up to AMD's pinned root for the product, and that the VCEK's chip id and TCB match the
+report. Fields the report's version does not carry are left out.`;
 
 interface Thim {
   vcekCert: string;
@@ -23,7 +26,7 @@ interface Thim {
 }
 
 function summary(r: AttestationReport): Record<string, unknown> {
-  return {
+  const fields: Record<string, unknown> = {
     version: r.version,
     guestSvn: r.guestSvn,
     vmpl: r.vmpl,
@@ -36,6 +39,21 @@ function summary(r: AttestationReport): Record<string, unknown> {
     reportedTcb: r.reportedTcb.toString(16).padStart(16, '0'),
     cpuid: r.cpuid,
   };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
+/** The VCEK and the ASK/ARK bundle from their files (PEM or DER). */
+function chainFromFiles(vcekFile: string, chainFile: string): VcekChain {
+  const vcek = certificatesFromBytes(readFileSync(vcekFile));
+  if (vcek.length !== 1)
+    throw new X509Error('bad-pem', `${vcekFile}: expected one certificate, found ${vcek.length}`);
+  const bundle = certificatesFromBytes(readFileSync(chainFile));
+  if (bundle.length !== 2)
+    throw new X509Error(
+      'bad-pem',
+      `${chainFile}: expected the ASK then the ARK, found ${bundle.length} certificates`,
+    );
+  return { vcek: vcek[0]!, ask: bundle[0]!, ark: bundle[1]! };
 }
 
 export function reportCommand(argv: string[], io: Io): number {
@@ -60,15 +78,15 @@ export function reportCommand(argv: string[], io: Io): number {
   try {
     const report = parseReport(bytes);
     result = summary(report);
-    let pems: [string, string] | undefined;
+    let chain: VcekChain | undefined;
     if (values.thim) {
       const thim = JSON.parse(readFileSync(values.thim, 'utf8')) as Thim;
-      pems = [thim.vcekCert, thim.certificateChain];
+      chain = chainFromPem(thim.vcekCert, thim.certificateChain);
     } else if (values.vcek && values.chain) {
-      pems = [readFileSync(values.vcek, 'utf8'), readFileSync(values.chain, 'utf8')];
+      chain = chainFromFiles(values.vcek, values.chain);
     }
-    if (pems) {
-      const verified = verifyAttestation({ report: bytes, ...chainFromPem(...pems) }, { now: new Date() });
+    if (chain) {
+      const verified = verifyAttestation({ report: bytes, ...chain }, { now: new Date() });
       result = {
         ...result,
         genuine: true,

@@ -34,6 +34,7 @@ export {
   type NameAttributeType,
 } from './names.ts';
 export {
+  certificatesFromBytes,
   certificatesOnlyProblem,
   parsePemBlocks,
   parsePemCertificates,

@@ -50,6 +50,47 @@ export function parsePemCertificates(text: string): X509Certificate[] {
   });
 }
 
+/**
+ * The DER of each certificate in a file that holds either PEM blocks or DER certificates one after
+ * another (AMD's KDS serves a VCEK as DER, its ASK/ARK bundle as PEM). A DER certificate is one
+ * SEQUENCE with a definite length; anything else, or trailing bytes, is an error naming the offset.
+ */
+export function certificatesFromBytes(bytes: Uint8Array): Buffer[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = buf.toString('latin1');
+  if (text.includes('-----BEGIN ')) return splitPemCertificates(text);
+  const certs: Buffer[] = [];
+  let at = 0;
+  while (at < buf.length) {
+    const length = derSequenceLength(buf, at);
+    certs.push(Buffer.from(buf.subarray(at, at + length)));
+    at += length;
+  }
+  return certs;
+}
+
+/** The whole length (header included) of the DER SEQUENCE at `at`. */
+function derSequenceLength(buf: Buffer, at: number): number {
+  const fail = (why: string) =>
+    new X509Error('bad-certificate', `not PEM, and not DER at byte ${at}: ${why}`);
+  if (buf[at] !== 0x30) throw fail('expected a SEQUENCE');
+  const first = buf[at + 1];
+  if (first === undefined) throw fail('truncated length');
+  let header = 2;
+  let length = first;
+  if (first & 0x80) {
+    const count = first & 0x7f;
+    if (count === 0 || count > 4) throw fail('unsupported length encoding');
+    if (at + 2 + count > buf.length) throw fail('truncated length');
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + buf[at + 2 + i]!;
+    header += count;
+  }
+  if (at + header + length > buf.length)
+    throw fail(`${length} bytes declared, ${buf.length - at - header} left`);
+  return header + length;
+}
+
 /** DER wrapped as PEM with 64-character lines and a trailing newline. */
 export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
   const b64 = Buffer.from(der).toString('base64');

@@ -485,3 +485,23 @@ describe('certificatesOnlyProblem (trust anchors that travel in pod specs)', () 
     expect(certificatesOnlyProblem(toPem(Buffer.from('not a certificate')))).toMatch(/.+/);
   });
 });
+
+describe('certificatesFromBytes (PEM or DER files)', () => {
+  it('reads PEM bundles and concatenated DER alike, and refuses what is neither', async () => {
+    const { certificatesFromBytes } = await import('./index.ts');
+    const { X509Certificate } = await import('node:crypto');
+    const { vcekCert, certificateChain } = thim;
+    const vcek = new X509Certificate(vcekCert).raw;
+    const fromPem = certificatesFromBytes(Buffer.from(certificateChain));
+    expect(fromPem).toHaveLength(2);
+    const der = Buffer.concat([vcek, ...fromPem]);
+    const fromDer = certificatesFromBytes(der);
+    expect(fromDer.map((d) => d.toString('hex'))).toEqual(
+      [vcek, ...fromPem].map((d) => Buffer.from(d).toString('hex')),
+    );
+    expect(() => certificatesFromBytes(der.subarray(0, der.length - 1))).toThrow(
+      /not DER at byte \d+: \d+ bytes declared/,
+    );
+    expect(() => certificatesFromBytes(Buffer.from([0x04, 0x01, 0x00]))).toThrow(/expected a SEQUENCE/);
+  });
+});
