@@ -35,6 +35,7 @@ out('SecureKey sandbox — SIMULATORS, not Azure and not AMD hardware');
 out(`  Managed HSM        ${sb.vault.url}`);
 out(`  Azure Attestation  ${sb.maa.url}`);
 out(`  Entra ID           ${sb.entra.url}`);
+out(`  Identity issuer    ${sb.identity.issuer}  (tokens in ${values.dir}, refreshed every 30 min)`);
 out(`  THIM / AMD KDS     ${sb.thim.url}`);
 out(`  SEV-SNP PSP        ${sb.psp.url}  (pods registered in process)`);
 out(`  CA (trust this)    ${sb.caFile}`);
