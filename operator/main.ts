@@ -7,6 +7,8 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { workloadIdentityCredential } from '../edge/azure/index.ts';
+// The one sanctioned crossing: `npm start` with no Azure identity embeds the sandbox (loaded below only then).
+// eslint-disable-next-line no-restricted-imports
 import type { Sandbox } from '../sim/sandbox/sandbox.ts';
 import { ConfigError, parseConfig } from './config.ts';
 import { createLogger, parseLevel } from './observability/log.ts';
