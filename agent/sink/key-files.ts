@@ -15,7 +15,7 @@ import type { UnwrappedKey } from '../unwrap.ts';
 export type SinkKey = Pick<UnwrappedKey, 'material' | 'keyOps' | 'kid'> & {
   spec: Pick<UnwrappedKey['spec'], 'alias' | 'path' | 'format'>;
 };
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from '../../edge/files/atomic-file.ts';
 
 export const KEY_FILE_MODE = 0o400;
 export const READY_FILE_MODE = 0o444;

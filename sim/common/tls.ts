@@ -14,7 +14,7 @@ import {
   parsePemCertificates,
   toPem,
 } from '../../core/x509/index.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomicSync } from '../../edge/files/atomic-file.ts';
 
 export interface IssuedCertificate {
   /** PKCS#8 PEM of the private key. */
@@ -176,7 +176,9 @@ export function withPersistentSigningKeys(ca: SimulatorCa, dir: string): Simulat
         };
       }
       const issued = ca.issue(o);
-      writeFileAtomic(file, JSON.stringify({ keyPem: issued.keyPem, certPem: issued.certPem }));
+      writeFileAtomicSync(file, JSON.stringify({ keyPem: issued.keyPem, certPem: issued.certPem }), {
+        mode: 0o600,
+      });
       return issued;
     },
   };

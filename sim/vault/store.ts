@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../common/atomic-file.ts';
+import { writeFileAtomicSync } from '../../edge/files/atomic-file.ts';
 import { STATE_FORMAT } from './state.ts';
 import type { VaultState } from './state.ts';
 
@@ -54,6 +54,6 @@ export class FileStore implements VaultStore {
   }
 
   save(state: VaultState): void {
-    writeFileAtomic(this.path, JSON.stringify(state));
+    writeFileAtomicSync(this.path, JSON.stringify(state), { mode: 0o600 });
   }
 }
