@@ -9,6 +9,18 @@ export {
   type HashName,
   type SignatureAlgorithm,
 } from './algorithms.ts';
+export {
+  certificateAuthority,
+  createCertificateAuthority,
+  generateKey,
+  issueLeaf,
+  privateKeyPem,
+  randomSerial,
+  type AuthorityOptions,
+  type CertificateAuthority,
+  type IssuedLeaf,
+  type LeafOptions,
+} from './authority.ts';
 export { buildCertificate, type CertificateOptions, type CustomExtension } from './builder.ts';
 export {
   certificateDer,

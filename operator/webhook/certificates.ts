@@ -6,7 +6,14 @@
  * still valid, so replicas with the previous certificate keep working during a rotation.
  */
 import crypto, { X509Certificate } from 'node:crypto';
-import { buildCertificate, splitPemCertificates, subjectNameDer, toPem } from '../../core/x509/index.ts';
+import {
+  certificateAuthority,
+  createCertificateAuthority,
+  issueLeaf,
+  privateKeyPem,
+  splitPemCertificates,
+  toPem,
+} from '../../core/x509/index.ts';
 
 export interface WebhookTls {
   caCertPem: string;
@@ -23,40 +30,16 @@ const SERVING_LIFETIME = 365 * DAY;
 const SERVING_RENEW_BEFORE = 30 * DAY;
 const CA_RENEW_BEFORE = 365 * DAY;
 
-function key(): crypto.KeyObject {
-  return crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-}
-
-function pemKey(k: crypto.KeyObject): string {
-  return k.export({ format: 'pem', type: 'pkcs8' }).toString();
-}
-
-function serial(): Uint8Array {
-  const b = crypto.randomBytes(16);
-  b[0] = (b[0] as number) & 0x7f;
-  return b;
-}
-
 function newCa(now: Date): { certPem: string; keyPem: string } {
-  const k = key();
-  const subject = [
-    { type: 'O', value: 'SecureKey' },
-    { type: 'CN', value: `securekey-webhook-ca-${now.toISOString().slice(0, 10)}` },
-  ];
-  const der = buildCertificate({
-    serial: serial(),
-    subject,
-    issuer: subject,
+  const ca = createCertificateAuthority({
+    subject: [
+      { type: 'O', value: 'SecureKey' },
+      { type: 'CN', value: `securekey-webhook-ca-${now.toISOString().slice(0, 10)}` },
+    ],
     notBefore: new Date(now.getTime() - 60_000),
     notAfter: new Date(now.getTime() + CA_LIFETIME),
-    publicKey: k,
-    signingKey: k,
-    signatureAlgorithm: 'ecdsa-sha256',
-    basicConstraints: { ca: true },
-    keyUsage: ['keyCertSign', 'cRLSign', 'digitalSignature'],
-    subjectKeyIdentifier: true,
   });
-  return { certPem: toPem(der), keyPem: pemKey(k) };
+  return { certPem: ca.certPem, keyPem: privateKeyPem(ca.key) };
 }
 
 function newServing(
@@ -64,28 +47,18 @@ function newServing(
   dns: readonly string[],
   now: Date,
 ): { certPem: string; keyPem: string } {
-  const k = key();
-  const caCert = new X509Certificate(ca.certPem);
-  const der = buildCertificate({
-    serial: serial(),
-    subject: [{ type: 'CN', value: dns[0] ?? 'securekey-webhook' }],
-    issuer: subjectNameDer(caCert),
-    notBefore: new Date(now.getTime() - 60_000),
-    notAfter: new Date(now.getTime() + SERVING_LIFETIME),
-    publicKey: k,
-    signingKey: crypto.createPrivateKey(ca.keyPem),
-    signatureAlgorithm: 'ecdsa-sha256',
-    basicConstraints: { ca: false },
-    keyUsage: ['digitalSignature'],
-    extKeyUsage: ['serverAuth'],
-    subjectAltNames: {
-      dns: dns.filter((d) => !/^[\d.]+$/.test(d)),
-      ip: dns.filter((d) => /^[\d.]+$/.test(d)),
+  const isIp = (name: string): boolean => /^[\d.]+$/.test(name);
+  const leaf = issueLeaf(
+    certificateAuthority(new X509Certificate(ca.certPem), crypto.createPrivateKey(ca.keyPem)),
+    {
+      subject: [{ type: 'CN', value: dns[0] ?? 'securekey-webhook' }],
+      notBefore: new Date(now.getTime() - 60_000),
+      notAfter: new Date(now.getTime() + SERVING_LIFETIME),
+      extKeyUsage: ['serverAuth'],
+      subjectAltNames: { dns: dns.filter((d) => !isIp(d)), ip: dns.filter(isIp) },
     },
-    subjectKeyIdentifier: true,
-    authorityKeyIdentifier: true,
-  });
-  return { certPem: toPem(der), keyPem: pemKey(k) };
+  );
+  return { certPem: leaf.certPem, keyPem: privateKeyPem(leaf.key) };
 }
 
 function validUntil(pem: string): number {

@@ -5,14 +5,14 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseDer } from '../../core/asn1/index.ts';
 import {
-  buildCertificate,
-  certificateFields,
-  EXTENSION_OIDS,
-  getExtension,
+  certificateAuthority,
+  createCertificateAuthority,
+  generateKey,
+  issueLeaf,
   parsePemCertificates,
-  toPem,
+  privateKeyPem,
+  type CertificateAuthority,
 } from '../../core/x509/index.ts';
 import { writeFileAtomicSync } from '../../edge/files/atomic-file.ts';
 
@@ -47,8 +47,7 @@ export interface SimulatorCa {
   issue(options: IssueOptions): IssuedCertificate;
 }
 
-let serial = BigInt(Date.now()) << 16n;
-const nextSerial = (): bigint => ++serial;
+const ORGANIZATION = { type: 'O', value: 'SecureKey simulators (not for production)' };
 
 function days(n: number): Date {
   return new Date(Date.now() + n * 86_400_000);
@@ -56,25 +55,12 @@ function days(n: number): Date {
 
 /** A new CA named `name` (subject CN); every issued certificate is marked as a simulator's. */
 export function createSimulatorCa(name = 'SecureKey Simulator CA'): SimulatorCa {
-  const { privateKey: caKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const subject = [
-    { type: 'O', value: 'SecureKey simulators (not for production)' },
-    { type: 'CN', value: name },
-  ];
-  const certDer = buildCertificate({
-    serial: nextSerial(),
-    subject,
-    issuer: subject,
+  const ca = createCertificateAuthority({
+    subject: [ORGANIZATION, { type: 'CN', value: name }],
     notBefore: days(-1),
     notAfter: days(3650),
-    publicKey: caKey,
-    signingKey: caKey,
-    signatureAlgorithm: 'ecdsa-sha256',
-    basicConstraints: { ca: true },
-    keyUsage: ['keyCertSign', 'cRLSign', 'digitalSignature'],
-    subjectKeyIdentifier: true,
   });
-  return simulatorCa(name, caKey, certDer);
+  return simulatorCa(name, ca);
 }
 
 /**
@@ -85,60 +71,38 @@ export function loadSimulatorCa(certPem: string, keyPem: string): SimulatorCa {
   const [cert] = parsePemCertificates(certPem);
   if (!cert) throw new Error('the simulators CA file holds no certificate');
   const caKey = crypto.createPrivateKey(keyPem);
-  // A key that is not the certificate's would only show later, as every client's TLS failure.
-  const certKey = cert.publicKey.export({ format: 'der', type: 'spki' });
-  if (!crypto.createPublicKey(caKey).export({ format: 'der', type: 'spki' }).equals(certKey)) {
-    throw new Error('the simulators CA key does not belong to its certificate');
+  let ca: CertificateAuthority;
+  try {
+    ca = certificateAuthority(cert, caKey);
+  } catch (err) {
+    throw new Error('the simulators CA key does not belong to its certificate', { cause: err });
   }
   const cn = /CN=([^\n]+)/.exec(cert.subject)?.[1] ?? 'SecureKey simulators CA';
-  return simulatorCa(cn, caKey, cert.raw);
+  return simulatorCa(cn, ca);
 }
 
-function simulatorCa(name: string, caKey: KeyObject, certDer: Buffer): SimulatorCa {
-  const certPem = toPem(certDer);
-  const caSubject = certificateFields(certDer).subject.raw;
-  const caSignature = caKey.asymmetricKeyType === 'rsa' ? 'sha256-rsa' : 'ecdsa-sha256';
-  // The leaves' authority key id must be the CA's own subject key id, however it was derived (Go 1.25+
-  // derives it from SHA-256, OpenSSL from SHA-1): verifiers match the two when building the chain.
-  const ski = getExtension(certDer, EXTENSION_OIDS.subjectKeyIdentifier);
-  const authorityKeyIdentifier: Uint8Array | true = ski ? parseDer(ski.value).value : true;
+function simulatorCa(name: string, ca: CertificateAuthority): SimulatorCa {
   return {
     name,
-    certPem,
-    certDer,
+    certPem: ca.certPem,
+    certDer: ca.certDer,
     issue(o) {
       const keyType = o.keyType ?? (o.usage === 'signing' ? 'rsa' : 'ec');
-      const { privateKey } =
-        keyType === 'rsa'
-          ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
-          : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const leafDer = buildCertificate({
-        serial: nextSerial(),
-        subject: [
-          { type: 'O', value: 'SecureKey simulators (not for production)' },
-          { type: 'CN', value: o.commonName },
-        ],
-        issuer: caSubject,
+      const leaf = issueLeaf(ca, {
+        subject: [ORGANIZATION, { type: 'CN', value: o.commonName }],
         notBefore: days(-1),
         notAfter: days(o.days ?? 825),
-        publicKey: privateKey,
-        signingKey: caKey,
-        signatureAlgorithm: caSignature,
-        basicConstraints: { ca: false },
-        keyUsage: keyType === 'rsa' ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'],
+        key: generateKey(keyType),
         ...(o.usage === 'signing' ? {} : { extKeyUsage: ['serverAuth'] }),
         ...(o.dns?.length || o.ip?.length ? { subjectAltNames: { dns: o.dns ?? [], ip: o.ip ?? [] } } : {}),
-        subjectKeyIdentifier: true,
-        authorityKeyIdentifier,
       });
-      const certPem = toPem(leafDer);
       return {
-        keyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-        certPem,
-        chainPem: certPem + this.certPem,
-        key: privateKey,
-        certDer: leafDer,
-        chainDer: [leafDer, certDer],
+        keyPem: privateKeyPem(leaf.key),
+        certPem: leaf.certPem,
+        chainPem: leaf.certPem + ca.certPem,
+        key: leaf.key,
+        certDer: leaf.certDer,
+        chainDer: [leaf.certDer, ca.certDer],
       };
     },
   };

@@ -2,8 +2,13 @@
  * Certificates for a local control plane: a cluster CA, the API server's serving certificate, client
  * certificates (admin in system:masters) and the service-account signing key.
  */
-import crypto, { type KeyObject } from 'node:crypto';
-import { buildCertificate, toPem, type NameAttributeInput } from '../../core/x509/index.ts';
+import crypto from 'node:crypto';
+import {
+  createCertificateAuthority,
+  issueLeaf,
+  privateKeyPem,
+  type NameAttributeInput,
+} from '../../core/x509/index.ts';
 
 export interface KeyAndCert {
   keyPem: string;
@@ -24,57 +29,34 @@ export interface ClusterPki {
 }
 
 const inDays = (n: number): Date => new Date(Date.now() + n * 86_400_000);
-let serial = BigInt(Date.now()) << 8n;
-
-function pem(key: KeyObject): string {
-  return key.export({ format: 'pem', type: 'pkcs8' }).toString();
-}
 
 /** `extraIps`: more addresses for the API server's certificate (the node IP, when pods reach it there). */
 export function createClusterPki(extraIps: string[] = []): ClusterPki {
-  const caKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-  const caName: NameAttributeInput[] = [{ type: 'CN', value: 'securekey-test-cluster-ca' }];
-  const caDer = buildCertificate({
-    serial: ++serial,
-    subject: caName,
-    issuer: caName,
+  const ca = createCertificateAuthority({
+    subject: [{ type: 'CN', value: 'securekey-test-cluster-ca' }],
     notBefore: inDays(-1),
     notAfter: inDays(365),
-    publicKey: caKey,
-    signingKey: caKey,
-    signatureAlgorithm: 'ecdsa-sha256',
-    basicConstraints: { ca: true },
-    keyUsage: ['keyCertSign', 'cRLSign', 'digitalSignature'],
-    subjectKeyIdentifier: true,
   });
 
   const issue: ClusterPki['issue'] = (subject, usage, sans) => {
-    const key = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const name: NameAttributeInput[] = [
       ...(subject.orgs ?? []).map((o) => ({ type: 'O', value: o })),
       { type: 'CN', value: subject.cn },
     ];
-    const der = buildCertificate({
-      serial: ++serial,
+    const leaf = issueLeaf(ca, {
       subject: name,
-      issuer: caName,
       notBefore: inDays(-1),
       notAfter: inDays(365),
-      publicKey: key,
-      signingKey: caKey,
-      signatureAlgorithm: 'ecdsa-sha256',
-      basicConstraints: { ca: false },
       keyUsage: ['digitalSignature', 'keyEncipherment'],
       extKeyUsage: [usage === 'server' ? 'serverAuth' : 'clientAuth'],
       ...(sans ? { subjectAltNames: sans } : {}),
-      authorityKeyIdentifier: true,
     });
-    return { keyPem: pem(key), certPem: toPem(der) };
+    return { keyPem: privateKeyPem(leaf.key), certPem: leaf.certPem };
   };
 
   const sa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
-    ca: { keyPem: pem(caKey), certPem: toPem(caDer) },
+    ca: { keyPem: privateKeyPem(ca.key), certPem: ca.certPem },
     apiserver: issue({ cn: 'kube-apiserver' }, 'server', {
       dns: [
         'localhost',
@@ -87,7 +69,7 @@ export function createClusterPki(extraIps: string[] = []): ClusterPki {
     }),
     admin: issue({ cn: 'securekey-admin', orgs: ['system:masters'] }, 'client'),
     serviceAccount: {
-      privatePem: pem(sa.privateKey),
+      privatePem: privateKeyPem(sa.privateKey),
       publicPem: sa.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
     },
     issue,
