@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeTcb, decomposeTcb } from '../../core/snp/index.ts';
-import { FakeAmd, generateRootKeys, ReportSigner } from '../../sim/amd/index.ts';
+import { FakeAmd, fixtureRootKeys, ReportSigner } from '../../sim/amd/index.ts';
 import { serveDeviceSocket, simulatedGuest, type SimulatedGuestOptions } from '../../sim/sev/index.ts';
 import { parseAgentConfig } from '../config.ts';
 import { AgentError } from '../errors.ts';
@@ -140,7 +140,8 @@ describe('VCEK chain sources', () => {
 
 describe('attestation', () => {
   it('evidence from a platform whose root the attestation service does not trust → attestation-refused, once', async () => {
-    const foreign = new FakeAmd({ product: 'Milan', keys: await generateRootKeys() });
+    // Genoa's fixture root keys under Milan's names: a Milan root no one trusts.
+    const foreign = new FakeAmd({ product: 'Milan', keys: fixtureRootKeys('Genoa') });
     const signer = new ReportSigner(foreign, { hostData: Buffer.from(ADMITTED_DIGEST, 'hex') });
     const socket = await guestSocket({ signer });
     try {

@@ -1,5 +1,5 @@
 import crypto, { X509Certificate } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bitString, sequence } from '../asn1/index.ts';
 import { buildCertificate, certificateFields, subjectNameDer, X509Error } from '../x509/index.ts';
 import {
@@ -27,11 +27,11 @@ import {
 import { expectKind, flipBit, realChain, realReport, thim } from './testing/test-helpers.ts';
 import {
   amdName,
-  fakeArk,
-  fakeAsk,
-  fakeVcek,
-  generateFakeAmdKeys,
-  type FakeAmdKeys,
+  buildArk,
+  buildAsk,
+  buildVcek,
+  fixtureAmdKeys,
+  type CertOverride,
 } from './testing/fake-amd.ts';
 
 const now = new Date('2025-06-01T00:00:00Z');
@@ -195,22 +195,36 @@ describe('real Milan evidence', () => {
 });
 
 describe('fake AMD chains built with the certificate builder', () => {
-  let keys: FakeAmdKeys;
+  // Milan's fixture ARK and ASK keys serve every product here: the specs are about the links.
+  const keys = fixtureAmdKeys();
   const realParsed = parseReport(realReport);
   const realExt = decodeKdsExtensions(realChain.vcek);
 
-  beforeAll(async () => {
-    keys = await generateFakeAmdKeys();
-  }, 120_000);
-
-  function chain(
-    product: SnpProduct,
+  const fakeArk = (product: SnpProduct, override?: CertOverride): X509Certificate =>
+    buildArk(product, keys.ark, override);
+  const fakeAsk = (product: SnpProduct, ark: X509Certificate, override?: CertOverride): X509Certificate =>
+    buildAsk(product, keys.ask, { cert: ark, privateKey: keys.ark.privateKey }, override);
+  /** Valid from 2024-01-01 to 2031-01-01. */
+  const fakeVcek = (
+    ask: X509Certificate,
     extensions: KdsExtensions,
-    vcekOptions: Partial<Parameters<typeof fakeVcek>[2]> = {},
-  ) {
-    const ark = fakeArk(keys, product);
-    const ask = fakeAsk(keys, product, ark);
-    const vcek = fakeVcek(keys, ask, { extensions, ...vcekOptions });
+    override?: CertOverride,
+  ): X509Certificate =>
+    buildVcek(
+      {
+        extensions,
+        publicKey: keys.vcek.publicKey,
+        ask: { cert: ask, privateKey: keys.ask.privateKey },
+        notBefore: new Date('2024-01-01T00:00:00Z'),
+        notAfter: new Date('2031-01-01T00:00:00Z'),
+      },
+      override,
+    );
+
+  function chain(product: SnpProduct, extensions: KdsExtensions, vcekOverride?: CertOverride) {
+    const ark = fakeArk(product);
+    const ask = fakeAsk(product, ark);
+    const vcek = fakeVcek(ask, extensions, vcekOverride);
     return { ark, ask, vcek };
   }
 
@@ -268,7 +282,7 @@ describe('fake AMD chains built with the certificate builder', () => {
       productName: 'Turin-B0',
       hwId: chipId.subarray(0, 8),
     });
-    expect(vcek.checkIssued(fakeAsk(keys, 'Turin', fakeArk(keys, 'Turin')))).toBe(true);
+    expect(vcek.checkIssued(fakeAsk('Turin', fakeArk('Turin')))).toBe(true);
   });
 
   it.each([
@@ -369,8 +383,8 @@ describe('fake AMD chains built with the certificate builder', () => {
         'subject-mismatch',
       );
       // ...and without one, its signature does not verify with the real ARK's key.
-      const ask = fakeAsk(keys, 'Milan', realChain.ark, { authorityKeyIdentifier: undefined });
-      const vcek = fakeVcek(keys, ask, { extensions: vcekExtensions('Milan', realTcb, realParsed.chipId) });
+      const ask = fakeAsk('Milan', realChain.ark, { authorityKeyIdentifier: undefined });
+      const vcek = fakeVcek(ask, vcekExtensions('Milan', realTcb, realParsed.chipId));
       expectKind(
         () => verifyAttestation({ report: resigned(), vcek, ask, ark: realChain.ark }, { now }),
         SnpVerifyError,
@@ -389,7 +403,7 @@ describe('fake AMD chains built with the certificate builder', () => {
     const tcb = milanTcb;
     const chipId = crypto.randomBytes(64);
     const c = chain('Milan', vcekExtensions('Milan', tcb, chipId));
-    const reissued = fakeArk(keys, 'Milan', { serial: 7 });
+    const reissued = fakeArk('Milan', { serial: 7 });
     const result = verifyAttestation(
       { report: report('Milan', 3, tcb, chipId), ...c },
       { now, trustedArk: reissued },
@@ -406,9 +420,9 @@ describe('fake AMD chains built with the certificate builder', () => {
     });
 
     it('an ARK whose self-signature is wrong is refused even when pinned byte for byte', () => {
-      const ark = fakeArk(keys, 'Milan', { signingKey: keys.ask.privateKey });
-      const ask = fakeAsk(keys, 'Milan', ark);
-      const vcek = fakeVcek(keys, ask, { extensions: ext() });
+      const ark = fakeArk('Milan', { signingKey: keys.ask.privateKey });
+      const ask = fakeAsk('Milan', ark);
+      const vcek = fakeVcek(ask, ext());
       expectKind(
         () => verifyAttestation(evidence({ ark, ask, vcek }), { now, trustedArk: ark }),
         SnpVerifyError,
@@ -426,7 +440,7 @@ describe('fake AMD chains built with the certificate builder', () => {
     });
 
     it('a link signed with another algorithm or salt', () => {
-      const sha256 = chain('Milan', ext(), { overrides: { signatureAlgorithm: 'sha256-rsa' } });
+      const sha256 = chain('Milan', ext(), { signatureAlgorithm: 'sha256-rsa' });
       expectKind(
         () => verifyAttestation(evidence(sha256), { now, trustedArk: sha256.ark }),
         SnpVerifyError,
@@ -463,25 +477,24 @@ describe('fake AMD chains built with the certificate builder', () => {
     });
 
     it('subjects with other attributes', () => {
-      const ark = fakeArk(keys, 'Milan');
-      const oddAsk = fakeAsk(keys, 'Milan', ark, {
+      const ark = fakeArk('Milan');
+      const oddAsk = fakeAsk('Milan', ark, {
         subject: amdName('SEV-Milan').map((a) =>
           a.type === 'O' ? { ...a, value: 'Advanced Micro Devices Inc' } : a,
         ),
       });
-      const vcek1 = fakeVcek(keys, oddAsk, { extensions: ext() });
+      const vcek1 = fakeVcek(oddAsk, ext());
       expectKind(
         () => verifyAttestation(evidence({ ark, ask: oddAsk, vcek: vcek1 }), { now, trustedArk: ark }),
         SnpVerifyError,
         'subject-mismatch',
       );
-      const twoOu = fakeVcek(keys, fakeAsk(keys, 'Milan', ark), {
-        extensions: ext(),
-        overrides: { subject: [{ type: 'OU', value: 'Engineering' }, ...amdName('SEV-VCEK')] },
+      const twoOu = fakeVcek(fakeAsk('Milan', ark), ext(), {
+        subject: [{ type: 'OU', value: 'Engineering' }, ...amdName('SEV-VCEK')],
       });
       expectKind(
         () =>
-          verifyAttestation(evidence({ ark, ask: fakeAsk(keys, 'Milan', ark), vcek: twoOu }), {
+          verifyAttestation(evidence({ ark, ask: fakeAsk('Milan', ark), vcek: twoOu }), {
             now,
             trustedArk: ark,
           }),
@@ -491,9 +504,9 @@ describe('fake AMD chains built with the certificate builder', () => {
     });
 
     it('a VCEK issued under another name than the ASK subject', () => {
-      const ark = fakeArk(keys, 'Milan');
-      const ask = fakeAsk(keys, 'Milan', ark);
-      const vcek = fakeVcek(keys, ask, { extensions: ext(), overrides: { issuer: amdName('SEV-Genoa') } });
+      const ark = fakeArk('Milan');
+      const ask = fakeAsk('Milan', ark);
+      const vcek = fakeVcek(ask, ext(), { issuer: amdName('SEV-Genoa') });
       expectKind(
         () => verifyAttestation(evidence({ ark, ask, vcek }), { now, trustedArk: ark }),
         SnpVerifyError,
@@ -509,9 +522,9 @@ describe('fake AMD chains built with the certificate builder', () => {
         'product-mismatch',
       );
 
-      const ark = fakeArk(keys, 'Milan');
-      const genoaAsk = fakeAsk(keys, 'Genoa', ark);
-      const vcek = fakeVcek(keys, genoaAsk, { extensions: ext() });
+      const ark = fakeArk('Milan');
+      const genoaAsk = fakeAsk('Genoa', ark);
+      const vcek = fakeVcek(genoaAsk, ext());
       expectKind(
         () => verifyAttestation(evidence({ ark, ask: genoaAsk, vcek }), { now, trustedArk: ark }),
         SnpVerifyError,
@@ -552,22 +565,22 @@ describe('fake AMD chains built with the certificate builder', () => {
           keyUsage: ['keyCertSign'],
         }),
       );
-      const ask = fakeAsk(keys, 'Milan', ark, {
+      const ask = fakeAsk('Milan', ark, {
         signingKey: small.privateKey,
         authorityKeyIdentifier: undefined,
       });
-      const vcek = fakeVcek(keys, ask, { extensions: ext() });
+      const vcek = fakeVcek(ask, ext());
       expectKind(
         () => verifyAttestation(evidence({ ark, ask, vcek }), { now, trustedArk: ark }),
         SnpVerifyError,
         'bad-key',
       );
-      expect(subjectNameDer(ark).equals(subjectNameDer(fakeArk(keys, 'Milan')))).toBe(true);
+      expect(subjectNameDer(ark).equals(subjectNameDer(fakeArk('Milan')))).toBe(true);
 
       // An RSA-2048 ASK under a proper ARK.
-      const goodArk = fakeArk(keys, 'Milan');
-      const smallAsk = fakeAsk(keys, 'Milan', goodArk, { publicKey: small.publicKey });
-      const vcek2 = fakeVcek(keys, smallAsk, { extensions: ext(), signingKey: small.privateKey });
+      const goodArk = fakeArk('Milan');
+      const smallAsk = fakeAsk('Milan', goodArk, { publicKey: small.publicKey });
+      const vcek2 = fakeVcek(smallAsk, ext(), { signingKey: small.privateKey });
       expectKind(
         () =>
           verifyAttestation(evidence({ ark: goodArk, ask: smallAsk, vcek: vcek2 }), {

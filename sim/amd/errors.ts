@@ -7,8 +7,6 @@ export type AmdSimErrorKind =
   /** REPORT_DATA that is not exactly 64 bytes. */
   | 'bad-report-data'
   /** A VMPL above 3 or below the VMPL the guest runs at (the firmware answers INVALID_PARAM). */
-  | 'bad-vmpl'
-  /** A fixture key file is missing or is not the expected key type. */
-  | 'bad-fixture';
+  | 'bad-vmpl';
 
 export class AmdSimError extends SecureKeyError<AmdSimErrorKind> {}

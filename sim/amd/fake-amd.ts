@@ -1,6 +1,6 @@
 /**
  * A simulated AMD SEV-SNP platform: one chip of one product at one TCB, with its key hierarchy
- * ARK → ASK → VCEK built with real crypto (model: go-sev-guest `testing/fake_certs.go`). It hands
+ * ARK → ASK → VCEK built with real crypto by the one fake AMD (core/snp/testing/fake-amd.ts). It hands
  * out the forms the real services do: the VCEK and `cert_chain` PEMs, the THIM document, the GHCB
  * certificate table, and the CRL. A VCEK exists per TCB, derived from the chip secret.
  */
@@ -16,20 +16,21 @@ import {
   type TcbPartsInput,
   type VcekChain,
 } from '../../core/snp/index.ts';
+import {
+  addYears,
+  buildArk,
+  buildAsk,
+  buildVcek,
+  DEFAULT_PRODUCT_NAMES,
+  fixtureRootKeys,
+  VCEK_VALIDITY_YEARS,
+  type AmdRootKeys,
+  type CertOverride,
+} from '../../core/snp/testing/fake-amd.ts';
 import { toPem } from '../../core/x509/index.ts';
-import { buildArk, buildAsk, buildVcek, type CertOverride } from './certificates.ts';
 import { buildCrl } from './crl.ts';
 import { AmdSimError } from './errors.ts';
-import {
-  deriveChipId,
-  deriveVcekKey,
-  fixtureChipSecret,
-  fixtureRootKeys,
-  generateRootKeys,
-  randomChipSecret,
-  type AmdRootKeys,
-} from './keys.ts';
-import { addYears, DEFAULT_PRODUCT_NAMES, VCEK_VALIDITY_YEARS } from './names.ts';
+import { deriveChipId, deriveVcekKey, fixtureChipSecret } from './keys.ts';
 
 /** A TCB_VERSION as its raw u64 or as components in the product's layout. */
 export type TcbInput = bigint | TcbPartsInput;
@@ -44,7 +45,7 @@ export const DEFAULT_TCB: Readonly<Record<SnpProduct, TcbPartsInput>> = {
 export interface FakeAmdOptions {
   /** Default Milan. */
   readonly product?: SnpProduct;
-  /** ARK and ASK keys; default the product's fixture keys (sim/amd/fixtures). */
+  /** ARK and ASK keys; default the product's fixture keys (core/snp/testing/fixtures). */
   readonly keys?: AmdRootKeys;
   /** The chip's secret, from which CHIP_ID and every VCEK key derive; default the product's fixture chip. */
   readonly chipSecret?: Uint8Array;
@@ -142,11 +143,6 @@ export class FakeAmd {
       { cert: this.ark, privateKey: this.#keys.ark.privateKey },
       options.overrides?.ask,
     );
-  }
-
-  /** A platform with fresh ARK/ASK keys and a random chip (RSA-4096 generation takes seconds). */
-  static async fresh(options: Omit<FakeAmdOptions, 'keys' | 'chipSecret'> = {}): Promise<FakeAmd> {
-    return new FakeAmd({ ...options, keys: await generateRootKeys(), chipSecret: randomChipSecret() });
   }
 
   /** The VCEK of the platform's TCB. */

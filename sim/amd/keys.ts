@@ -1,81 +1,12 @@
 /**
- * Keys of the fake AMD hierarchy. ARK and ASK are RSA-4096: generating one takes seconds, so the
- * fixtures keep one pair per product as PKCS#8 PEM data files (fixtures/, made by
- * fixtures/regenerate.ts), and fresh ones are generated only on request.
- *
- * A chip is a secret. As on real silicon, its CHIP_ID and its VCEKs are derived from it: one VCEK
- * per TCB, so a VCEK for another TCB has another key — exactly why a verifier with a stale VCEK fails.
+ * The chip of the simulated platform. ARK and ASK keys are the fake AMD hierarchy's fixtures
+ * (core/snp/testing/fake-amd.ts). A chip is a secret: as on real silicon, its CHIP_ID and its VCEKs are
+ * derived from it, one VCEK per TCB, so a VCEK for another TCB has another key — exactly why a
+ * verifier with a stale VCEK fails.
  */
 import crypto, { type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { P384_ORDER, SNP_PRODUCTS, type SnpProduct } from '../../core/snp/index.ts';
 import { AmdSimError } from './errors.ts';
-
-export interface KeyPair {
-  readonly publicKey: KeyObject;
-  readonly privateKey: KeyObject;
-}
-
-/** The signing keys of AMD's root (ARK) and intermediate (ASK) for one product. */
-export interface AmdRootKeys {
-  readonly ark: KeyPair;
-  readonly ask: KeyPair;
-}
-
-const FIXTURES = new URL('./fixtures/', import.meta.url);
-
-export function fixtureKeyFile(product: SnpProduct, role: 'ark' | 'ask'): URL {
-  return new URL(`${product.toLowerCase()}-${role}.key.pem`, FIXTURES);
-}
-
-function pairOf(privateKey: KeyObject): KeyPair {
-  return { privateKey, publicKey: crypto.createPublicKey(privateKey) };
-}
-
-function loadRsa4096(file: URL): KeyPair {
-  let key: KeyObject;
-  try {
-    key = crypto.createPrivateKey(readFileSync(file));
-  } catch (cause) {
-    throw new AmdSimError('bad-fixture', `fixture key ${file.pathname} cannot be read`, {
-      cause,
-      hint: 'run `node sim/amd/fixtures/regenerate.ts` to recreate the fixture keys',
-    });
-  }
-  if (key.asymmetricKeyType !== 'rsa' || key.asymmetricKeyDetails?.modulusLength !== 4096) {
-    throw new AmdSimError('bad-fixture', `fixture key ${file.pathname} is not an RSA-4096 private key`);
-  }
-  return pairOf(key);
-}
-
-const fixtureCache = new Map<SnpProduct, AmdRootKeys>();
-
-/** The fixed ARK and ASK keys of `product`, read once from sim/amd/fixtures. */
-export function fixtureRootKeys(product: SnpProduct): AmdRootKeys {
-  let keys = fixtureCache.get(product);
-  if (!keys) {
-    keys = {
-      ark: loadRsa4096(fixtureKeyFile(product, 'ark')),
-      ask: loadRsa4096(fixtureKeyFile(product, 'ask')),
-    };
-    fixtureCache.set(product, keys);
-  }
-  return keys;
-}
-
-function rsa4096(): Promise<KeyPair> {
-  return new Promise((resolve, reject) => {
-    crypto.generateKeyPair('rsa', { modulusLength: 4096 }, (err, publicKey, privateKey) =>
-      err ? reject(err) : resolve({ publicKey, privateKey }),
-    );
-  });
-}
-
-/** A fresh ARK and ASK (RSA-4096, generated in parallel off the main thread; takes seconds). */
-export async function generateRootKeys(): Promise<AmdRootKeys> {
-  const [ark, ask] = await Promise.all([rsa4096(), rsa4096()]);
-  return { ark, ask };
-}
 
 /** The secret of a fixture chip: fixed per product, so fixture CHIP_IDs and VCEK keys never change. */
 export function fixtureChipSecret(product: SnpProduct): Buffer {

@@ -3,7 +3,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reportDataFor } from '../../core/runtime-data/report-data.ts';
 import { amdRoots } from '../../core/snp/index.ts';
-import { generateFakeAmdKeys } from '../../core/snp/testing/fake-amd.ts';
+import { fixtureAmdKeys } from '../../core/snp/testing/fake-amd.ts';
 import { createSimulatorCa, type SimulatorCa } from '../common/tls.ts';
 import { MaaError } from './errors.ts';
 import { MaaService, type MaaServiceOptions } from './maa-service.ts';
@@ -25,10 +25,10 @@ const RUNTIME = Buffer.from(
 let ca: SimulatorCa;
 let snp: FakeSnp;
 
-beforeAll(async () => {
+beforeAll(() => {
   ca = createSimulatorCa();
-  snp = fakeSnp(await generateFakeAmdKeys());
-}, 180_000);
+  snp = fakeSnp(fixtureAmdKeys());
+});
 
 function service(o: Partial<MaaServiceOptions> = {}): MaaService {
   return new MaaService({ ca, issuer: 'https://maa.example/', trustedArks: [snp.ark], now: () => NOW, ...o });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACI_RUNTIME_DATA_B64 } from '../../core/runtime-data/microsoft-vectors.fixture.ts';
 import { reportDataFor } from '../../core/runtime-data/report-data.ts';
 import { composeTcb, OFFSET } from '../../core/snp/index.ts';
-import { fakeArk, fakeAsk, generateFakeAmdKeys, type FakeAmdKeys } from '../../core/snp/testing/fake-amd.ts';
+import { buildArk, buildAsk, fixtureAmdKeys, fixtureRootKeys } from '../../core/snp/testing/fake-amd.ts';
 import { flipBit, realReport, thim } from '../../core/snp/testing/test-helpers.ts';
 import { createSimulatorCa, type SimulatorCa } from '../common/tls.ts';
 import { DENY_DEBUG_POLICY, PERMIT_ALL_POLICY } from './attestation-policy.ts';
@@ -29,29 +29,20 @@ const NONCE = 13512345678901234567n;
 const RUNTIME = Buffer.from(ACI_RUNTIME_DATA_B64, 'base64');
 
 let ca: SimulatorCa;
-let keys: FakeAmdKeys;
 let snp: FakeSnp;
 /** Same ASK and VCEK keys, but the ASK signed by a different "ARK-Milan". */
 let impostor: { ark: X509Certificate; ask: X509Certificate };
 let maa: RunningMaa;
 let strict: RunningMaa;
 
-function rsa4096(): Promise<crypto.KeyPairKeyObjectResult> {
-  return new Promise((resolve, reject) =>
-    crypto.generateKeyPair('rsa', { modulusLength: 4096 }, (err, publicKey, privateKey) =>
-      err ? reject(err) : resolve({ publicKey, privateKey }),
-    ),
-  );
-}
-
 beforeAll(async () => {
   ca = createSimulatorCa();
-  let otherArkKey: crypto.KeyPairKeyObjectResult;
-  [keys, otherArkKey] = await Promise.all([generateFakeAmdKeys(), rsa4096()]);
+  const keys = fixtureAmdKeys();
   snp = fakeSnp(keys);
-  const otherArk = { ...keys, ark: otherArkKey };
-  const ark = fakeArk(otherArk, 'Milan');
-  impostor = { ark, ask: fakeAsk(otherArk, 'Milan', ark) };
+  // Genoa's fixture ARK key under Milan's name: an ARK-Milan that is not the trusted one.
+  const otherArkKey = fixtureRootKeys('Genoa').ark;
+  const ark = buildArk('Milan', otherArkKey);
+  impostor = { ark, ask: buildAsk('Milan', keys.ask, { cert: ark, privateKey: otherArkKey.privateKey }) };
   maa = await startMaa({ ca, trustedArks: [snp.ark], now: () => NOW });
   strict = await startMaa({ ca, name: 'strict', trustedArks: [snp.ark], refuseDebug: true, now: () => NOW });
 }, 180_000);

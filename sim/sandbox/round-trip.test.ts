@@ -21,7 +21,7 @@ import {
   workloadIdentityCredential,
 } from '../../edge/azure/index.ts';
 import { chainFromPem, verifyAttestation } from '../../core/snp/index.ts';
-import { FakeAmd, generateRootKeys, ReportSigner } from '../amd/index.ts';
+import { FakeAmd, fixtureRootKeys, ReportSigner } from '../amd/index.ts';
 import { PSP_REPORT_PATH } from '../psp/index.ts';
 import { testdata } from '../../test/support/paths.ts';
 import { startSandbox, type Sandbox } from './sandbox.ts';
@@ -210,7 +210,8 @@ describe('sandbox round trip', () => {
   });
 
   it('refuses evidence from a platform whose root the attestation service does not trust', async () => {
-    const foreign = new FakeAmd({ product: 'Milan', keys: await generateRootKeys() });
+    // Genoa's fixture root keys under Milan's names: a Milan root no one trusts.
+    const foreign = new FakeAmd({ product: 'Milan', keys: fixtureRootKeys('Genoa') });
     const rogue = new ReportSigner(foreign, { hostData: Buffer.from(HOST_DATA, 'hex') });
     const before = sb.maa.stats.attests();
     await expect(attest(sb, rogue)).rejects.toMatchObject({ status: 400, code: 'InvalidQuote' });

@@ -1,44 +1,27 @@
 /**
- * A fake AMD chain for tests, built with the x509 builder the way AMD builds the real one (same names,
- * algorithm, extensions; go-sev-guest `testing/fake_certs.go` is the model). Test support only: it is
- * not exported from the SNP index, and the simulators will grow their own device on top of it.
+ * The one fake AMD key hierarchy, ARK → ASK → VCEK, built with the X.509 builder the way AMD builds
+ * the real one (research A3.1, checked against the published Milan, Genoa and Turin chains; model:
+ * go-sev-guest `testing/fake_certs.go`): AMD's names, serials, issue dates and CRL distribution
+ * points, RSASSA-PSS SHA-384 / salt 48 on every link, and a VCEK whose only extensions are the KDS
+ * ones. The ARK and ASK keys are fixed fixtures (fixtures/, one RSA-4096 pair per product): nothing
+ * generates an RSA-4096 key while tests run.
+ *
+ * Test support, not part of the SNP module's API: core specs build chains link by link from it, and
+ * the simulated platform (sim/amd) builds its chip, VCEKs and services on it. It reads its fixtures
+ * from disk, which the core proper never does.
  */
 import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   buildCertificate,
   subjectNameDer,
   type CertificateOptions,
   type NameAttributeInput,
 } from '../../x509/index.ts';
-import { encodeKdsExtensions, type EncodeKdsOptions, type KdsExtensions } from '../kds.ts';
-import type { SnpProduct } from '../tcb.ts';
+import { encodeKdsExtensions, type KdsExtensions } from '../kds.ts';
+import { SNP_PRODUCTS, type SnpProduct } from '../tcb.ts';
 
-export interface KeyPair {
-  readonly publicKey: KeyObject;
-  readonly privateKey: KeyObject;
-}
-
-export interface FakeAmdKeys {
-  readonly ark: KeyPair;
-  readonly ask: KeyPair;
-  readonly vcek: KeyPair;
-}
-
-function rsa4096(): Promise<KeyPair> {
-  return new Promise((resolve, reject) => {
-    crypto.generateKeyPair('rsa', { modulusLength: 4096 }, (err, publicKey, privateKey) =>
-      err ? reject(err) : resolve({ publicKey, privateKey }),
-    );
-  });
-}
-
-/** RSA-4096 for ARK and ASK (generated in parallel; this takes seconds), P-384 for the VCEK. */
-export async function generateFakeAmdKeys(): Promise<FakeAmdKeys> {
-  const [ark, ask] = await Promise.all([rsa4096(), rsa4096()]);
-  return { ark, ask, vcek: crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }) };
-}
-
-/** AMD's subject layout: OU, C, L, ST, O, CN. */
+/** AMD's subject and issuer layout, in AMD's order: OU, C, L, ST, O, CN. */
 export function amdName(cn: string): NameAttributeInput[] {
   return [
     { type: 'OU', value: 'Engineering' },
@@ -50,85 +33,208 @@ export function amdName(cn: string): NameAttributeInput[] {
   ];
 }
 
-export const FAKE_VALIDITY = {
-  notBefore: new Date('2020-10-22T00:00:00Z'),
-  notAfter: new Date('2045-10-22T00:00:00Z'),
-  vcekNotBefore: new Date('2024-01-01T00:00:00Z'),
-  vcekNotAfter: new Date('2031-01-01T00:00:00Z'),
-} as const;
+export const KDS_BASE_URL = 'https://kdsintf.amd.com';
 
-const crl = (product: SnpProduct): string => `https://kdsintf.amd.com/vcek/v1/${product}/crl`;
+/** The one CRL distribution point of an ARK or ASK. */
+export function crlUrl(product: SnpProduct): string {
+  return `${KDS_BASE_URL}/vcek/v1/${product}/crl`;
+}
 
-export function fakeArk(
-  keys: FakeAmdKeys,
-  product: SnpProduct,
-  overrides: Partial<CertificateOptions> = {},
-): X509Certificate {
-  return new X509Certificate(
-    buildCertificate({
-      serial: 0xc0dec0den,
+/**
+ * The VCEK `productName` extension: the product and its stepping. Milan-B0 and Genoa-B1 are what
+ * AMD's KDS issues; Turin's stepping suffix is our assumption (verifiers read only the part before `-`).
+ */
+export const DEFAULT_PRODUCT_NAMES: Readonly<Record<SnpProduct, string>> = {
+  Milan: 'Milan-B0',
+  Genoa: 'Genoa-B1',
+  Turin: 'Turin-C0',
+};
+
+/** Serial numbers as AMD numbers its roots: ARK 0x<n>0000, ASK 0x<n>0001 (n = 1 Milan, 2 Genoa, 3 Turin). */
+export const ROOT_SERIALS: Readonly<Record<SnpProduct, { ark: number; ask: number }>> = {
+  Milan: { ark: 0x10000, ask: 0x10001 },
+  Genoa: { ark: 0x20000, ask: 0x20001 },
+  Turin: { ark: 0x30000, ask: 0x30001 },
+};
+
+/**
+ * When AMD issued each product's ARK; the ASK follows within the hour. Both are valid for 25 years,
+ * which is what go-sev-guest's fakes use too.
+ */
+export const ROOT_ISSUED: Readonly<Record<SnpProduct, Date>> = {
+  Milan: new Date('2020-10-22T17:23:05Z'),
+  Genoa: new Date('2022-01-26T15:34:37Z'),
+  Turin: new Date('2023-05-15T20:03:12Z'),
+};
+
+export const ROOT_VALIDITY_YEARS = 25;
+/** A VCEK is valid for 7 years from the day KDS issues it. */
+export const VCEK_VALIDITY_YEARS = 7;
+
+export function addYears(date: Date, years: number): Date {
+  const d = new Date(date.getTime());
+  d.setUTCFullYear(d.getUTCFullYear() + years);
+  return d;
+}
+
+export interface KeyPair {
+  readonly publicKey: KeyObject;
+  readonly privateKey: KeyObject;
+}
+
+/** The signing keys of AMD's root (ARK) and intermediate (ASK) for one product. */
+export interface AmdRootKeys {
+  readonly ark: KeyPair;
+  readonly ask: KeyPair;
+}
+
+const FIXTURES = new URL('./fixtures/', import.meta.url);
+
+export function fixtureKeyFile(product: SnpProduct, role: 'ark' | 'ask'): URL {
+  return new URL(`${product.toLowerCase()}-${role}.key.pem`, FIXTURES);
+}
+
+function loadRsa4096(file: URL): KeyPair {
+  const hint = 'run `node core/snp/testing/fixtures/regenerate.ts` to recreate the fixture keys';
+  let privateKey: KeyObject;
+  try {
+    privateKey = crypto.createPrivateKey(readFileSync(file));
+  } catch (cause) {
+    throw new Error(`fixture key ${file.pathname} cannot be read; ${hint}`, { cause });
+  }
+  if (privateKey.asymmetricKeyType !== 'rsa' || privateKey.asymmetricKeyDetails?.modulusLength !== 4096) {
+    throw new Error(`fixture key ${file.pathname} is not an RSA-4096 private key; ${hint}`);
+  }
+  return { privateKey, publicKey: crypto.createPublicKey(privateKey) };
+}
+
+const fixtureCache = new Map<SnpProduct, AmdRootKeys>();
+
+/**
+ * The fixed ARK and ASK keys of `product`, read once. Another product's keys make a root that is not
+ * the product's own: what a test needs for a "foreign" or impostor ARK.
+ */
+export function fixtureRootKeys(product: SnpProduct): AmdRootKeys {
+  if (!SNP_PRODUCTS.includes(product)) throw new Error(`no fixture keys for product ${String(product)}`);
+  let keys = fixtureCache.get(product);
+  if (!keys) {
+    keys = {
+      ark: loadRsa4096(fixtureKeyFile(product, 'ark')),
+      ask: loadRsa4096(fixtureKeyFile(product, 'ask')),
+    };
+    fixtureCache.set(product, keys);
+  }
+  return keys;
+}
+
+/** ARK, ASK and VCEK keys of one fake platform, for specs that build chains link by link. */
+export interface FakeAmdKeys extends AmdRootKeys {
+  readonly vcek: KeyPair;
+}
+
+/** `product`'s fixture ARK and ASK keys (default Milan's) and a new P-384 VCEK key (cheap to make). */
+export function fixtureAmdKeys(product: SnpProduct = 'Milan'): FakeAmdKeys {
+  return { ...fixtureRootKeys(product), vcek: crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }) };
+}
+
+/** Replaces fields of a certificate before it is signed, or its signature after. */
+export interface CertOverride extends Partial<CertificateOptions> {
+  /** VCEK only: KDS extension values laid over the genuine ones; `undefined` drops an extension. */
+  readonly kds?: Partial<KdsExtensions>;
+  /** VCEK only: write hwID raw (as Azure THIM serves it) or as an OCTET STRING (as AMD's KDS does). */
+  readonly hwIdEncoding?: 'octet-string' | 'raw';
+  /** Flip the last bit of the signature value. */
+  readonly corruptSignature?: boolean;
+}
+
+function finish(options: CertificateOptions, override: CertOverride | undefined): X509Certificate {
+  const { kds: _kds, hwIdEncoding: _enc, corruptSignature, ...fields } = override ?? {};
+  const der = buildCertificate({ ...options, ...fields });
+  // The signature BIT STRING is the certificate's last element, so its last byte is the signature's.
+  if (corruptSignature) der[der.length - 1]! ^= 0x01;
+  return new X509Certificate(der);
+}
+
+export function buildArk(product: SnpProduct, ark: KeyPair, override?: CertOverride): X509Certificate {
+  const issued = ROOT_ISSUED[product];
+  return finish(
+    {
+      serial: ROOT_SERIALS[product].ark,
       subject: amdName(`ARK-${product}`),
       issuer: amdName(`ARK-${product}`),
-      ...FAKE_VALIDITY,
-      publicKey: keys.ark.publicKey,
-      signingKey: keys.ark.privateKey,
+      notBefore: issued,
+      notAfter: addYears(issued, ROOT_VALIDITY_YEARS),
+      publicKey: ark.publicKey,
+      signingKey: ark.privateKey,
       signatureAlgorithm: 'rsa-pss-sha384',
       keyUsage: ['keyCertSign', 'cRLSign'],
       subjectKeyIdentifier: true,
       basicConstraints: { ca: true },
-      crlDistributionPoints: [crl(product)],
-      ...overrides,
-    }),
+      crlDistributionPoints: [crlUrl(product)],
+    },
+    override,
   );
 }
 
-export function fakeAsk(
-  keys: FakeAmdKeys,
+/** The certificate and key that sign the next link down. */
+export interface Issuer {
+  readonly cert: X509Certificate;
+  readonly privateKey: KeyObject;
+}
+
+export function buildAsk(
   product: SnpProduct,
-  ark: X509Certificate,
-  overrides: Partial<CertificateOptions> = {},
+  ask: KeyPair,
+  ark: Issuer,
+  override?: CertOverride,
 ): X509Certificate {
-  return new X509Certificate(
-    buildCertificate({
-      serial: 0x10001,
+  const issued = new Date(ROOT_ISSUED[product].getTime() + 3_600_000);
+  return finish(
+    {
+      serial: ROOT_SERIALS[product].ask,
       subject: amdName(`SEV-${product}`),
-      issuer: subjectNameDer(ark),
-      ...FAKE_VALIDITY,
-      publicKey: keys.ask.publicKey,
-      signingKey: keys.ark.privateKey,
+      issuer: subjectNameDer(ark.cert),
+      notBefore: issued,
+      notAfter: addYears(issued, ROOT_VALIDITY_YEARS),
+      publicKey: ask.publicKey,
+      signingKey: ark.privateKey,
       signatureAlgorithm: 'rsa-pss-sha384',
       subjectKeyIdentifier: true,
       authorityKeyIdentifier: true,
       basicConstraints: { ca: true, pathLength: 0 },
       keyUsage: ['keyCertSign'],
-      crlDistributionPoints: [crl(product)],
-      ...overrides,
-    }),
+      crlDistributionPoints: [crlUrl(product)],
+    },
+    override,
   );
 }
 
-export interface FakeVcekOptions extends EncodeKdsOptions {
+export interface VcekInput {
   readonly extensions: KdsExtensions;
-  readonly overrides?: Partial<CertificateOptions>;
-  /** Defaults to `keys.ask.privateKey`. */
-  readonly signingKey?: KeyObject;
-  /** Defaults to `keys.vcek.publicKey`. */
-  readonly publicKey?: KeyObject;
+  readonly publicKey: KeyObject;
+  readonly ask: Issuer;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
 }
 
-export function fakeVcek(keys: FakeAmdKeys, ask: X509Certificate, options: FakeVcekOptions): X509Certificate {
-  return new X509Certificate(
-    buildCertificate({
+/** A VCEK: serial 0, no standard extensions, the KDS extensions in AMD's order. */
+export function buildVcek(input: VcekInput, override?: CertOverride): X509Certificate {
+  const extensions = encodeKdsExtensions(
+    { ...input.extensions, ...override?.kds },
+    { hwIdEncoding: override?.hwIdEncoding ?? 'octet-string' },
+  );
+  return finish(
+    {
       serial: 0,
       subject: amdName('SEV-VCEK'),
-      issuer: subjectNameDer(ask),
-      notBefore: FAKE_VALIDITY.vcekNotBefore,
-      notAfter: FAKE_VALIDITY.vcekNotAfter,
-      publicKey: options.publicKey ?? keys.vcek.publicKey,
-      signingKey: options.signingKey ?? keys.ask.privateKey,
+      issuer: subjectNameDer(input.ask.cert),
+      notBefore: input.notBefore,
+      notAfter: input.notAfter,
+      publicKey: input.publicKey,
+      signingKey: input.ask.privateKey,
       signatureAlgorithm: 'rsa-pss-sha384',
-      extensions: encodeKdsExtensions(options.extensions, options),
-      ...options.overrides,
-    }),
+      extensions,
+    },
+    override,
   );
 }

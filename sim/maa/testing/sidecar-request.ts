@@ -15,7 +15,7 @@ import {
   type SnpProduct,
   type TcbPartsInput,
 } from '../../../core/snp/index.ts';
-import { fakeArk, fakeAsk, fakeVcek, type FakeAmdKeys } from '../../../core/snp/testing/fake-amd.ts';
+import { buildArk, buildAsk, buildVcek, type FakeAmdKeys } from '../../../core/snp/testing/fake-amd.ts';
 
 export interface FakeSnp {
   readonly product: SnpProduct;
@@ -37,9 +37,13 @@ export const MILAN_CURRENT_TCB: TcbPartsInput = { blSpl: 10, teeSpl: 1, snpSpl: 
 export function fakeSnp(keys: FakeAmdKeys, reportedTcb: TcbPartsInput = MILAN_REPORTED_TCB): FakeSnp {
   const product: SnpProduct = 'Milan';
   const chipId = crypto.createHash('sha512').update('fake chip').digest();
-  const ark = fakeArk(keys, product);
-  const ask = fakeAsk(keys, product, ark);
-  const vcek = fakeVcek(keys, ask, {
+  const ark = buildArk(product, keys.ark);
+  const ask = buildAsk(product, keys.ask, { cert: ark, privateKey: keys.ark.privateKey });
+  const vcek = buildVcek({
+    ask: { cert: ask, privateKey: keys.ask.privateKey },
+    publicKey: keys.vcek.publicKey,
+    notBefore: new Date('2024-01-01T00:00:00Z'),
+    notAfter: new Date('2031-01-01T00:00:00Z'),
     extensions: {
       structVersion: 1,
       productName: 'Milan-B0',
