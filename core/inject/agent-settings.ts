@@ -4,6 +4,13 @@
  * fetched at run time. One `--key` per alias: `<alias>=<vault URL>/keys/<name>`, with its format, file and
  * attestation authority.
  */
+import {
+  AGENT_OPTIONS,
+  flagArg,
+  perKeyArg,
+  WORKLOAD_IDENTITY_ENV,
+  type AgentMode,
+} from './agent-contract.ts';
 import type { AgentSettings, EnvVar, ResolvedKey } from './mutate.ts';
 
 export interface AgentSettingsInput {
@@ -28,32 +35,37 @@ export interface AgentSettingsInput {
  */
 export const INJECTED_ADMISSION_WAIT = '30s';
 
+/** Init mode's command line (mutate.ts swaps the mode for sidecar): each key by key ID, and its settings. */
 export function agentArgs(keys: readonly ResolvedKey[]): string[] {
+  const init: AgentMode = 'init';
   return [
-    'init',
-    `--admission-wait=${INJECTED_ADMISSION_WAIT}`,
+    init,
+    flagArg(AGENT_OPTIONS.admissionWait, INJECTED_ADMISSION_WAIT),
     ...keys.flatMap((k) => [
-      `--key=${k.alias}=${k.vaultUrl.replace(/\/+$/, '')}/keys/${k.keyName}`,
-      `--format=${k.alias}=${k.format}`,
-      `--file=${k.alias}=${k.file}`,
-      `--authority=${k.alias}=${k.authority}`,
+      perKeyArg(AGENT_OPTIONS.keys, k.alias, `${k.vaultUrl.replace(/\/+$/, '')}/keys/${k.keyName}`),
+      perKeyArg(AGENT_OPTIONS.format, k.alias, k.format),
+      perKeyArg(AGENT_OPTIONS.file, k.alias, k.file),
+      perKeyArg(AGENT_OPTIONS.authority, k.alias, k.authority),
     ]),
   ];
 }
 
 export function agentSettings(input: AgentSettingsInput): AgentSettings {
   const env: EnvVar[] = [];
-  if (input.tenantId) env.push({ name: 'AZURE_TENANT_ID', value: input.tenantId });
-  if (input.clientId) env.push({ name: 'AZURE_CLIENT_ID', value: input.clientId });
-  if (input.authorityHost) env.push({ name: 'AZURE_AUTHORITY_HOST', value: input.authorityHost });
-  if (input.evidence && !input.simulators) env.push({ name: 'SECUREKEY_EVIDENCE', value: input.evidence });
+  const { tenantId, clientId, authorityHost } = WORKLOAD_IDENTITY_ENV;
+  if (input.tenantId) env.push({ name: tenantId, value: input.tenantId });
+  if (input.clientId) env.push({ name: clientId, value: input.clientId });
+  if (input.authorityHost) env.push({ name: authorityHost, value: input.authorityHost });
+  if (input.evidence && !input.simulators) {
+    env.push({ name: AGENT_OPTIONS.evidence.variable, value: input.evidence });
+  }
   if (input.simulators) {
     // The CA is the agent's trust root for TLS and for the release's signing chain: in its measured
     // environment, like everything else it trusts.
     env.push(
-      { name: 'SECUREKEY_SIMULATORS', value: 'true' },
-      { name: 'SECUREKEY_CA_PEM', value: input.simulators.caPem },
-      { name: 'SECUREKEY_RELEASE_TRUST_ROOTS_PEM', value: input.simulators.caPem },
+      { name: AGENT_OPTIONS.simulators.variable, value: 'true' },
+      { name: AGENT_OPTIONS.caPem.variable, value: input.simulators.caPem },
+      { name: AGENT_OPTIONS.releaseTrustRootsPem.variable, value: input.simulators.caPem },
     );
   }
   env.push(...(input.extraEnv ?? []));

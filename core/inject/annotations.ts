@@ -10,6 +10,8 @@
  *   securekey.io/agent-mode: init | sidecar | node   init: fetch once before the app starts (default);
  *                                                    sidecar: a native sidecar that also follows rotation;
  *                                                    node: fetch from the node agent (confidential-VM nodes)
+ *
+ * The agent's own arguments and variables are in agent-contract.ts.
  */
 export const INJECT_LABEL = 'securekey.io/inject';
 export const INJECT_LABEL_VALUE = 'true';
@@ -21,27 +23,20 @@ export const CONTAINERS_ANNOTATION = 'securekey.io/containers';
 /** Written by the injector; its presence makes a second admission a no-op. */
 export const STATUS_ANNOTATION = 'securekey.io/status';
 export const AGENT_MODE_ANNOTATION = 'securekey.io/agent-mode';
-export const AGENT_MODES = ['init', 'sidecar', 'node'] as const;
-export type AgentMode = (typeof AGENT_MODES)[number];
-/** The sidecar answers its startup probe here (GET /ready) once every key is written. */
-export const SIDECAR_PROBE_PORT = 9797;
 export const STATUS_INJECTED = 'injected';
 
 export const AGENT_CONTAINER = 'securekey-agent';
 export const KEYS_VOLUME = 'securekey-keys';
 export const TOKEN_VOLUME = 'securekey-azure-identity-token';
-export const KEYS_MOUNT_PATH = '/run/securekey';
 export const TOKEN_MOUNT_PATH = '/var/run/secrets/securekey/azure';
 /** The audience Entra expects on a federated service-account token. */
 export const TOKEN_AUDIENCE = 'api://AzureADTokenExchange';
-/** Node mode: the pod's token for the node agent (ADR 14), and where the agent finds it and the CA. */
 /** Simulators only: the token the mock PSP identifies the pod by (sim/psp). */
 export const PSP_TOKEN_VOLUME = 'securekey-psp-token';
 export const PSP_TOKEN_MOUNT_PATH = '/var/run/secrets/securekey/psp';
+/** Node mode: the pod's token for the node agent (ADR 14) and the CA it checks the node agent by. */
 export const NODE_TOKEN_VOLUME = 'securekey-node-token';
-export const NODE_TOKEN_MOUNT_PATH = '/var/run/secrets/securekey/node';
 export const NODE_TOKEN_AUDIENCE = 'securekey-node';
 export const NODE_CA_VOLUME = 'securekey-node-ca';
 export const NODE_CA_MOUNT_PATH = '/etc/securekey/node-ca';
-export const KEY_FORMATS = ['raw', 'pem', 'jwk'] as const;
-export type KeyFormat = (typeof KEY_FORMATS)[number];
+export { KEY_FORMATS, type KeyFormat } from '../keys/output-formats.ts';

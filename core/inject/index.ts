@@ -1,4 +1,5 @@
 /** Getting the agent into pods: annotations, key requests, the mutation, and the patch that expresses it. */
+export * from './agent-contract.ts';
 export * from './annotations.ts';
 export { InjectError, type InjectErrorKind } from './errors.ts';
 export { applyPatch, diff, type PatchOperation } from './json-patch.ts';

@@ -5,19 +5,26 @@
  */
 import { POLICY_ANNOTATIONS } from '../digest/index.ts';
 import {
+  AGENT_MODES,
+  AGENT_OPTIONS,
+  KEYS_MOUNT_PATH,
+  NODE_OPTIONS,
+  NODE_TOKEN_MOUNT_PATH,
+  perKeyArg,
+  SIDECAR_PROBE_PORT,
+  WORKLOAD_IDENTITY_ENV,
+  type AgentMode,
+  type EvidenceBackend,
+} from './agent-contract.ts';
+import {
   NODE_CA_MOUNT_PATH,
   NODE_CA_VOLUME,
   NODE_TOKEN_AUDIENCE,
-  NODE_TOKEN_MOUNT_PATH,
   NODE_TOKEN_VOLUME,
   PSP_TOKEN_MOUNT_PATH,
   PSP_TOKEN_VOLUME,
   AGENT_CONTAINER,
   AGENT_MODE_ANNOTATION,
-  AGENT_MODES,
-  SIDECAR_PROBE_PORT,
-  type AgentMode,
-  KEYS_MOUNT_PATH,
   KEYS_VOLUME,
   STATUS_ANNOTATION,
   STATUS_INJECTED,
@@ -63,12 +70,13 @@ export interface AgentSettings {
 
 /** Node mode's command line: keys by SecureKey name; the node agent resolves vaults (ADR 14). */
 export function nodeArgs(keys: readonly ResolvedKey[]): string[] {
+  const node: AgentMode = 'node';
   return [
-    'node',
+    node,
     ...keys.flatMap((k) => [
-      `--key=${k.alias}=${k.secureKey}`,
-      `--format=${k.alias}=${k.format}`,
-      `--file=${k.alias}=${k.file}`,
+      perKeyArg(NODE_OPTIONS.keys, k.alias, k.secureKey),
+      perKeyArg(NODE_OPTIONS.format, k.alias, k.format),
+      perKeyArg(NODE_OPTIONS.file, k.alias, k.file),
     ]),
   ];
 }
@@ -159,7 +167,7 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
     args: mode === 'sidecar' ? ['sidecar', ...settings.args(keys).slice(1)] : settings.args(keys),
     env: [
       ...(settings.env ?? []),
-      { name: 'AZURE_FEDERATED_TOKEN_FILE', value: `${TOKEN_MOUNT_PATH}/token` },
+      { name: WORKLOAD_IDENTITY_ENV.tokenFile, value: `${TOKEN_MOUNT_PATH}/token` },
     ],
     volumeMounts: [
       { name: KEYS_VOLUME, mountPath: KEYS_MOUNT_PATH },
@@ -182,9 +190,9 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
     // Node mode: no vault identity in the pod; a token for the node agent and the CA to check it by.
     agent['args'] = nodeArgs(keys);
     agent['env'] = [
-      { name: 'SECUREKEY_NODE_AGENT_URL', value: settings.node.url },
-      { name: 'SECUREKEY_NODE_AGENT_CA', value: `${NODE_CA_MOUNT_PATH}/ca.crt` },
-      { name: 'SECUREKEY_NODE_TOKEN_FILE', value: `${NODE_TOKEN_MOUNT_PATH}/token` },
+      { name: NODE_OPTIONS.nodeAgentUrl.variable, value: settings.node.url },
+      { name: NODE_OPTIONS.nodeAgentCa.variable, value: `${NODE_CA_MOUNT_PATH}/ca.crt` },
+      { name: NODE_OPTIONS.tokenFile.variable, value: `${NODE_TOKEN_MOUNT_PATH}/token` },
     ];
     agent['volumeMounts'] = [
       { name: KEYS_VOLUME, mountPath: KEYS_MOUNT_PATH },
@@ -233,11 +241,12 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
     },
   };
   if (mode !== 'node' && settings.psp) {
+    const psp: EvidenceBackend = 'psp';
     agent['env'] = [
       ...(agent['env'] as Obj[]),
-      { name: 'SECUREKEY_EVIDENCE', value: 'psp' },
-      { name: 'SECUREKEY_PSP_URL', value: settings.psp.url },
-      { name: 'SECUREKEY_PSP_TOKEN_FILE', value: `${PSP_TOKEN_MOUNT_PATH}/token` },
+      { name: AGENT_OPTIONS.evidence.variable, value: psp },
+      { name: AGENT_OPTIONS.pspUrl.variable, value: settings.psp.url },
+      { name: AGENT_OPTIONS.pspTokenFile.variable, value: `${PSP_TOKEN_MOUNT_PATH}/token` },
     ];
     agent['volumeMounts'] = [
       ...(agent['volumeMounts'] as Obj[]),
