@@ -263,6 +263,42 @@ describe('parseAgentConfig', () => {
     expect(refused(['init', 'extra'], BASE, 'config-invalid').message).toContain('unexpected argument');
   });
 
+  it('reads argv with parseArgs: flags only from the contract, a value for each, each once unless per key', () => {
+    // A flag where a value belongs is refused, not taken as the value.
+    const dash = refused(['--timeout', '--key', 'a=a-key'], BASE, 'config-missing');
+    expect(dash.message).toBe('--timeout needs a value (the argument after it starts with a dash)');
+    expect(dash.hint).toBe('give a value that starts with a dash as --timeout=<value>');
+    expect(refused(['--timeout=-1s'], BASE, 'config-invalid').message).toContain('--timeout="-1s"');
+    // Short options are not the agent's; neither is a flag of another mode.
+    expect(refused(['-t', '2m'], BASE, 'config-invalid').message).toBe('unknown flag -t');
+    const nodeFlag = refused(['--node-agent-url=https://n'], BASE, 'config-invalid');
+    expect(nodeFlag.message).toBe('unknown flag --node-agent-url');
+    expect(nodeFlag.hint).toContain('--vault-url, --key, --format');
+    expect(refused(['--vault-url=https://a', '--vault-url=https://b'], BASE, 'config-invalid').message).toBe(
+      '--vault-url is given twice',
+    );
+    expect(refused(['--simulators', '--simulators'], BASE, 'config-invalid').message).toBe(
+      '--simulators is given twice',
+    );
+    // The switch: bare, or =true / =false.
+    expect(parseAgentConfig(['--simulators=false'], BASE).simulators).toBe(false);
+    expect(parseAgentConfig(['sidecar', '--simulators'], BASE)).toMatchObject({
+      mode: 'sidecar',
+      simulators: true,
+    });
+    expect(refused(['--simulators=yes'], BASE, 'config-invalid').message).toContain('--simulators="yes"');
+    // After `--` everything is an argument, so a second one is refused.
+    expect(refused(['init', '--', '--timeout'], BASE, 'config-invalid').message).toBe(
+      'unexpected argument "--timeout"',
+    );
+    // Per-key flags repeat and add up, from the flag only (it wins over the variable).
+    const c = parseAgentConfig(['--key=a=a-key', '--key', 'b=b-key', '--format=a=pem', '--format', 'b=jwk'], {
+      ...BASE,
+      SECUREKEY_FORMATS: 'a=jwk',
+    });
+    expect(c.keys.map((k) => `${k.alias}:${k.format}`)).toEqual(['a:pem', 'b:jwk']);
+  });
+
   it('names the flag when the bad value came from a flag', () => {
     expect(refused(['--evidence', 'nope'], BASE, 'config-invalid').message).toContain('--evidence="nope"');
   });

@@ -1,7 +1,8 @@
 /**
  * What the injector writes and the agent reads, spelled once: the agent's modes, flags and environment
  * variables, and the defaults both sides rely on instead of writing them out (the keys directory, the
- * sidecar's probe port). core/inject builds the agent container from these.
+ * sidecar's probe port). core/inject builds the agent container from these, and agent/config and
+ * agent/node/node-config parse with them: renaming a flag here renames it on both sides.
  *
  * Pure data: the agent's entry chunk imports this file, so it imports nothing.
  */

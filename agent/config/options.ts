@@ -1,0 +1,166 @@
+/**
+ * The agent's parsed configuration (its types and fixed values) and the reading of its command line:
+ * node:util parseArgs splits argv, and this file decides what is allowed — flags of the contract only
+ * (core/inject/agent-contract.ts), a value for each, a flag once unless it repeats per key — and that a
+ * flag wins over its variable.
+ */
+import { parseArgs } from 'node:util';
+import type { AgentMode, AgentOption, EvidenceBackend } from '../../core/inject/agent-contract.ts';
+import type { KeyHsmEnc } from '../../core/keywrap/key-hsm.ts';
+import type { KeyFormat } from '../../core/keys/output-formats.ts';
+import { invalid, missing, type Sourced } from './validators.ts';
+
+/** The modes parseAgentConfig reads: the agent attests itself (node mode has agent/node/node-config.ts). */
+export const ATTESTING_MODES = ['init', 'sidecar'] as const satisfies readonly AgentMode[];
+export type AttestingMode = (typeof ATTESTING_MODES)[number];
+
+/** Backends that need the native helper (`/dev/sev-guest`; ACI's `/dev/sev`). */
+export const HELPER_BACKENDS: readonly EvidenceBackend[] = ['sev-guest', 'sev'];
+/** Where the agent image installs the native helper (agent/native). */
+export const DEFAULT_SEV_HELPER = '/usr/local/lib/securekey/sev-report';
+/** Backends that talk to a simulator rather than the guest kernel: refused unless simulators are on. */
+export const SIMULATED_BACKENDS: readonly EvidenceBackend[] = ['psp', 'sev-guest-socket', 'tsm-socket'];
+
+/** Where the VCEK chain comes from: the evidence (PSP answer, certificate table) with THIM as fallback, or THIM only. */
+export const VCEK_SOURCES = ['auto', 'evidence', 'thim', 'kds'] as const;
+export type VcekSource = (typeof VCEK_SOURCES)[number];
+
+/** Azure IMDS, where THIM lives on Azure confidential VMs and pods. */
+export const DEFAULT_THIM_URL = 'http://169.254.169.254';
+export const READY_FILE_NAME = '.securekey-ready';
+
+export interface KeySpec {
+  /** The name the pod uses (`securekey.io/key-<alias>`); also the default file name. */
+  alias: string;
+  /** The vault (an https origin) that holds the key. */
+  vaultUrl: string;
+  /** The vault key name. */
+  name: string;
+  /** A specific key version; the latest when absent. */
+  version?: string;
+  /** The attestation authority (an https origin) the key's release policy names. */
+  attestationUrl: string;
+  format: KeyFormat;
+  /** Absolute path of the file, inside the output directory. */
+  path: string;
+}
+
+export interface WorkloadIdentity {
+  tenantId: string;
+  clientId: string;
+  tokenFile: string;
+  authorityHost?: string;
+}
+
+export interface AgentConfig {
+  /** init: fetch once and exit; sidecar: stay up, refresh every `refreshMs`, answer GET /ready on `probePort`. */
+  mode: AttestingMode;
+  refreshMs: number;
+  probePort: number;
+  /** At least one; keys sharing an attestation authority share one attestation. */
+  keys: KeySpec[];
+  identity: WorkloadIdentity;
+  /** PEM file of the roots the release JWS must chain to; Node's built-in roots when absent. */
+  releaseTrustRootsFile?: string;
+  /** PEM file of the only CA to trust for TLS (simulators); system roots when absent. */
+  caFile?: string;
+  /**
+   * The same two as PEM text in the environment: the webhook injects them so that the trust roots are
+   * measured with the pod (a mounted file would not be).
+   */
+  caPem?: string;
+  releaseTrustRootsPem?: string;
+  evidence: EvidenceBackend;
+  pspUrl?: string;
+  pspTokenFile?: string;
+  deviceSocket?: string;
+  /** The native helper that issues the device ioctls (with `sev-guest`, `sev`). */
+  sevHelper?: string;
+  vcekSource: VcekSource;
+  thimUrl: string;
+  /** The UVM security context directory (host-amd-cert-base64), when the platform mounts one. */
+  uvmSecurityContextDir?: string;
+  /** AMD KDS (mode `kds`: default https://kdsintf.amd.com; mode `auto`: only when set). */
+  kdsUrl?: string;
+  outputDir: string;
+  readyFile: string;
+  releaseEnc: KeyHsmEnc;
+  timeoutMs: number;
+  /** How long a release refused for a digest not (yet) admitted is retried. */
+  admissionWaitMs: number;
+  fileOwner?: { uid: number; gid: number };
+  simulators: boolean;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ReadArgs<O extends string> {
+  /** The first argument that is not a flag; undefined when none is given. */
+  mode: string | undefined;
+  /** An option's value: its flag's (a repeated flag's values joined by commas), else its variable's when not blank. */
+  get(option: O): Sourced | undefined;
+}
+
+/**
+ * Reads argv against `options`: `--flag value` or `--flag=value` (a switch takes no value, or
+ * `=true`/`=false`), at most one argument besides the flags, each flag once unless it repeats.
+ */
+export function readArgs<O extends string>(
+  argv: readonly string[],
+  options: Readonly<Record<O, AgentOption>>,
+  env: Env,
+): ReadArgs<O> {
+  const entries = Object.entries(options) as [O, AgentOption][];
+  const byName = new Map(entries.map(([key, o]) => [o.flag.slice(2), key]));
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: Object.fromEntries(
+      entries.map(([, o]) => [o.flag.slice(2), { type: o.boolean ? 'boolean' : 'string' } as const]),
+    ),
+    // Not strict: its TypeErrors name no flag in a field; the checks below raise AgentErrors that do.
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const flags = new Map<O, string[]>();
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') continue;
+    if (token.kind === 'positional') {
+      if (positionals.length > 0) throw invalid(`unexpected argument ${JSON.stringify(token.value)}`);
+      positionals.push(token.value);
+      continue;
+    }
+    const key = token.rawName.startsWith('--') ? byName.get(token.name) : undefined;
+    if (key === undefined) {
+      throw invalid(
+        `unknown flag ${token.rawName}`,
+        `known flags: ${entries.map(([, o]) => o.flag).join(', ')}`,
+      );
+    }
+    const { flag, boolean, repeats } = options[key];
+    let value: string;
+    if (boolean) value = token.value ?? 'true';
+    else if (token.value === undefined) throw missing(`${flag} needs a value`);
+    else if (!token.inlineValue && token.value.startsWith('-')) {
+      // parseArgs would take the next flag as this one's value.
+      throw missing(
+        `${flag} needs a value (the argument after it starts with a dash)`,
+        `give a value that starts with a dash as ${flag}=<value>`,
+      );
+    } else value = token.value;
+    const values = flags.get(key) ?? [];
+    if (values.length > 0 && !repeats) throw invalid(`${flag} is given twice`);
+    flags.set(key, [...values, value]);
+  }
+  return {
+    mode: positionals[0],
+    get(option) {
+      const { flag, variable } = options[option];
+      const fromFlag = flags.get(option);
+      if (fromFlag !== undefined) return { value: fromFlag.join(','), from: flag };
+      const fromEnv = variable === undefined ? undefined : env[variable]?.trim();
+      return fromEnv ? { value: fromEnv, from: variable! } : undefined;
+    },
+  };
+}
