@@ -299,6 +299,19 @@ describe('parseAgentConfig', () => {
     expect(c.keys.map((k) => `${k.alias}:${k.format}`)).toEqual(['a:pem', 'b:jwk']);
   });
 
+  it('AMD KDS: --kds-url names it; --vcek-source kds uses AMD’s own unless one is named; https only', () => {
+    expect(parseAgentConfig([], BASE).kdsUrl).toBeUndefined();
+    expect(parseAgentConfig(['--kds-url=https://kds.example/'], BASE).kdsUrl).toBe('https://kds.example');
+    expect(parseAgentConfig(['--vcek-source', 'kds'], BASE).kdsUrl).toBe('https://kdsintf.amd.com');
+    expect(
+      parseAgentConfig([], { ...BASE, SECUREKEY_VCEK_SOURCE: 'kds', SECUREKEY_KDS_URL: 'https://kds.local' })
+        .kdsUrl,
+    ).toBe('https://kds.local');
+    expect(refused(['--kds-url', 'http://kds.local'], BASE, 'config-invalid').message).toBe(
+      '--kds-url="http://kds.local" must be an https URL',
+    );
+  });
+
   it('names the flag when the bad value came from a flag', () => {
     expect(refused(['--evidence', 'nope'], BASE, 'config-invalid').message).toContain('--evidence="nope"');
   });

@@ -22,6 +22,7 @@ import { KEY_HSM_ENCS, type KeyHsmEnc } from '../core/keywrap/key-hsm.ts';
 import { keySpecs } from './config/key-specs.ts';
 import {
   ATTESTING_MODES,
+  DEFAULT_KDS_URL,
   DEFAULT_SEV_HELPER,
   DEFAULT_THIM_URL,
   HELPER_BACKENDS,
@@ -122,6 +123,9 @@ export function parseAgentConfig(argv: readonly string[], env: Env): AgentConfig
   if (caPem) config.caPem = caPem;
   const trustRootsPem = inlinePem(get('releaseTrustRootsPem'), trustRoots);
   if (trustRootsPem) config.releaseTrustRootsPem = trustRootsPem;
+  // In `auto` KDS is a last resort only when named; `kds` needs it, AMD's own by default.
+  const kdsUrl = get('kdsUrl') ?? (config.vcekSource === 'kds' ? or('kdsUrl', DEFAULT_KDS_URL) : undefined);
+  if (kdsUrl) config.kdsUrl = httpsUrl(kdsUrl, false);
   const owner = get('fileOwner');
   if (owner) config.fileOwner = fileOwner(owner);
 

@@ -28,6 +28,8 @@ export type VcekSource = (typeof VCEK_SOURCES)[number];
 /** Azure IMDS, where THIM lives on Azure confidential VMs and pods. */
 export const DEFAULT_THIM_URL = 'http://169.254.169.254';
 export const READY_FILE_NAME = '.securekey-ready';
+/** AMD's Key Distribution Service, the VCEK chain source of `--vcek-source kds` unless --kds-url names another. */
+export const DEFAULT_KDS_URL = 'https://kdsintf.amd.com';
 
 export interface KeySpec {
   /** The name the pod uses (`securekey.io/key-<alias>`); also the default file name. */
