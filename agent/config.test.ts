@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseAgentConfig } from './config.ts';
+import { AGENT_OPTIONS, flagArg } from '../core/inject/agent-contract.ts';
+import { parseAgentConfig, type AgentConfig } from './config.ts';
 import { AgentError, type AgentErrorKind } from './errors.ts';
 
 const BASE = {
@@ -318,6 +319,114 @@ describe('parseAgentConfig', () => {
 });
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----';
+
+type Option = keyof typeof AGENT_OPTIONS;
+
+/** One option's value, what else it needs (as variables), and where it lands in the configuration. */
+interface Case {
+  value: string;
+  with?: Partial<Record<Option, string>>;
+  read: (c: AgentConfig) => unknown;
+  want: unknown;
+}
+
+const db = (c: AgentConfig) => c.keys[0]!;
+const psp = { evidence: 'psp', simulators: 'true' } as const;
+
+/** Typed by the contract: an option added there without a case here does not compile. */
+const CASES: Record<Option, Case> = {
+  vaultUrl: {
+    value: 'https://kv2.vault.azure.net',
+    read: (c) => db(c).vaultUrl,
+    want: 'https://kv2.vault.azure.net',
+  },
+  keys: {
+    value: 'tls=tls-key:pem',
+    read: (c) => `${db(c).alias} ${db(c).name} ${db(c).format}`,
+    want: 'tls tls-key pem',
+  },
+  format: { value: 'db=jwk', read: (c) => db(c).format, want: 'jwk' },
+  file: { value: 'db=db.bin', read: (c) => db(c).path, want: '/run/securekey/db.bin' },
+  authority: {
+    value: 'db=https://maa2.weu.attest.azure.net',
+    read: (c) => db(c).attestationUrl,
+    want: 'https://maa2.weu.attest.azure.net',
+  },
+  attestationUrl: {
+    value: 'https://maa3.weu.attest.azure.net',
+    read: (c) => db(c).attestationUrl,
+    want: 'https://maa3.weu.attest.azure.net',
+  },
+  releaseTrustRoots: {
+    value: '/etc/roots.pem',
+    read: (c) => c.releaseTrustRootsFile,
+    want: '/etc/roots.pem',
+  },
+  caFile: { value: '/etc/ca.pem', read: (c) => c.caFile, want: '/etc/ca.pem' },
+  caPem: { value: PEM, read: (c) => c.caPem, want: PEM + '\n' },
+  releaseTrustRootsPem: { value: PEM, read: (c) => c.releaseTrustRootsPem, want: PEM + '\n' },
+  evidence: { value: 'sev-guest', read: (c) => c.evidence, want: 'sev-guest' },
+  pspUrl: {
+    value: 'https://psp.sims.svc:8446',
+    with: { ...psp, pspTokenFile: '/var/run/psp/token' },
+    read: (c) => c.pspUrl,
+    want: 'https://psp.sims.svc:8446',
+  },
+  pspTokenFile: {
+    value: '/var/run/psp/token',
+    with: { ...psp, pspUrl: 'https://psp.sims.svc' },
+    read: (c) => c.pspTokenFile,
+    want: '/var/run/psp/token',
+  },
+  deviceSocket: {
+    value: '/run/sev.sock',
+    with: { evidence: 'tsm-socket', simulators: 'true' },
+    read: (c) => c.deviceSocket,
+    want: '/run/sev.sock',
+  },
+  sevHelper: {
+    value: '/opt/sev-report',
+    with: { evidence: 'sev' },
+    read: (c) => c.sevHelper,
+    want: '/opt/sev-report',
+  },
+  vcekSource: { value: 'thim', read: (c) => c.vcekSource, want: 'thim' },
+  thimUrl: { value: 'http://thim.local:8080', read: (c) => c.thimUrl, want: 'http://thim.local:8080' },
+  uvmSecurityContextDir: {
+    value: '/security-context',
+    read: (c) => c.uvmSecurityContextDir,
+    want: '/security-context',
+  },
+  kdsUrl: { value: 'https://kds.example', read: (c) => c.kdsUrl, want: 'https://kds.example' },
+  outputDir: { value: '/keys', read: (c) => [c.outputDir, db(c).path], want: ['/keys', '/keys/db'] },
+  readyFile: { value: '/run/securekey/ready', read: (c) => c.readyFile, want: '/run/securekey/ready' },
+  releaseEnc: { value: 'CKM_RSA_AES_KEY_WRAP', read: (c) => c.releaseEnc, want: 'CKM_RSA_AES_KEY_WRAP' },
+  timeout: { value: '45s', read: (c) => c.timeoutMs, want: 45_000 },
+  admissionWait: { value: '2m', read: (c) => c.admissionWaitMs, want: 120_000 },
+  refresh: { value: '30s', read: (c) => c.refreshMs, want: 30_000 },
+  probePort: { value: '8181', read: (c) => c.probePort, want: 8181 },
+  fileOwner: { value: '1000:2000', read: (c) => c.fileOwner, want: { uid: 1000, gid: 2000 } },
+  simulators: { value: 'true', read: (c) => c.simulators, want: true },
+};
+
+const variables = (options: Partial<Record<Option, string>> = {}) =>
+  Object.fromEntries(Object.entries(options).map(([o, v]) => [AGENT_OPTIONS[o as Option].variable, v]));
+
+describe('every option of the contract reaches the agent configuration', () => {
+  it.each(Object.entries(CASES) as [Option, Case][])('%s, by flag and by variable', (option, c) => {
+    const env = { ...BASE, ...variables(c.with) };
+    expect(c.read(parseAgentConfig([flagArg(AGENT_OPTIONS[option], c.value)], env))).toEqual(c.want);
+    expect(c.read(parseAgentConfig([], { ...env, ...variables({ [option]: c.value }) }))).toEqual(c.want);
+    // Without the option the agent does something else (or refuses to start).
+    let without: unknown;
+    try {
+      without = c.read(parseAgentConfig([], env));
+    } catch (err) {
+      without = err;
+    }
+    expect(without).not.toEqual(c.want);
+  });
+});
 
 function pemRefusal(env: Record<string, string>): string {
   try {

@@ -3,6 +3,7 @@
  * variables, and the defaults both sides rely on instead of writing them out (the keys directory, the
  * sidecar's probe port). core/inject builds the agent container from these, and agent/config and
  * agent/node/node-config parse with them: renaming a flag here renames it on both sides.
+ * agent/config/contract.test.ts parses the containers the injector builds.
  *
  * Pure data: the agent's entry chunk imports this file, so it imports nothing.
  */
