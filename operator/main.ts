@@ -11,7 +11,7 @@ import { workloadIdentityCredential } from '../edge/azure/index.ts';
 // eslint-disable-next-line no-restricted-imports
 import type { Sandbox } from '../sim/sandbox/sandbox.ts';
 import { ConfigError, parseConfig } from './config.ts';
-import { createLogger, parseLevel } from './observability/log.ts';
+import { createLogger, parseLevel } from '../edge/log/log.ts';
 import { startOperator, type RunningOperator } from './operator.ts';
 
 let config;

@@ -16,7 +16,7 @@ import { KubeHttp } from './kube/kube-http.ts';
 import { defaultKubeAccess, type KubeAccess } from './kube/kubeconfig.ts';
 import { LeaderElector } from './kube/leader-lease.ts';
 import { SecureKeyApi } from './kube/secure-key-api.ts';
-import type { Logger } from './observability/log.ts';
+import type { Logger } from '../edge/log/log.ts';
 import { startOpsServer } from './observability/ops-server.ts';
 import { operatorMetrics } from './operator-metrics.ts';
 import { Vaults } from './vault/vaults.ts';

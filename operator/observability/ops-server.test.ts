@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from './log.ts';
+import { createLogger } from '../../edge/log/log.ts';
 import { Registry } from './metrics.ts';
 import {
   OpsServerError,

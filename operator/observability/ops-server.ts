@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { SecureKeyError } from '../../core/errors.ts';
-import { scrub, type Logger } from './log.ts';
+import { redactKeyMaterial } from '../../core/redact.ts';
+import type { Logger } from '../../edge/log/log.ts';
 import { contentType, type Registry } from './metrics.ts';
 
 export interface Check {
@@ -43,9 +44,9 @@ interface Result {
   reason: string;
 }
 
-/** Reasons pass the log scrubber (safeMessage and more) and stay on one line: a newline could forge `[+]`. */
+/** Reasons have key material redacted and stay on one line: a newline could forge `[+]`. */
 function oneLine(s: string): string {
-  return scrub(s).replace(/[\r\n]+/g, ' ');
+  return redactKeyMaterial(s).replace(/[\r\n]+/g, ' ');
 }
 
 async function runCheck(c: Check, timeoutMs: number): Promise<Result> {

@@ -1,4 +1,5 @@
 import type { Condition, ConditionStatus } from '../../core/api/securekey.generated.ts';
+import { redactKeyMaterial } from '../../core/redact.ts';
 
 /** Condition types of a SecureKey. Ready is derived from the other two. */
 export const CONDITION_TYPES = {
@@ -44,32 +45,13 @@ export interface ConditionInput {
 
 /** metav1.Condition caps message at 32768 characters. */
 const MAX_MESSAGE = 32768;
-const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(-----END [A-Z0-9 ]+-----|$)/g;
-/**
- * Long mixed-case base64/base64url runs look like key bytes ('/' included, so standard base64 is not
- * let through in slices); digests, key versions and key paths are lowercase.
- */
-const KEY_LIKE = /[A-Za-z0-9+/_-]{40,}={0,2}/g;
 
 /**
- * Mixed case marks key bytes. A run with '/' may also be a path (an Azure resource id is mostly lower
- * case with a few capitals), so it must look random: at least a quarter upper and a quarter lower case.
- */
-function keyLike(run: string): boolean {
-  const upper = (run.match(/[A-Z]/g) ?? []).length;
-  const lower = (run.match(/[a-z]/g) ?? []).length;
-  if (upper === 0 || lower === 0) return false;
-  return !run.includes('/') || (upper >= run.length / 4 && lower >= run.length / 4);
-}
-
-/**
- * Last line of defence: messages come from errors that already omit key material, but a condition is
- * readable by anyone who can read the SecureKey, so PEM blocks and key-like runs are redacted anyway.
+ * A condition is readable by anyone who can read the SecureKey: its message has key material redacted
+ * (messages come from errors that already omit it; this is the last line of defence) and is capped.
  */
 export function safeMessage(message: string): string {
-  const redacted = message
-    .replace(PEM_BLOCK, '[redacted]')
-    .replace(KEY_LIKE, (run) => (keyLike(run) ? '[redacted]' : run));
+  const redacted = redactKeyMaterial(message);
   return redacted.length > MAX_MESSAGE ? `${redacted.slice(0, MAX_MESSAGE - 1)}…` : redacted;
 }
 

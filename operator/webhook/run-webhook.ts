@@ -12,7 +12,7 @@ import type { KubeHttp } from '../kube/kube-http.ts';
 import { secureKeyPath } from '../kube/secure-key-api.ts';
 import { checkAuthorities } from '../reconcile/authorities.ts';
 import { checkVaultUrl } from '../vault/vaults.ts';
-import type { Logger } from '../observability/log.ts';
+import type { Logger } from '../../edge/log/log.ts';
 import type { Registry } from '../observability/metrics.ts';
 import { SYSTEM_NAMESPACES } from './admission.ts';
 import { startWebhookServer } from './server.ts';

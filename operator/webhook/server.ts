@@ -6,7 +6,7 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { Logger } from '../observability/log.ts';
+import type { Logger } from '../../edge/log/log.ts';
 import type { Histogram } from '../observability/metrics.ts';
 import { admit, type AdmissionContext, type AdmissionReview } from './admission.ts';
 

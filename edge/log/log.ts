@@ -3,15 +3,15 @@
  *
  * Key material must never reach a log (DESIGN.md §4), so before anything is written:
  * - values of fields named like secrets (`clientSecret`, `private_key`, JWK `d`, ...) are redacted,
- * - every string, the message included, passes through `scrub` (safeMessage: PEM blocks, key-like
- *   base64; and standard base64 blobs that safeMessage cuts at `/`),
+ * - every string, the message and field names included, passes through `redactKeyMaterial` (PEM blocks,
+ *   key-like base64),
  * - bytes and KeyObjects are described, never dumped,
  * - errors are reduced to name/kind/message/hint (+ code and cause); stacks only at debug level.
  * A log call never throws: a field that cannot be serialised costs that field, not the process.
  */
 import { KeyObject } from 'node:crypto';
 import { SecureKeyError } from '../../core/errors.ts';
-import { safeMessage } from '../reconcile/conditions.ts';
+import { redactKeyMaterial } from '../../core/redact.ts';
 
 export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -51,24 +51,6 @@ export function parseLevel(s: string): Level {
 }
 
 const REDACTED = '[redacted]';
-
-/** Standard base64 runs that contain `/`; safeMessage's key-like pattern stops at `/`, leaving fragments. */
-const SLASHED_BASE64 = /[A-Za-z0-9+/]{64,}={0,2}/g;
-
-function share(run: string, re: RegExp): number {
-  return (run.match(re)?.length ?? 0) / run.length;
-}
-
-/**
- * safeMessage plus whole standard-base64 blobs (a DER key in base64 is ~40% upper and ~40% lower case;
- * paths and Azure resource IDs are mostly lower case and survive).
- */
-export function scrub(s: string): string {
-  const blobs = s.replace(SLASHED_BASE64, (run) =>
-    run.includes('/') && share(run, /[A-Z]/g) >= 0.25 && share(run, /[a-z]/g) >= 0.25 ? REDACTED : run,
-  );
-  return safeMessage(blobs);
-}
 
 /** Last words of field names whose values are secrets (JWK private members are checked apart). */
 const SECRET_WORDS = new Set([
@@ -129,13 +111,13 @@ interface Walk {
 
 function describeError(e: Error, w: Walk, depth: number): Fields {
   const x = e as Error & { kind?: unknown; hint?: unknown; code?: unknown };
-  const out: Fields = { name: scrub(String(x.name)) };
+  const out: Fields = { name: redactKeyMaterial(String(x.name)) };
   if (typeof x.kind === 'string') out['kind'] = x.kind;
-  out['message'] = scrub(String(x.message));
-  if (typeof x.hint === 'string') out['hint'] = scrub(x.hint);
-  if (typeof x.code === 'string') out['code'] = scrub(x.code);
+  out['message'] = redactKeyMaterial(String(x.message));
+  if (typeof x.hint === 'string') out['hint'] = redactKeyMaterial(x.hint);
+  if (typeof x.code === 'string') out['code'] = redactKeyMaterial(x.code);
   if (x.cause !== undefined) out['cause'] = clean(x.cause, w, depth + 1);
-  if (w.stacks && typeof x.stack === 'string') out['stack'] = scrub(x.stack);
+  if (w.stacks && typeof x.stack === 'string') out['stack'] = redactKeyMaterial(x.stack);
   return out;
 }
 
@@ -147,7 +129,7 @@ function cleanEntries(entries: Iterable<[string, unknown]>, w: Walk, depth: numb
       out['…'] = 'truncated';
       break;
     }
-    const name = scrub(k);
+    const name = redactKeyMaterial(k);
     // Booleans and null say whether a secret is there without saying what it is.
     out[name] =
       isSecretName(k) && v !== null && v !== undefined && typeof v !== 'boolean'
@@ -161,7 +143,7 @@ function cleanEntries(entries: Iterable<[string, unknown]>, w: Walk, depth: numb
 function clean(value: unknown, w: Walk, depth: number): unknown {
   switch (typeof value) {
     case 'string':
-      return scrub(value);
+      return redactKeyMaterial(value);
     case 'number':
       return Number.isFinite(value) ? value : String(value);
     case 'bigint':
@@ -172,7 +154,7 @@ function clean(value: unknown, w: Walk, depth: number): unknown {
     case 'function':
       return `[function ${value.name || 'anonymous'}]`;
     case 'symbol':
-      return scrub(value.toString());
+      return redactKeyMaterial(value.toString());
   }
   if (value === null) return null;
   const obj = value as object;
@@ -181,7 +163,7 @@ function clean(value: unknown, w: Walk, depth: number): unknown {
   if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer || obj instanceof SharedArrayBuffer) {
     return `[${obj.byteLength} bytes]`;
   }
-  if (obj instanceof URL) return scrub(obj.href);
+  if (obj instanceof URL) return redactKeyMaterial(obj.href);
   if (w.ancestors.has(obj)) return '[circular]';
   if (depth >= MAX_DEPTH) return '[too deep]';
   w.ancestors.add(obj);
@@ -204,7 +186,7 @@ function clean(value: unknown, w: Walk, depth: number): unknown {
     return cleanEntries(Object.entries(obj), w, depth);
   } catch (err) {
     // A throwing getter or toJSON costs this value only.
-    return `[unserialisable: ${err instanceof Error ? scrub(err.message) : 'error'}]`;
+    return `[unserialisable: ${err instanceof Error ? redactKeyMaterial(err.message) : 'error'}]`;
   } finally {
     w.ancestors.delete(obj);
   }
@@ -236,8 +218,8 @@ function makeLogger(o: LoggerOptions, bound: Fields): Logger {
         delete merged['component'];
       }
       const record: Fields = { time: timestamp(now), level: l };
-      if (component !== undefined) record['component'] = scrub(component);
-      record['msg'] = scrub(String(msg));
+      if (component !== undefined) record['component'] = redactKeyMaterial(component);
+      record['msg'] = redactKeyMaterial(String(msg));
       for (const [k, v] of Object.entries(merged)) record[RESERVED.has(k) ? `_${k}` : k] = v;
       line = `${JSON.stringify(record)}\n`;
     } catch (err) {
@@ -245,7 +227,7 @@ function makeLogger(o: LoggerOptions, bound: Fields): Logger {
         time: timestamp(() => new Date()),
         level: l,
         msg: 'log line could not be written',
-        reason: err instanceof Error ? scrub(err.message) : 'unknown',
+        reason: err instanceof Error ? redactKeyMaterial(err.message) : 'unknown',
       })}\n`;
     }
     try {
