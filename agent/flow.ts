@@ -20,6 +20,7 @@ import { parseReport } from '../core/snp/index.ts';
 import { parsePemCertificates } from '../core/x509/index.ts';
 // The Key Vault client only: the agent's identity is its own (ADR 18), so @azure/identity never loads.
 import { keyClientFor, preloadKeyVaultSdk } from '../edge/azure/key-client.ts';
+import { silentLogger, type Logger } from '../edge/log/log.ts';
 import { attestEach } from './attest.ts';
 import { readConfigPem, type AgentConfig } from './config.ts';
 import { AgentError } from './errors.ts';
@@ -41,8 +42,8 @@ export interface AgentDeps {
   attester?: Attester;
   /** Vault credential; default workload identity from the configuration. */
   credential?: TokenCredential;
-  /** Structured progress events (never key material). */
-  log?: (event: Record<string, unknown>) => void;
+  /** Progress lines; default none. */
+  log?: Logger;
   now?: () => Date;
   /** A sidecar's refresh: the keys on disk stay valid meanwhile, so the readiness marker stays too. */
   refresh?: boolean;
@@ -81,7 +82,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
   const deadline = Date.now() + config.timeoutMs;
   const signal = AbortSignal.timeout(config.timeoutMs);
   const now = deps.now ?? (() => new Date());
-  const log = deps.log ?? (() => {});
+  const log = deps.log ?? silentLogger;
   // A marker from an earlier attempt must not say "ready" while this one runs.
   if (!deps.refresh) await unlink(config.readyFile).catch(() => {});
   const caPem =
@@ -120,7 +121,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
     const runtime = await runtimeKey;
     const evidence = await timeline.time('evidence', () => attester.report(runtime.reportData));
     const hostData = hostDataOf(evidence);
-    log({ msg: 'evidence', source: evidence.source, hostData });
+    log.info('evidence', { source: evidence.source, hostData });
     const uvmCert = await uvm;
     const chain = await timeline.time('certificates', () =>
       resolveVcekChain(evidence, {
@@ -131,7 +132,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
         ...(config.kdsUrl ? { kds: { url: config.kdsUrl, ...ca } } : {}),
       }),
     );
-    log({ msg: 'certificates', origin: chain.origin, reportedTcb: chain.reportedTcb });
+    log.info('certificates', { origin: chain.origin, reportedTcb: chain.reportedTcb });
 
     // 2. Exchange the evidence for an attestation token (one per authority; normally there is one).
     const authorities = unique(config.keys.map((k) => k.attestationUrl));
@@ -152,7 +153,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
     // While MAA answers (attestEach sent the request): Node's built-in roots, unless configured.
     const trustRoots = configuredTrustRoots ?? builtInTrustRoots();
     const tokens = await attestation;
-    log({ msg: 'attested', authorities });
+    log.info('attested', { authorities });
 
     // 3. Release every key with that token, in parallel.
     const identityResult = await identity;
@@ -182,7 +183,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
         log,
       ),
     );
-    log({ msg: 'released', keys: config.keys.map((k) => k.alias) });
+    log.info('released', { keys: config.keys.map((k) => k.alias) });
 
     // 4. Unwrap each key with the runtime key.
     const unwrapped = await timeline.time('unwrap', () =>
@@ -261,16 +262,13 @@ function settle<T>(p: Promise<T>): Promise<Settled<T>> {
 }
 
 /** Waits for every release; throws the first failure after logging the others. */
-async function allOrFirstError<T>(
-  promises: Promise<T>[],
-  log: (event: Record<string, unknown>) => void,
-): Promise<T[]> {
+async function allOrFirstError<T>(promises: Promise<T>[], log: Logger): Promise<T[]> {
   const results = await Promise.allSettled(promises);
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length === 0) return results.map((r) => (r as PromiseFulfilledResult<T>).value);
   for (const f of failures.slice(1)) {
     const e = f.reason as Partial<AgentError>;
-    log({ msg: 'release failed', level: 'error', key: e.key, kind: e.kind, message: e.message });
+    log.error('release failed', { key: e.key, kind: e.kind, message: e.message });
   }
   throw failures[0]!.reason;
 }

@@ -12,16 +12,13 @@
 import { parseAgentConfig } from './config.ts';
 import { loadEagerly } from './eager-load.ts';
 import { agentErrorFields, describeAgentError } from './errors.ts';
+import { agentLogger, logEvents } from './log.ts';
 import { generateRuntimeKey } from './runtime-key.ts';
 import { Timeline } from './timeline.ts';
 
-function emit(stream: NodeJS.WriteStream, event: Record<string, unknown>): void {
-  stream.write(
-    `${JSON.stringify({ time: new Date().toISOString(), component: 'securekey-agent', ...event })}\n`,
-  );
-}
-
 async function main(): Promise<number> {
+  const log = agentLogger(process.stderr);
+  const result = agentLogger(process.stdout);
   try {
     if (process.argv[2] === 'warm-cache') {
       // Image build only (images/images.json `warm`): load every mode's chunks as a run loads them, so
@@ -43,21 +40,13 @@ async function main(): Promise<number> {
         Promise.all([import('./node/node-config.ts'), import('./node/node-client.ts')]),
       );
       const config = parseNodeConfig(process.argv.slice(2), process.env);
-      emit(process.stderr, {
-        level: 'info',
-        msg: 'starting',
-        mode: 'node',
-        nodeAgent: config.url,
-        keys: config.keys,
-      });
-      const keys = await fetchFromNodeAgent(config, (e) => emit(process.stderr, { level: 'info', ...e }));
-      emit(process.stdout, { level: 'info', msg: 'ready', keys });
+      log.info('starting', { mode: 'node', nodeAgent: config.url, keys: config.keys });
+      const keys = await fetchFromNodeAgent(config, logEvents(log));
+      result.info('ready', { keys });
       return 0;
     }
     const config = parseAgentConfig(process.argv.slice(2), process.env);
-    emit(process.stderr, {
-      level: 'info',
-      msg: 'starting',
+    log.info('starting', {
       mode: config.mode,
       evidence: config.evidence,
       keys: config.keys.map((k) => ({
@@ -71,7 +60,6 @@ async function main(): Promise<number> {
       })),
       ...(config.simulators ? { simulators: true } : {}),
     });
-    const log = (e: Record<string, unknown>) => emit(process.stderr, { level: 'info', ...e });
     if (config.mode === 'sidecar') {
       const { startSidecar } = await loadEagerly(() => import('./sidecar.ts'));
       const sidecar = await startSidecar(config, { log });
@@ -85,12 +73,12 @@ async function main(): Promise<number> {
     const runtimeKey = timeline.time('runtime-key', generateRuntimeKey);
     runtimeKey.catch(() => {}); // surfaces in runAgent
     const { runAgent } = await timeline.time('load:agent', () => loadEagerly(() => import('./flow.ts')));
-    const result = await runAgent(config, { log, timeline, runtimeKey });
+    const run = await runAgent(config, { log, timeline, runtimeKey });
     // processMs: from the process's start (Node's own start-up included) to the files written.
-    emit(process.stdout, { level: 'info', msg: 'ready', ...result, processMs: round(performance.now()) });
+    result.info('ready', { ...run, processMs: round(performance.now()) });
     return 0;
   } catch (err) {
-    emit(process.stderr, { level: 'error', msg: 'failed', ...agentErrorFields(err) });
+    log.error('failed', agentErrorFields(err));
     process.stderr.write(`securekey-agent: ${describeAgentError(err)}\n`);
     return 1;
   }

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../edge/log/log.ts';
 import { eventually } from '../test/support/eventually.ts';
 import { parseAgentConfig } from './config.ts';
 import { startSidecar } from './sidecar.ts';
@@ -31,7 +32,10 @@ describe('sidecar mode', () => {
       world.env({ SECUREKEY_OUTPUT_DIR: out, SECUREKEY_KEYS: 'db=oct-key' }),
     );
     const events: Record<string, unknown>[] = [];
-    const sidecar = await startSidecar(config, { host: '127.0.0.1', log: (e) => events.push(e) });
+    const sidecar = await startSidecar(config, {
+      host: '127.0.0.1',
+      log: createLogger({ write: (line) => events.push(JSON.parse(line) as Record<string, unknown>) }),
+    });
     try {
       const file = path.join(out, 'db');
       const deadline = Date.now() + 30_000;

@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { silentLogger } from '../edge/log/log.ts';
 import type { AgentConfig } from './config.ts';
 import { agentErrorFields } from './errors.ts';
 import { runAgent, type AgentDeps, type AgentResult } from './flow.ts';
@@ -24,7 +25,7 @@ export async function startSidecar(
   config: AgentConfig,
   deps: AgentDeps & { host?: string } = {},
 ): Promise<Sidecar & { port: number }> {
-  const log = deps.log ?? (() => {});
+  const log = deps.log ?? silentLogger;
   let ready = false;
   let rounds = 0;
   const server = http.createServer((req, res) => {
@@ -52,7 +53,7 @@ export async function startSidecar(
     for (const k of result.keys) {
       const before = versions.get(k.alias);
       if (before !== undefined && before !== k.kid)
-        log({ msg: 'key rotated', alias: k.alias, from: before, to: k.kid });
+        log.info('key rotated', { alias: k.alias, from: before, to: k.kid });
       versions.set(k.alias, k.kid);
     }
     return result;
@@ -64,15 +65,12 @@ export async function startSidecar(
       try {
         const result = await round();
         failures = 0;
-        if (!ready) log({ msg: 'ready', keys: result.keys.map((k) => k.alias), totalMs: result.totalMs });
+        if (!ready) log.info('ready', { keys: result.keys.map((k) => k.alias), totalMs: result.totalMs });
         ready = true;
         await sleep(config.refreshMs, undefined, { signal: stopping.signal }).catch(() => {});
       } catch (err) {
         failures += 1;
-        log({
-          msg: ready ? 'refresh failed; keeping the current keys' : 'fetch failed',
-          ...agentErrorFields(err),
-        });
+        log.warn(ready ? 'refresh failed; keeping the current keys' : 'fetch failed', agentErrorFields(err));
         const backoff = Math.min(config.refreshMs, 1000 * 2 ** Math.min(failures - 1, 5));
         await sleep(backoff, undefined, { signal: stopping.signal }).catch(() => {});
       }

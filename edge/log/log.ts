@@ -34,6 +34,12 @@ export interface LoggerOptions {
   /** Receives each line with its trailing newline. Defaults to process.stderr. */
   write?: (line: string) => void;
   now?: () => Date;
+  /**
+   * Field names that hold identifiers in this process's lines although they end like secrets (the agent's
+   * `key` and `keys` name key aliases, files and versions). Their values are still cleaned: bytes and
+   * KeyObjects described, strings scrubbed, secret-named members inside redacted.
+   */
+  identifiers?: readonly string[];
 }
 
 export class LogConfigError extends SecureKeyError<'invalid-level'> {}
@@ -107,6 +113,7 @@ const MAX_ITEMS = 200;
 interface Walk {
   ancestors: Set<object>;
   stacks: boolean;
+  identifiers: ReadonlySet<string>;
 }
 
 function describeError(e: Error, w: Walk, depth: number): Fields {
@@ -132,7 +139,7 @@ function cleanEntries(entries: Iterable<[string, unknown]>, w: Walk, depth: numb
     const name = redactKeyMaterial(k);
     // Booleans and null say whether a secret is there without saying what it is.
     out[name] =
-      isSecretName(k) && v !== null && v !== undefined && typeof v !== 'boolean'
+      !w.identifiers.has(k) && isSecretName(k) && v !== null && v !== undefined && typeof v !== 'boolean'
         ? REDACTED
         : clean(v, w, depth + 1);
   }
@@ -205,12 +212,13 @@ function makeLogger(o: LoggerOptions, bound: Fields): Logger {
   if (threshold < 0) parseLevel(String(level)); // throws the clear error
   const write = o.write ?? ((line: string) => void process.stderr.write(line));
   const now = o.now ?? (() => new Date());
+  const identifiers = new Set(o.identifiers);
 
   const emit = (l: Level, msg: string, fields: Fields | undefined): void => {
     if (LEVELS.indexOf(l) < threshold) return;
     let line: string;
     try {
-      const w: Walk = { ancestors: new Set(), stacks: level === 'debug' };
+      const w: Walk = { ancestors: new Set(), stacks: level === 'debug', identifiers };
       const merged = cleanEntries(Object.entries({ ...bound, ...fields }), w, 0);
       let component = o.component;
       if (typeof merged['component'] === 'string') {
@@ -254,3 +262,6 @@ function timestamp(now: () => Date): string {
     return new Date().toISOString();
   }
 }
+
+/** Writes nothing: the default of code that logs only when its caller passes a logger. */
+export const silentLogger: Logger = createLogger({ write: () => {} });

@@ -1,0 +1,21 @@
+/**
+ * The agent's log lines — the one process that holds plaintext keys logs through the shared redacting
+ * logger (edge/log), never around it. Progress and failures are JSON lines on stderr; the result line
+ * (`msg: 'ready'`, read by bench/ and the end-to-end tests) goes to stdout.
+ */
+import { createLogger, type Logger } from '../edge/log/log.ts';
+
+export function agentLogger(out: { write(line: string): unknown } = process.stderr): Logger {
+  // `key` and `keys` name aliases, files and key versions in the agent's lines (its errors' `key`, the
+  // result's `keys`); their values are still cleaned like any other.
+  return createLogger({
+    component: 'agent',
+    identifiers: ['key', 'keys'],
+    write: (line) => void out.write(line),
+  });
+}
+
+/** For callees that report `{ msg, ...fields }` events instead of taking a Logger (the node-mode client). */
+export function logEvents(log: Logger): (event: Record<string, unknown>) => void {
+  return ({ msg, ...fields }) => log.info(String(msg), fields);
+}
