@@ -14,8 +14,3 @@ export function agentLogger(out: { write(line: string): unknown } = process.stde
     write: (line) => void out.write(line),
   });
 }
-
-/** For callees that report `{ msg, ...fields }` events instead of taking a Logger (the node-mode client). */
-export function logEvents(log: Logger): (event: Record<string, unknown>) => void {
-  return ({ msg, ...fields }) => log.info(String(msg), fields);
-}

@@ -12,7 +12,8 @@
 import { parseAgentConfig } from './config.ts';
 import { loadEagerly } from './eager-load.ts';
 import { agentErrorFields, describeAgentError } from './errors.ts';
-import { agentLogger, logEvents } from './log.ts';
+import { logEvents } from '../edge/log/log.ts';
+import { agentLogger } from './log.ts';
 import { generateRuntimeKey } from './runtime-key.ts';
 import { Timeline } from './timeline.ts';
 

@@ -4,6 +4,7 @@ import { SecureKeyError } from '../../core/errors.ts';
 import {
   createLogger,
   isSecretName,
+  logEvents,
   LogConfigError,
   parseLevel,
   type Level,
@@ -424,5 +425,34 @@ describe('parseLevel', () => {
     );
     expect(() => parseLevel('')).toThrow(LogConfigError);
     expect(() => createLogger({ level: 'trace' as Level })).toThrow(/"trace"/);
+  });
+});
+
+describe('identifiers and event callbacks', () => {
+  it('keeps fields named as identifiers, but still cleans what they hold', () => {
+    const { log, records } = capture({ identifiers: ['keys'] });
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    log.info('ready', {
+      keys: [{ alias: 'db', kid: 'https://v/keys/db/1', jwk: privateKey.export({ format: 'jwk' }) }],
+      key: 'db',
+    });
+    const r = records()[0] as { keys: { alias: string; jwk: Record<string, unknown> }[]; key: string };
+    expect(r.keys[0]).toMatchObject({ alias: 'db', kid: 'https://v/keys/db/1', jwk: { d: '[redacted]' } });
+    expect(r.key).toBe('[redacted]'); // only the names given
+  });
+
+  it('logEvents writes each event as a line at its level, with a default message', () => {
+    const { log, records } = capture();
+    const events = logEvents(log, 'request');
+    events({ sim: 'vault', method: 'GET', status: 200 });
+    events({ msg: 'node agent not ready; retrying', attempt: 2 });
+    events({ msg: 'release failed', level: 'error', key: 'db' });
+    events({ level: 'loud', token: 'eyJ.x.y' });
+    expect(records()).toEqual([
+      { time: NOW.toISOString(), level: 'info', msg: 'request', sim: 'vault', method: 'GET', status: 200 },
+      { time: NOW.toISOString(), level: 'info', msg: 'node agent not ready; retrying', attempt: 2 },
+      { time: NOW.toISOString(), level: 'error', msg: 'release failed', key: '[redacted]' },
+      { time: NOW.toISOString(), level: 'info', msg: 'request', token: '[redacted]' },
+    ]);
   });
 });

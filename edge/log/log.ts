@@ -265,3 +265,15 @@ function timestamp(now: () => Date): string {
 
 /** Writes nothing: the default of code that logs only when its caller passes a logger. */
 export const silentLogger: Logger = createLogger({ write: () => {} });
+
+/**
+ * For code that reports `{ msg?, level?, ...fields }` events to a callback instead of taking a Logger (the
+ * simulators' request hooks, which benchmarks also read; the agent's node-mode client): each event becomes
+ * a line, at its `level` if it names one, with `msg` when the event has none.
+ */
+export function logEvents(log: Logger, msg = 'event'): (event: Fields) => void {
+  return ({ msg: m, level, ...fields }) => {
+    const l = LEVELS.find((x) => x === level) ?? 'info';
+    log[l](typeof m === 'string' ? m : msg, fields);
+  };
+}

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger, logEvents } from '../../edge/log/log.ts';
 import { FakeAmd } from '../amd/index.ts';
 import { loadSimulatorCa, withPersistentSigningKeys } from '../common/tls.ts';
 import type { Jwks } from '../entra/issuer-keys.ts';
@@ -25,8 +26,9 @@ import { startVault } from '../vault/start.ts';
 import { parseClusterSimulatorsConfig } from './config.ts';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-const log = (event: Record<string, unknown>) =>
-  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
+const logger = createLogger({ component: 'simulators', write: (line) => void process.stdout.write(line) });
+/** The simulators' request and error events, as log lines. */
+const log = logEvents(logger, 'request');
 
 /** The cluster's service-account issuer and its keys, read with this pod's own token. */
 async function clusterIssuer(): Promise<{ issuer: string; jwks: Jwks }> {
@@ -134,8 +136,7 @@ const vault = await startVault({
   ...(config.adminToken ? { adminToken: config.adminToken } : {}),
   ...all,
 });
-log({
-  msg: 'simulators ready (SIMULATORS — not Azure, not AMD hardware)',
+logger.info('simulators ready (SIMULATORS — not Azure, not AMD hardware)', {
   vault: vault.url,
   attestation: maa.url,
   entra: entra.url,
