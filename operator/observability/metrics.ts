@@ -1,7 +1,7 @@
 /**
  * A small Prometheus client: counters, gauges and histograms with labels, rendered in the text
- * exposition format 0.0.4. Ours rather than prom-client: the operator, webhook and agent need a few
- * series each, and a few dozen lines are easier to audit than a dependency tree.
+ * exposition format 0.0.4. Ours rather than prom-client: the operator and webhook need a few series each,
+ * and importing prom-client cost ~50 ms of CPU and ~16 MiB of resident memory more (ADR 20).
  *
  * Label names are type parameters, so `counter({ labelNames: ['op'] }).inc({ opp: 'x' })` fails to
  * compile; the same checks run again at runtime for callers the compiler cannot see.
