@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SecureKey } from '../core/api/securekey.generated.ts';
 import { agentSettings } from '../core/inject/index.ts';
-import { KubeHttp } from '../operator/kube/kube-http.ts';
+import { KubeHttp } from '../edge/kube/kube-http.ts';
 import { secureKeyPath } from '../operator/kube/secure-key-api.ts';
 import { Registry } from '../operator/observability/metrics.ts';
 import { planWebhookTls } from '../operator/webhook/certificates.ts';

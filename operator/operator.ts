@@ -12,9 +12,9 @@ import { clientSecretCredential, workloadIdentityCredential } from '../edge/azur
 import type { OperatorConfig } from './config.ts';
 import { SecureKeyController } from './controller/secure-key-controller.ts';
 import { EventRecorder } from './kube/event-recorder.ts';
-import { KubeHttp } from './kube/kube-http.ts';
-import { defaultKubeAccess, type KubeAccess } from './kube/kubeconfig.ts';
-import { LeaderElector } from './kube/leader-lease.ts';
+import { KubeHttp } from '../edge/kube/kube-http.ts';
+import { defaultKubeAccess, type KubeAccess } from '../edge/kube/kubeconfig.ts';
+import { LeaderElector } from '../edge/kube/leader-lease.ts';
 import { SecureKeyApi } from './kube/secure-key-api.ts';
 import type { Logger } from '../edge/log/log.ts';
 import { startOpsServer } from './observability/ops-server.ts';

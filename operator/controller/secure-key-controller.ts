@@ -7,9 +7,9 @@
  * Informers run on every replica so a new leader starts warm; workers run only while leading.
  */
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
-import { Informer } from '../kube/informer.ts';
-import type { KubeHttp } from '../kube/kube-http.ts';
-import { KubeApiError } from '../kube/errors.ts';
+import { Informer } from '../../edge/kube/informer.ts';
+import type { KubeHttp } from '../../edge/kube/kube-http.ts';
+import { KubeApiError } from '../../edge/kube/errors.ts';
 import { allSecureKeysPath } from '../kube/secure-key-api.ts';
 import {
   INJECT_LABEL,

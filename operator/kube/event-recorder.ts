@@ -5,7 +5,7 @@
  * spam filter), so a hot loop cannot flood etcd. Recording never blocks or fails a reconcile.
  */
 import { safeMessage } from '../reconcile/conditions.ts';
-import type { KubeHttp } from './kube-http.ts';
+import type { KubeHttp } from '../../edge/kube/kube-http.ts';
 
 export interface EventTarget {
   apiVersion: string;

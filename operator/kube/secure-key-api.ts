@@ -10,8 +10,8 @@ import {
   type SecureKey,
   type SecureKeyStatus,
 } from '../../core/api/securekey.generated.ts';
-import { KubeApiError } from './errors.ts';
-import type { KubeHttp } from './kube-http.ts';
+import { KubeApiError } from '../../edge/kube/errors.ts';
+import type { KubeHttp } from '../../edge/kube/kube-http.ts';
 
 export const FINALIZER = 'securekey.io/cleanup';
 const MERGE = 'application/merge-patch+json';

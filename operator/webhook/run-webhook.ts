@@ -8,7 +8,7 @@ import type { SecureKey } from '../../core/api/securekey.generated.ts';
 import { certificatesOnlyProblem } from '../../core/x509/index.ts';
 import { agentSettings, type AgentSettingsInput } from '../../core/inject/index.ts';
 import type { WebhookConfig } from '../config.ts';
-import type { KubeHttp } from '../kube/kube-http.ts';
+import type { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { secureKeyPath } from '../kube/secure-key-api.ts';
 import { checkAuthorities } from '../reconcile/authorities.ts';
 import { checkVaultUrl } from '../vault/vaults.ts';

@@ -8,8 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { KubeApiError } from '../kube/errors.ts';
-import type { KubeHttp } from '../kube/kube-http.ts';
+import { KubeApiError } from '../../edge/kube/errors.ts';
+import type { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { planWebhookTls, type WebhookTls } from './certificates.ts';
 
 export interface TlsSecretRef {

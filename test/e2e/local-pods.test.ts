@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentWorld, type AgentWorld } from '../../agent/testing/world.ts';
-import { KubeHttp } from '../../operator/kube/kube-http.ts';
+import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { startControlPlane, type ControlPlane } from '../cluster/control-plane.ts';
 import { buildImages } from '../cluster/images.ts';
 import { buildPauseImage, startNode, type ClusterNode } from '../cluster/node.ts';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { KubeHttp } from '../../operator/kube/kube-http.ts';
+import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { ensureBinaries } from '../cluster/binaries.ts';
 import { repoRoot } from '../support/paths.ts';
 

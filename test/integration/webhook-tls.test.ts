@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { splitPemCertificates } from '../../core/x509/index.ts';
-import { KubeHttp } from '../../operator/kube/kube-http.ts';
+import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { ensureTlsSecret, readTlsSecret, syncCaBundle } from '../../operator/webhook/tls-manager.ts';
 
 const NS = 'webhook-tls';

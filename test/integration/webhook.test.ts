@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
 import { AGENT_CONTAINER, KEYS_MOUNT_PATH, STATUS_ANNOTATION } from '../../core/inject/index.ts';
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
-import { KubeHttp } from '../../operator/kube/kube-http.ts';
+import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { Registry } from '../../operator/observability/metrics.ts';
 import { agentSettings } from '../../core/inject/index.ts';
 import { planWebhookTls } from '../../operator/webhook/certificates.ts';

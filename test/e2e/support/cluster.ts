@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { KubeHttp } from '../../../operator/kube/kube-http.ts';
+import { KubeHttp } from '../../../edge/kube/kube-http.ts';
 import { ensureBinaries } from '../../cluster/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../../cluster/control-plane.ts';
 import { buildImages, type ImageName } from '../../cluster/images.ts';

@@ -12,7 +12,7 @@ import type { SecureKey } from '../../../core/api/securekey.generated.ts';
 import { workloadIdentityCredential } from '../../../edge/azure/index.ts';
 import { SecureKeyController } from '../../../operator/controller/secure-key-controller.ts';
 import { EventRecorder } from '../../../operator/kube/event-recorder.ts';
-import { KubeHttp } from '../../../operator/kube/kube-http.ts';
+import { KubeHttp } from '../../../edge/kube/kube-http.ts';
 import { secureKeyPath } from '../../../operator/kube/secure-key-api.ts';
 import { SecureKeyApi } from '../../../operator/kube/secure-key-api.ts';
 import { SIMULATED_VAULT_SUFFIXES, Vaults } from '../../../operator/vault/vaults.ts';

@@ -5,11 +5,11 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { Informer, type InformerEvent } from '../../../operator/kube/informer.ts';
-import { KubeHttp } from '../../../operator/kube/kube-http.ts';
+import { Informer, type InformerEvent } from '../../../edge/kube/informer.ts';
+import { KubeHttp } from '../../../edge/kube/kube-http.ts';
 import { trimPod, type ObservedPod } from '../../../operator/reconcile/index.ts';
 import { policy } from '../../../operator/reconcile/testing.ts';
-import { kubeAccessFromFile } from '../../../operator/kube/kubeconfig.ts';
+import { kubeAccessFromFile } from '../../../edge/kube/kubeconfig.ts';
 import { eventually } from '../../support/eventually.ts';
 
 const NS = 'op-informer';

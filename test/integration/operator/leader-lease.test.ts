@@ -3,8 +3,8 @@
  * immediate handover, and a leader that finds the Lease taken stops at once.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { KubeHttp } from '../../../operator/kube/kube-http.ts';
-import { LeaderElector } from '../../../operator/kube/leader-lease.ts';
+import { KubeHttp } from '../../../edge/kube/kube-http.ts';
+import { LeaderElector } from '../../../edge/kube/leader-lease.ts';
 import { eventually } from '../../support/eventually.ts';
 
 const NS = 'op-lease';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SecureKey } from '../../../core/api/securekey.generated.ts';
-import { KubeHttp } from '../../../operator/kube/kube-http.ts';
+import { KubeHttp } from '../../../edge/kube/kube-http.ts';
 import { SecureKeyApi, secureKeyPath } from '../../../operator/kube/secure-key-api.ts';
 import { startSandbox, type Sandbox } from '../../../sim/sandbox/sandbox.ts';
 import { eventually } from '../../support/eventually.ts';

@@ -1,5 +1,5 @@
 /**
- * The operator's one door to the Kubernetes API: JSON requests and watch streams over a keep-alive
+ * SecureKey's one door to the Kubernetes API: JSON requests and watch streams over a keep-alive
  * HTTPS agent, authenticated the way the kubeconfig says (client certificates, bearer, token files and
  * the in-cluster token re-read per request so rotated tokens are picked up, exec plugins).
  *
