@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -86,7 +86,6 @@ describe('kubeconfig', () => {
     );
     expect(await a.authorization()).toBe('Bearer from-plugin-env');
     expect(await a.authorization()).toBe('Bearer from-plugin-env');
-    const { readFileSync } = await import('node:fs');
     expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
@@ -120,10 +119,92 @@ describe('kubeconfig', () => {
     expect(inClusterAccess({ KUBERNETES_SERVICE_HOST: 'fd00::1' }, sa).server).toBe('https://[fd00::1]:443');
   });
 
-  it('prefers $KUBECONFIG (its first file) like kubectl', () => {
-    const file = kubeconfig('env.yaml', { token: 'x' });
-    expect(defaultKubeAccess({ KUBECONFIG: `${file}${path.delimiter}/elsewhere` }).source).toBe(
-      `kubeconfig ${file}`,
+  describe('$KUBECONFIG with several files, merged as kubectl merges them', () => {
+    const a = mkdtempSync(path.join(dir, 'a-'));
+    const b = mkdtempSync(path.join(dir, 'b-'));
+    writeFileSync(path.join(a, 'ca.pem'), 'CA-OF-A');
+    writeFileSync(path.join(b, 'ca.pem'), 'CA-OF-B');
+    // No current-context here: the first file to set one is b.
+    const first = path.join(a, 'config');
+    writeFileSync(
+      first,
+      stringify({
+        clusters: [
+          { name: 'shared', cluster: { server: 'https://a.example', 'certificate-authority': 'ca.pem' } },
+        ],
+        users: [{ name: 'u', user: { token: 'from-a' } }],
+      }),
     );
+    const second = path.join(b, 'config');
+    writeFileSync(
+      second,
+      stringify({
+        'current-context': 'in-b',
+        contexts: [{ name: 'in-b', context: { cluster: 'shared', user: 'u' } }],
+        clusters: [
+          {
+            name: 'shared',
+            cluster: {
+              server: 'https://b.example',
+              'certificate-authority': 'ca.pem',
+              'tls-server-name': 'b',
+            },
+          },
+        ],
+        users: [{ name: 'u', user: { token: 'from-b' } }],
+      }),
+    );
+    const third = write(
+      'third.yaml',
+      stringify({
+        'current-context': 'in-c',
+        contexts: [{ name: 'in-c', context: { cluster: 'shared', user: 'u' } }],
+      }),
+    );
+    const list = (...files: string[]) => files.join(path.delimiter);
+
+    it('reads every file, skipping missing ones; the first to name an entry or set current-context wins', async () => {
+      const access = defaultKubeAccess({ KUBECONFIG: list(path.join(dir, 'missing'), first, second, third) });
+      // current-context from the second file (the first sets none), not the third.
+      // Cluster and user from the first file, whole: b's tls-server-name is discarded too, and the CA path
+      // resolves against the first file's directory.
+      expect(access.server).toBe('https://a.example');
+      expect(access.tls).toEqual({ ca: 'CA-OF-A' });
+      expect(await access.authorization()).toBe('Bearer from-a');
+      expect(access.source).toContain(second);
+    });
+
+    it('a later file never overrides an earlier one', async () => {
+      const access = defaultKubeAccess({ KUBECONFIG: list(third, second, first) });
+      expect(access.server).toBe('https://b.example');
+      expect(access.tls).toEqual({ ca: 'CA-OF-B', servername: 'b' });
+      expect(await access.authorization()).toBe('Bearer from-b');
+    });
+
+    it('an empty $KUBECONFIG means ~/.kube/config', () => {
+      const home = mkdtempSync(path.join(dir, 'home-'));
+      mkdirSync(path.join(home, '.kube'));
+      writeFileSync(
+        path.join(home, '.kube', 'config'),
+        stringify({
+          'current-context': 'home',
+          contexts: [{ name: 'home', context: { cluster: 'h', user: 'h' } }],
+          clusters: [{ name: 'h', cluster: { server: 'https://home.example' } }],
+          users: [{ name: 'h', user: { token: 'from-home' } }],
+        }),
+      );
+      const access = defaultKubeAccess({ KUBECONFIG: '', HOME: home });
+      expect(access.source).toBe(`kubeconfig ${path.join(home, '.kube', 'config')}`);
+      expect(access.server).toBe('https://home.example');
+    });
+
+    it('refuses a file it cannot parse, and a list of which none exists outside a pod', () => {
+      const broken = write('broken.yaml', 'clusters: [');
+      expect(() => defaultKubeAccess({ KUBECONFIG: list(first, broken) })).toThrow(
+        /broken\.yaml: cannot be read/,
+      );
+      const none = list(path.join(dir, 'nope-1'), path.join(dir, 'nope-2'));
+      expect(() => defaultKubeAccess({ KUBECONFIG: none })).toThrow(/nope-2: no such file/);
+    });
   });
 });

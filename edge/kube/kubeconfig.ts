@@ -1,8 +1,9 @@
 /**
- * Where the API server is and how to authenticate to it: the current context of a kubeconfig
- * ($KUBECONFIG, first file, or ~/.kube/config) or the in-cluster service account. Ours rather than
- * client-node's KubeConfig: importing client-node loads its whole generated API (~55 MiB of resident
- * memory), which the operator's 200 MiB budget cannot afford (docs/adr/0010-own-informer-over-raw-json.md).
+ * Where the API server is and how to authenticate to it: the current context of the kubeconfig files
+ * kubectl would read ($KUBECONFIG's files merged, or ~/.kube/config) or the in-cluster service account.
+ * Ours rather than client-node's KubeConfig: importing client-node loads its whole generated API
+ * (~55 MiB of resident memory), which the operator's 200 MiB budget cannot afford
+ * (docs/adr/0012-operator-memory.md).
  *
  * Supported: server CA (file or data, or insecure-skip-tls-verify), client certificates (file or data),
  * bearer tokens (inline or tokenFile, re-read on use), exec credential plugins (kubelogin on AKS), and
@@ -52,12 +53,6 @@ function fileOrData(base: string, file: unknown, data: unknown): string | undefi
   return undefined;
 }
 
-function named<T>(list: unknown, name: string, field: string): T | undefined {
-  const found = (Array.isArray(list) ? list : []).find((x: { name?: string }) => x?.name === name) as
-    Record<string, unknown> | undefined;
-  return found?.[field] as T | undefined;
-}
-
 const execAsync = promisify(execFile);
 
 /** An exec credential plugin's token (or client certificate), cached until shortly before it expires. */
@@ -95,34 +90,97 @@ function execAuth(exec: ExecConfig, source: string, tls: KubeTls): () => Promise
   };
 }
 
-/** The current context of a kubeconfig file. */
-export function kubeAccessFromFile(file: string, context?: string): KubeAccess {
-  const source = `kubeconfig ${file}`;
-  let doc: Record<string, unknown>;
-  try {
-    doc = (parse(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
-  } catch (err) {
-    fail(source, `cannot be read: ${(err as Error).message}`);
+/** A cluster, user or context, with the directory its relative file paths resolve against. */
+interface Stanza {
+  entry: Record<string, unknown>;
+  dir: string;
+}
+
+/** Several kubeconfig files merged the way client-go merges them (see `defaultKubeAccess`). */
+interface MergedKubeconfig {
+  source: string;
+  /** How many of the files existed. */
+  read: number;
+  currentContext: string | undefined;
+  contexts: Map<string, Stanza>;
+  clusters: Map<string, Stanza>;
+  users: Map<string, Stanza>;
+}
+
+const SECTIONS = [
+  ['contexts', 'context'],
+  ['clusters', 'cluster'],
+  ['users', 'user'],
+] as const;
+
+/**
+ * client-go's merge (clientcmd ClientConfigLoadingRules.Load): files in order; a missing one is skipped
+ * unless `mustExist`, an unreadable or unparsable one is an error; the first file to name a cluster,
+ * user or context wins whole (a later entry of the same name is discarded, even its other fields), and
+ * so does the first file to set current-context; relative paths resolve against the file that said them.
+ */
+function mergeKubeconfigs(files: string[], mustExist: boolean): MergedKubeconfig {
+  const merged: MergedKubeconfig = {
+    source: `kubeconfig ${files.join(path.delimiter)}`,
+    read: 0,
+    currentContext: undefined,
+    contexts: new Map(),
+    clusters: new Map(),
+    users: new Map(),
+  };
+  for (const file of files) {
+    let doc: Record<string, unknown>;
+    try {
+      doc = (parse(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+    } catch (err) {
+      if (!mustExist && (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      fail(`kubeconfig ${file}`, `cannot be read: ${(err as Error).message}`);
+    }
+    merged.read += 1;
+    const dir = path.dirname(path.resolve(file));
+    const current = doc['current-context'];
+    if (merged.currentContext === undefined && typeof current === 'string' && current !== '')
+      merged.currentContext = current;
+    for (const [section, field] of SECTIONS) {
+      const list = Array.isArray(doc[section]) ? (doc[section] as unknown[]) : [];
+      for (const item of list as Array<Record<string, unknown> | null>) {
+        const name = item?.['name'];
+        if (typeof name !== 'string' || merged[section].has(name)) continue;
+        merged[section].set(name, { entry: (item?.[field] ?? {}) as Record<string, unknown>, dir });
+      }
+    }
   }
-  const base = path.dirname(path.resolve(file));
-  const ctxName = context ?? (doc['current-context'] as string | undefined);
+  return merged;
+}
+
+/** The access a context of a merged kubeconfig describes (its current context by default). */
+function accessOf(config: MergedKubeconfig, context?: string): KubeAccess {
+  const { source } = config;
+  const ctxName = context ?? config.currentContext;
   if (!ctxName) fail(source, 'has no current-context');
-  const ctx = named<Record<string, string>>(doc['contexts'], ctxName, 'context');
+  const ctx = config.contexts.get(ctxName)?.entry as Record<string, string> | undefined;
   if (!ctx) fail(source, `has no context ${JSON.stringify(ctxName)}`);
-  const cluster = named<Record<string, unknown>>(doc['clusters'], ctx['cluster'] ?? '', 'cluster');
-  if (!cluster || typeof cluster['server'] !== 'string')
+  const clusterStanza = config.clusters.get(ctx['cluster'] ?? '');
+  const cluster = clusterStanza?.entry;
+  if (!clusterStanza || !cluster || typeof cluster['server'] !== 'string')
     fail(source, `context ${ctxName} names no cluster with a server`);
-  const user = named<Record<string, unknown>>(doc['users'], ctx['user'] ?? '', 'user') ?? {};
+  const userStanza = config.users.get(ctx['user'] ?? '');
+  const user = userStanza?.entry ?? {};
+  const userDir = userStanza?.dir ?? '.';
   if (user['auth-provider'])
     fail(source, `user ${ctx['user']}: auth-provider plugins are not supported; use exec (kubelogin)`);
 
   const tls: KubeTls = {};
-  const ca = fileOrData(base, cluster['certificate-authority'], cluster['certificate-authority-data']);
+  const ca = fileOrData(
+    clusterStanza.dir,
+    cluster['certificate-authority'],
+    cluster['certificate-authority-data'],
+  );
   if (ca) tls.ca = ca;
   if (cluster['insecure-skip-tls-verify'] === true) tls.rejectUnauthorized = false;
   if (typeof cluster['tls-server-name'] === 'string') tls.servername = cluster['tls-server-name'];
-  const cert = fileOrData(base, user['client-certificate'], user['client-certificate-data']);
-  const key = fileOrData(base, user['client-key'], user['client-key-data']);
+  const cert = fileOrData(userDir, user['client-certificate'], user['client-certificate-data']);
+  const key = fileOrData(userDir, user['client-key'], user['client-key-data']);
   if (cert && key) {
     tls.cert = cert;
     tls.key = key;
@@ -132,7 +190,7 @@ export function kubeAccessFromFile(file: string, context?: string): KubeAccess {
     const token = user['token'];
     authorization = async () => `Bearer ${token}`;
   } else if (typeof user['tokenFile'] === 'string') {
-    const tokenFile = path.resolve(base, user['tokenFile']);
+    const tokenFile = path.resolve(userDir, user['tokenFile']);
     authorization = async () => `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`;
   } else if (user['exec']) {
     authorization = execAuth(user['exec'] as ExecConfig, source, tls);
@@ -141,6 +199,11 @@ export function kubeAccessFromFile(file: string, context?: string): KubeAccess {
     authorization = async () => `Basic ${basic}`;
   }
   return { server: (cluster['server'] as string).replace(/\/+$/, ''), tls, authorization, source };
+}
+
+/** A context (the current one by default) of one kubeconfig file, which must exist (`kubectl --kubeconfig`). */
+export function kubeAccessFromFile(file: string, context?: string): KubeAccess {
+  return accessOf(mergeKubeconfigs([file], true), context);
 }
 
 /** In a pod: the service account token (re-read, kubelet rotates it) and the cluster CA. */
@@ -157,16 +220,22 @@ export function inClusterAccess(env: NodeJS.ProcessEnv = process.env, dir = IN_C
   };
 }
 
-/** $KUBECONFIG (first file), then ~/.kube/config, then in-cluster — what kubectl and client-go do. */
+/**
+ * What kubectl and client-go use: the files listed in $KUBECONFIG (path-delimiter separated; every one
+ * read and merged, missing ones skipped — see `mergeKubeconfigs`), or ~/.kube/config when $KUBECONFIG is
+ * unset or empty. When none of them exists or none sets a current context, the in-cluster service account.
+ */
 export function defaultKubeAccess(env: NodeJS.ProcessEnv = process.env): KubeAccess {
-  const fromEnv = env['KUBECONFIG']?.split(path.delimiter).find((f) => f !== '');
-  if (fromEnv) return kubeAccessFromFile(fromEnv);
-  const home = path.join(env['HOME'] ?? homedir(), '.kube', 'config');
-  try {
-    readFileSync(home);
-    return kubeAccessFromFile(home);
-  } catch (err) {
-    if (err instanceof KubeApiError) throw err;
-  }
-  return inClusterAccess(env);
+  const list = env['KUBECONFIG'] ?? '';
+  const files =
+    list === ''
+      ? [path.join(env['HOME'] ?? homedir(), '.kube', 'config')]
+      : list.split(path.delimiter).filter((f) => f !== '');
+  const config = mergeKubeconfigs(files, false);
+  // As client-go: no kubeconfig, or one that names no current context, yields to the pod's own account.
+  const inPod = env['KUBERNETES_SERVICE_HOST'] !== undefined;
+  if (inPod && (config.read === 0 || config.currentContext === undefined)) return inClusterAccess(env);
+  if (config.read === 0)
+    fail(config.source, 'no such file, and KUBERNETES_SERVICE_HOST is not set (not in a pod)');
+  return accessOf(config);
 }
