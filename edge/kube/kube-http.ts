@@ -26,7 +26,7 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Per request; default 30 s. */
   timeoutMs?: number;
-  /** Extra headers (e.g. for a service behind the API server's proxy). */
+  /** Extra headers (a service behind the API server's proxy; `accept` for a Table). */
   headers?: Record<string, string>;
 }
 
@@ -87,9 +87,9 @@ export class KubeHttp {
           ...base,
           method,
           headers: {
+            accept: 'application/json',
             ...o.headers,
             ...base.headers,
-            accept: 'application/json',
             // An explicit length: Node sends a DELETE body with no framing at all (neither Content-Length nor
             // chunked), so the API server read it as the start of the next request on the connection (a
             // bare "400 Bad Request"), seen in the e2e tier.

@@ -11,9 +11,9 @@
  * SIMULATORS ONLY — mocked mode isolates nothing (README).
  */
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeHttp } from '../../edge/kube/kube-http.ts';
+import { inClusterAccess } from '../../edge/kube/kubeconfig.ts';
 import { createLogger, logEvents } from '../../edge/log/log.ts';
 import { FakeAmd } from '../amd/index.ts';
 import { loadSimulatorCa, withPersistentSigningKeys } from '../common/tls.ts';
@@ -30,41 +30,17 @@ const logger = createLogger({ component: 'simulators', write: (line) => void pro
 /** The simulators' request and error events, as log lines. */
 const log = logEvents(logger, 'request');
 
-/** The cluster's service-account issuer and its keys, read with this pod's own token. */
-async function clusterIssuer(): Promise<{ issuer: string; jwks: Jwks }> {
+/** The cluster's service-account issuer (this pod's own token names it) and its keys. */
+async function clusterIssuer(kube: KubeHttp): Promise<{ issuer: string; jwks: Jwks }> {
   const token = readFileSync(`${SA_DIR}/token`, 'utf8').trim();
-  const ca = readFileSync(`${SA_DIR}/ca.crt`, 'utf8');
   const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
     iss?: string;
   };
   if (!payload.iss) throw new Error('the pod service-account token has no iss claim');
-  const host = process.env['KUBERNETES_SERVICE_HOST'];
-  const port = process.env['KUBERNETES_SERVICE_PORT'] ?? '443';
-  if (!host) throw new Error('KUBERNETES_SERVICE_HOST is not set: not running in a cluster');
-  const body = await new Promise<string>((resolve, reject) => {
-    const req = https.get(
-      {
-        host,
-        port,
-        path: '/openid/v1/jwks',
-        ca,
-        headers: { authorization: `Bearer ${token}` },
-        timeout: 10_000,
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () =>
-          res.statusCode === 200
-            ? resolve(text)
-            : reject(new Error(`GET /openid/v1/jwks from the API server answered ${res.statusCode}`)),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('GET /openid/v1/jwks timed out')));
-  });
-  return { issuer: payload.iss, jwks: JSON.parse(body) as Jwks };
+  return {
+    issuer: payload.iss,
+    jwks: await kube.expect<Jwks>('GET', '/openid/v1/jwks', [200], { timeoutMs: 10_000 }),
+  };
 }
 
 const config = parseClusterSimulatorsConfig(process.env);
@@ -75,7 +51,8 @@ const loaded = loadSimulatorCa(
 // Signing keys kept beside the vault's state: a restarted container still verifies the tokens it issued
 // (the operator caches its Entra token for an hour).
 const ca = config.statePath ? withPersistentSigningKeys(loaded, path.dirname(config.statePath)) : loaded;
-const issuer = await clusterIssuer();
+const kube = new KubeHttp(inClusterAccess(process.env, SA_DIR));
+const issuer = await clusterIssuer(kube);
 const [operator, agent] = IDENTITIES as [(typeof IDENTITIES)[number], (typeof IDENTITIES)[number]];
 const all = { host: '0.0.0.0', log };
 const entra = await startEntra({
@@ -108,12 +85,10 @@ const maa = await startMaa({
   ...(config.adminToken ? { adminToken: config.adminToken } : {}),
   ...all,
 });
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromCluster();
 const psp = await startPsp({
   ca,
   amd,
-  resolver: new KubernetesPodIdentityResolver({ kubeConfig, audience: config.pspAudience }),
+  resolver: new KubernetesPodIdentityResolver({ http: kube, audience: config.pspAudience }),
   ...(config.pspNamespaces.length ? { allowedNamespaces: config.pspNamespaces } : {}),
   publicHost: config.host,
   port: config.ports.psp,
@@ -148,6 +123,7 @@ logger.info('simulators ready (SIMULATORS — not Azure, not AMD hardware)', {
 
 const stop = async () => {
   for (const s of [vault, psp, maa, entra]) await s.close();
+  kube.close();
   process.exit(0);
 };
 process.once('SIGTERM', () => void stop());

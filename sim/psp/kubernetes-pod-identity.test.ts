@@ -1,11 +1,11 @@
 /**
- * The real resolver through @kubernetes/client-node, against a stand-in API server that answers
- * TokenReview and GET pod the way kube-apiserver does.
+ * The real resolver through edge/kube, against a stand-in API server that answers TokenReview and
+ * GET pod the way kube-apiserver does.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { KubernetesPodIdentityResolver, PspError, type PspErrorKind } from './index.ts';
 
 const AUDIENCE = 'securekey-psp';
@@ -41,6 +41,7 @@ const pods: Record<string, Pod> = {
   },
 };
 const seenAudiences: string[][] = [];
+const seenAuthorization: Array<string | undefined> = [];
 let tokenReviewFails = false;
 
 function user(namespace: string, sa: string, pod: string, uid: string): object {
@@ -68,6 +69,7 @@ const apiServer = http.createServer((req, res) => {
   let text = '';
   req.on('data', (c: Buffer) => (text += c.toString()));
   req.on('end', () => {
+    seenAuthorization.push(req.headers.authorization);
     if (req.method === 'POST' && req.url?.startsWith('/apis/authentication.k8s.io/v1/tokenreviews')) {
       if (tokenReviewFails) return send(res, 500, { kind: 'Status', status: 'Failure', code: 500 });
       const review = JSON.parse(text) as { spec: { token: string; audiences: string[] } };
@@ -98,20 +100,13 @@ const apiServer = http.createServer((req, res) => {
 let resolver: KubernetesPodIdentityResolver;
 beforeAll(async () => {
   await new Promise<void>((resolve) => apiServer.listen(0, '127.0.0.1', resolve));
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [
-      {
-        name: 'test',
-        server: `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`,
-        skipTLSVerify: true,
-      },
-    ],
-    users: [{ name: 'psp', token: 'psp-service-account-token' }],
-    contexts: [{ name: 'test', cluster: 'test', user: 'psp' }],
-    currentContext: 'test',
+  const http = new KubeHttp({
+    server: `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`,
+    tls: {},
+    authorization: async () => 'Bearer psp-service-account-token',
+    source: 'test',
   });
-  resolver = new KubernetesPodIdentityResolver({ kubeConfig, audience: AUDIENCE });
+  resolver = new KubernetesPodIdentityResolver({ http, audience: AUDIENCE });
 });
 afterAll(() => new Promise<void>((resolve) => apiServer.close(() => resolve())));
 
@@ -136,6 +131,8 @@ describe('KubernetesPodIdentityResolver', () => {
       annotations: { 'io.katacontainers.config.agent.policy': 'cA==' },
     });
     expect(seenAudiences.at(-1)).toEqual([AUDIENCE]);
+    // Both calls (TokenReview, GET pod) carry the PSP's own credentials, not the pod's token.
+    expect(seenAuthorization.slice(-2)).toEqual(Array(2).fill('Bearer psp-service-account-token'));
   });
 
   it('refuses what the API server refuses, unbound tokens and non-service-account users', async () => {

@@ -4,13 +4,10 @@
  * (`authentication.kubernetes.io/pod-name` / `pod-uid` in `status.user.extra`), then the pod itself,
  * whose uid must still match — a token outlives a deleted pod, and a new pod may reuse the name.
  */
-import {
-  ApiException,
-  AuthenticationV1Api,
-  CoreV1Api,
-  type KubeConfig,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import { isErrorOf } from '../../core/errors.ts';
+import { KubeApiError } from '../../edge/kube/errors.ts';
+import type { KubeHttp } from '../../edge/kube/kube-http.ts';
+import { reviewToken, type TokenReviewStatus } from '../../edge/kube/token-review.ts';
 import { PspError } from './errors.ts';
 import type { PodIdentity, PodIdentityResolver } from './pod-identity.ts';
 
@@ -18,41 +15,38 @@ export const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
 export const POD_UID_EXTRA = 'authentication.kubernetes.io/pod-uid';
 const SERVICE_ACCOUNT_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
 
+/** The parts of a Pod the PSP reads. */
+interface Pod {
+  metadata?: { uid?: string; annotations?: Record<string, string> };
+  spec?: { serviceAccountName?: string };
+}
+
 export interface KubernetesPodIdentityOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly http: KubeHttp;
   /** The audience pods request their token for (the projected volume's `audience`). */
   readonly audience: string;
 }
 
 export class KubernetesPodIdentityResolver implements PodIdentityResolver {
-  readonly #auth: AuthenticationV1Api;
-  readonly #core: CoreV1Api;
+  readonly #http: KubeHttp;
   readonly #audience: string;
 
   constructor(options: KubernetesPodIdentityOptions) {
-    this.#auth = options.kubeConfig.makeApiClient(AuthenticationV1Api);
-    this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.#http = options.http;
     this.#audience = options.audience;
   }
 
   async resolve(token: string): Promise<PodIdentity> {
-    let status;
+    let status: TokenReviewStatus;
     try {
-      const review = await this.#auth.createTokenReview({
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenReview',
-          spec: { token, audiences: [this.#audience] },
-        },
-      });
-      status = review.status;
+      status = await reviewToken(this.#http, token, [this.#audience]);
     } catch (cause) {
       throw new PspError('unavailable', 'the Kubernetes API did not answer the TokenReview', { cause });
     }
-    if (!status?.authenticated) {
+    if (!status.authenticated) {
       throw new PspError(
         'unauthenticated',
-        `the token was not accepted${status?.error ? `: ${status.error}` : ''}`,
+        `the token was not accepted${status.error ? `: ${status.error}` : ''}`,
       );
     }
     // No audiences in the answer means the API server's own audience: not a token made for the PSP.
@@ -70,11 +64,12 @@ export class KubernetesPodIdentityResolver implements PodIdentityResolver {
         hint: 'mount a projected service-account token (serviceAccountToken volume) with the PSP audience',
       });
     }
-    let pod: V1Pod;
+    let pod: Pod;
     try {
-      pod = await this.#core.readNamespacedPod({ name: podName, namespace });
+      const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(podName)}`;
+      pod = await this.#http.expect<Pod>('GET', path, [200]);
     } catch (cause) {
-      if (cause instanceof ApiException && cause.code === 404) {
+      if (isErrorOf(cause, KubeApiError, 'not-found')) {
         throw new PspError('pod-gone', `pod ${namespace}/${podName} no longer exists`);
       }
       throw new PspError('unavailable', `the Kubernetes API did not return pod ${namespace}/${podName}`, {

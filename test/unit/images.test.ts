@@ -3,7 +3,7 @@
  * both follow images/images.json — entrypoints, user, environment, working directory, the files each
  * image carries and the module that warms its compile cache.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importClosure } from '../support/import-closure.ts';
@@ -29,6 +29,18 @@ interface Spec {
 /** The modules a `node -e "await import('…')…"` warm-up loads (empty for other commands). */
 const warmModules = (image: Image): string[] =>
   image.warm[1] === '-e' ? [...image.warm[2]!.matchAll(/import\('([^']+)'\)/g)].map((m) => m[1]!) : [];
+
+/** The .ts files the Helm chart runs in `image` instead of its entrypoint (`command:` beside `image:`). */
+function chartCommands(image: string): string[] {
+  const dir = path.join(repoRoot, 'charts/securekey/templates');
+  const pattern = new RegExp(
+    `image: \\{\\{ include "securekey\\.${image}Image" \\. \\}\\}\\n(?:.*\\n){0,3}?\\s*command: \\[/usr/local/bin/node, (/app/[^\\],]+\\.ts)`,
+    'g',
+  );
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => [...readFileSync(path.join(dir, f), 'utf8').matchAll(pattern)].map((m) => m[1]!));
+}
 
 const spec = JSON.parse(readFileSync(path.join(repoRoot, 'images/images.json'), 'utf8')) as Spec;
 const dockerfile = readFileSync(path.join(repoRoot, 'images/Dockerfile'), 'utf8');
@@ -103,7 +115,7 @@ describe('images: Dockerfile and buildah script in step', () => {
   });
 
   it.each(Object.keys(spec.images).filter((name) => !spec.images[name]!.bundle))(
-    '%s: its sources and packages cover everything its entrypoint can load; the Dockerfile prunes to the same packages',
+    "%s: its sources and packages cover everything its entrypoint and the chart's commands load; the Dockerfile prunes to the same packages",
     (name) => {
       const image = spec.images[name]!;
       const inImage = (file: string) =>
@@ -112,7 +124,8 @@ describe('images: Dockerfile and buildah script in step', () => {
       const entry = path.join(repoRoot, image.entrypoint[1]!.replace(/^\/app\//, ''));
       const warm = warmModules(image).map((m) => path.join(repoRoot, m.replace(/^\/app\//, '')));
       expect(warm.length).toBeGreaterThan(0);
-      const { packages } = importClosure([entry, ...warm], {
+      const commands = chartCommands(name).map((m) => path.join(repoRoot, m.replace(/^\/app\//, '')));
+      const { packages } = importClosure([entry, ...warm, ...commands], {
         followDynamic: true,
         skip: (file) => {
           if (inImage(file)) return false;
@@ -124,6 +137,7 @@ describe('images: Dockerfile and buildah script in step', () => {
       // Only the operator reaches outside its image, to the embedded sandbox it loads on demand and
       // refuses clearly without (operator/main.ts).
       expect(outside.filter((f) => !(name === 'operator' && f.startsWith('sim/sandbox/')))).toEqual([]);
+      if (name === 'simulators') expect(commands).toEqual([path.join(repoRoot, 'sim/cluster/main.ts')]);
       const prune = stage(`deps-${name}`).find((l) => l.startsWith('RUN '))!;
       expect((JSON.parse(prune.slice(4)) as string[]).slice(3)).toEqual(image.packages);
     },
