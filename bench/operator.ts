@@ -13,7 +13,6 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { POLICY_ANNOTATIONS } from '../core/digest/index.ts';
 import { digestsOf, parsePolicyJson } from '../core/policy/index.ts';
 import { KubeHttp } from '../edge/kube/kube-http.ts';
@@ -67,10 +66,8 @@ function percentile(sorted: number[], p: number): number {
 
 const started = Date.now();
 const plane = await startControlPlane();
-const kc = new KubeConfig();
-kc.loadFromFile(plane.kubeconfigPath);
-await applyCrds(kc);
 const http = KubeHttp.fromFile(plane.kubeconfigPath);
+await applyCrds(http);
 await http.expect('POST', '/api/v1/namespaces', [201], { body: { metadata: { name: NS } } });
 await http.expect('POST', `/api/v1/namespaces/${NS}/serviceaccounts`, [201], {
   body: { metadata: { name: 'default' } },

@@ -19,7 +19,6 @@ import { startWebhookServer } from '../operator/webhook/server.ts';
 import { applyCrds } from '../test/cluster/crds.ts';
 import { startControlPlane } from '../test/cluster/control-plane.ts';
 import { repoRoot } from '../test/support/paths.ts';
-import { KubeConfig } from '@kubernetes/client-node';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,10 +39,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const plane = await startControlPlane();
-const kc = new KubeConfig();
-kc.loadFromFile(plane.kubeconfigPath);
-await applyCrds(kc);
 const http = KubeHttp.fromFile(plane.kubeconfigPath);
+await applyCrds(http);
 await http.expect('POST', '/api/v1/namespaces', [201], { body: { metadata: { name: NS } } });
 await http.expect('POST', `/api/v1/namespaces/${NS}/serviceaccounts`, [201], {
   body: { metadata: { name: 'default' } },

@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { applyCrds } from './crds.ts';
 import { startControlPlane } from './control-plane.ts';
 import { buildPauseImage, nodeIp, startNode, type ClusterNode } from './node.ts';
@@ -17,9 +17,9 @@ const plane = await startControlPlane({
   // Pods reach the API server through the `kubernetes` Service, so it must listen beyond loopback.
   ...(withNode ? { advertiseAddress: nodeIp() } : {}),
 });
-const kc = new KubeConfig();
-kc.loadFromFile(plane.kubeconfigPath);
-await applyCrds(kc);
+const http = KubeHttp.fromFile(plane.kubeconfigPath);
+await applyCrds(http);
+http.close();
 let node: ClusterNode | undefined;
 if (withNode) {
   const dir = mkdtempSync(path.join(tmpdir(), 'securekey-node-'));

@@ -1,6 +1,5 @@
-import { inject, describe, expect, it, beforeAll } from 'vitest';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { kubeConfigFrom, rawRequest } from '../support/kube.ts';
+import { inject, describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { KubeHttp } from '../../edge/kube/kube-http.ts';
 
 const NS = 'default';
 const PATH = `/apis/securekey.io/v1alpha1/namespaces/${NS}/securekeys`;
@@ -27,13 +26,14 @@ interface Status {
 const message = (r: Status) => (r.body as { message?: string }).message ?? '';
 
 describe('SecureKey CRD on a real kube-apiserver', () => {
-  let kc: KubeConfig;
+  let http: KubeHttp;
   beforeAll(() => {
-    kc = kubeConfigFrom(inject('kubeconfig'));
+    http = KubeHttp.fromFile(inject('kubeconfig'));
   });
+  afterAll(() => http.close());
 
   it('accepts a valid SecureKey and applies the schema defaults', async () => {
-    const r = await rawRequest(kc, 'POST', PATH, { body: secureKey('valid') });
+    const r = await http.request('POST', PATH, { body: secureKey('valid') });
     expect(r.status, message(r)).toBe(201);
     expect((r.body as { spec: Record<string, unknown> }).spec).toMatchObject({
       deletionPolicy: 'Retain',
@@ -87,26 +87,26 @@ describe('SecureKey CRD on a real kube-apiserver', () => {
   it.each(invalid)('rejects %s with a message naming the field', async (_name, spec, expected) => {
     const name = `bad-${Math.random().toString(36).slice(2, 8)}`;
     const body = secureKey(name, spec);
-    const r = await rawRequest(kc, 'POST', PATH, { body });
+    const r = await http.request('POST', PATH, { body });
     expect(r.status).toBe(422);
     expect(message(r)).toMatch(expected);
   });
 
   it('keeps vault, key name and key type immutable', async () => {
-    expect((await rawRequest(kc, 'POST', PATH, { body: secureKey('fixed') })).status).toBe(201);
-    const current = (await rawRequest(kc, 'GET', `${PATH}/fixed`)).body as {
+    expect((await http.request('POST', PATH, { body: secureKey('fixed') })).status).toBe(201);
+    const current = (await http.request('GET', `${PATH}/fixed`)).body as {
       spec: { vault: { url: string }; key: { name: string; type: string; size?: number } };
     };
     current.spec.vault.url = 'https://other.managedhsm.azure.net';
     current.spec.key.name = 'renamed';
-    const r = await rawRequest(kc, 'PUT', `${PATH}/fixed`, { body: current });
+    const r = await http.request('PUT', `${PATH}/fixed`, { body: current });
     expect(r.status).toBe(422);
     expect(message(r)).toMatch(/spec\.vault is immutable/);
     expect(message(r)).toMatch(/spec\.key\.name is immutable/);
   });
 
   it('prints the columns the API describes', async () => {
-    const r = await rawRequest(kc, 'GET', PATH, {
+    const r = await http.request('GET', PATH, {
       headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
     });
     const table = r.body as {
@@ -127,15 +127,15 @@ describe('SecureKey CRD on a real kube-apiserver', () => {
   });
 
   it('writes status only through the status subresource', async () => {
-    const obj = (await rawRequest(kc, 'GET', `${PATH}/valid`)).body as Record<string, unknown>;
+    const obj = (await http.request('GET', `${PATH}/valid`)).body as Record<string, unknown>;
     const withStatus = { ...obj, status: { observedGeneration: 1, key: { version: 'abc' } } };
-    await rawRequest(kc, 'PUT', `${PATH}/valid`, { body: withStatus });
+    await http.request('PUT', `${PATH}/valid`, { body: withStatus });
     expect(
-      ((await rawRequest(kc, 'GET', `${PATH}/valid`)).body as { status?: unknown }).status,
+      ((await http.request('GET', `${PATH}/valid`)).body as { status?: unknown }).status,
     ).toBeUndefined();
-    const r = await rawRequest(kc, 'PUT', `${PATH}/valid/status`, {
+    const r = await http.request('PUT', `${PATH}/valid/status`, {
       body: {
-        ...((await rawRequest(kc, 'GET', `${PATH}/valid`)).body as object),
+        ...((await http.request('GET', `${PATH}/valid`)).body as object),
         ...{ status: withStatus.status },
       },
     });

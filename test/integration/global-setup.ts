@@ -2,8 +2,8 @@
  * Integration tier: one real control plane (etcd + kube-apiserver) for the whole run, with the
  * SecureKey CRD applied. Tests get the kubeconfig path through `inject('kubeconfig')`.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import type { TestProject } from 'vitest/node';
+import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { startControlPlane, type ControlPlane } from '../cluster/control-plane.ts';
 import { applyCrds } from '../cluster/crds.ts';
 
@@ -19,9 +19,12 @@ let plane: ControlPlane | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const started = Date.now();
   plane = await startControlPlane({ keep: process.env['SECUREKEY_KEEP_CLUSTER'] === '1' });
-  const kc = new KubeConfig();
-  kc.loadFromFile(plane.kubeconfigPath);
-  await applyCrds(kc);
+  const http = KubeHttp.fromFile(plane.kubeconfigPath);
+  try {
+    await applyCrds(http);
+  } finally {
+    http.close();
+  }
   project.provide('kubeconfig', plane.kubeconfigPath);
   project.provide('clusterCaPem', plane.pki.ca.certPem);
   process.stdout.write(
