@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { POLICY_ANNOTATIONS } from '../core/digest/index.ts';
 import { digestsOf, parsePolicyJson } from '../core/policy/index.ts';
 import { KubeHttp } from '../edge/kube/kube-http.ts';
-import { secureKeyPath } from '../operator/kube/secure-key-api.ts';
+import { secureKeyPath } from '../edge/kube/secure-keys.ts';
 import { startSandbox } from '../sim/sandbox/sandbox.ts';
 import { applyCrds } from '../test/cluster/crds.ts';
 import { startControlPlane } from '../test/cluster/control-plane.ts';

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import type { SecureKey } from '../core/api/securekey.generated.ts';
 import { agentSettings } from '../core/inject/index.ts';
 import { KubeHttp } from '../edge/kube/kube-http.ts';
-import { secureKeyPath } from '../operator/kube/secure-key-api.ts';
+import { secureKeyPath } from '../edge/kube/secure-keys.ts';
 import { Registry } from '../operator/observability/metrics.ts';
 import { planWebhookTls } from '../operator/webhook/certificates.ts';
 import { startWebhookServer } from '../operator/webhook/server.ts';

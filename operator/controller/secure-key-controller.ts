@@ -10,7 +10,7 @@ import type { SecureKey } from '../../core/api/securekey.generated.ts';
 import { Informer } from '../../edge/kube/informer.ts';
 import type { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { KubeApiError } from '../../edge/kube/errors.ts';
-import { allSecureKeysPath } from '../kube/secure-key-api.ts';
+import { allSecureKeysPath } from '../../edge/kube/secure-keys.ts';
 import {
   INJECT_LABEL,
   INJECT_LABEL_VALUE,

@@ -3,27 +3,13 @@
  * Each write carries the resourceVersion it was computed from, so a stale view loses (409) instead of
  * overwriting a newer one; the work queue retries with the fresh object.
  */
-import {
-  GROUP,
-  PLURAL,
-  VERSION,
-  type SecureKey,
-  type SecureKeyStatus,
-} from '../../core/api/securekey.generated.ts';
+import type { SecureKey, SecureKeyStatus } from '../../core/api/securekey.generated.ts';
 import { KubeApiError } from '../../edge/kube/errors.ts';
 import type { KubeHttp } from '../../edge/kube/kube-http.ts';
+import { readSecureKey, secureKeyPath } from '../../edge/kube/secure-keys.ts';
 
 export const FINALIZER = 'securekey.io/cleanup';
 const MERGE = 'application/merge-patch+json';
-
-export function secureKeyPath(namespace: string, name?: string, sub?: 'status'): string {
-  const base = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${PLURAL}`;
-  return name === undefined ? base : `${base}/${encodeURIComponent(name)}${sub ? `/${sub}` : ''}`;
-}
-
-export function allSecureKeysPath(namespace?: string): string {
-  return namespace ? secureKeyPath(namespace) : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
-}
 
 function idOf(sk: SecureKey): { namespace: string; name: string; resourceVersion: string } {
   const m = sk.metadata ?? {};
@@ -40,11 +26,7 @@ export class SecureKeyApi {
   }
 
   async get(namespace: string, name: string): Promise<SecureKey | undefined> {
-    const path = secureKeyPath(namespace, name);
-    const res = await this.http.request<SecureKey>('GET', path);
-    if (res.status === 404) return undefined;
-    if (res.status !== 200) throw KubeApiError.fromResponse('GET', path, res.status, res.body);
-    return res.body;
+    return readSecureKey(this.http, namespace, name);
   }
 
   /** Replaces status (merge patch: null clears members we dropped) if the object is still at `sk`'s version. */

@@ -9,7 +9,7 @@ import { certificatesOnlyProblem } from '../../core/x509/index.ts';
 import { agentSettings, type AgentSettingsInput } from '../../core/inject/index.ts';
 import type { WebhookConfig } from '../config.ts';
 import type { KubeHttp } from '../../edge/kube/kube-http.ts';
-import { secureKeyPath } from '../kube/secure-key-api.ts';
+import { secureKeyPath } from '../../edge/kube/secure-keys.ts';
 import { checkAuthorities } from '../reconcile/authorities.ts';
 import { checkVaultUrl } from '../vault/vaults.ts';
 import type { Logger } from '../../edge/log/log.ts';

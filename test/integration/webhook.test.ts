@@ -12,7 +12,7 @@ import { Registry } from '../../operator/observability/metrics.ts';
 import { agentSettings } from '../../core/inject/index.ts';
 import { planWebhookTls } from '../../operator/webhook/certificates.ts';
 import { startWebhookServer, type WebhookServer } from '../../operator/webhook/server.ts';
-import { secureKeyPath } from '../../operator/kube/secure-key-api.ts';
+import { secureKeyPath } from '../../edge/kube/secure-keys.ts';
 
 const NS = 'webhook-test';
 

@@ -13,7 +13,7 @@ import { workloadIdentityCredential } from '../../../edge/azure/index.ts';
 import { SecureKeyController } from '../../../operator/controller/secure-key-controller.ts';
 import { EventRecorder } from '../../../operator/kube/event-recorder.ts';
 import { KubeHttp } from '../../../edge/kube/kube-http.ts';
-import { secureKeyPath } from '../../../operator/kube/secure-key-api.ts';
+import { secureKeyPath } from '../../../edge/kube/secure-keys.ts';
 import { SecureKeyApi } from '../../../operator/kube/secure-key-api.ts';
 import { SIMULATED_VAULT_SUFFIXES, Vaults } from '../../../operator/vault/vaults.ts';
 import { startSandbox, type Sandbox } from '../../../sim/sandbox/sandbox.ts';
