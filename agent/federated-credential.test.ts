@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../sim/sandbox/sandbox.ts';
 import { decodeJwt } from '../sim/entra/jwt.ts';
+import { HttpError } from '../edge/http/client.ts';
 import { FederatedTokenCredential } from './federated-credential.ts';
 
 let sb: Sandbox;
@@ -97,6 +98,43 @@ describe('FederatedTokenCredential against the simulated Entra ID', () => {
     } finally {
       sb.entra.faults.plan = {};
     }
+  });
+
+  /** Entra throttles `count` token requests with Retry-After; the credential's waits are recorded, not made. */
+  async function throttled(count: number, retryAfterSeconds: number, deadline: number) {
+    const slept: number[] = [];
+    const before = sb.entra.faults.injected.throttled;
+    sb.entra.faults.plan = { throttle: { count, retryAfterSeconds } };
+    try {
+      const c = credential({ attempts: 4, deadline, sleep: async (ms) => void slept.push(ms) });
+      const result = await c.getToken(SCOPE).catch((e: unknown) => e);
+      return { result, slept, throttled: sb.entra.faults.injected.throttled - before };
+    } finally {
+      sb.entra.faults.plan = {};
+    }
+  }
+
+  it('throttled (429, Retry-After: 2): waits what Entra asks instead of its backoff, then succeeds', async () => {
+    const { result, slept, throttled: asked } = await throttled(1, 2, Date.now() + 30_000);
+    expect((result as { token: string }).token.split('.')).toHaveLength(3);
+    expect(asked).toBe(1);
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeGreaterThan(1_900); // 2 s less the time the answer took to arrive
+    expect(slept[0]).toBeLessThanOrEqual(2_000);
+  });
+
+  it('throttled past the run deadline: fails at once, saying when to retry, and asks no more', async () => {
+    const started = Date.now();
+    const { result, slept, throttled: asked } = await throttled(5, 60, started + 10_000);
+    const err = result as HttpError;
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err.kind).toBe('retry-after-deadline');
+    expect(err.status).toBe(429);
+    expect(err.retryAt!.getTime() - started).toBeGreaterThanOrEqual(59_000);
+    expect(err.hint).toBe(`retry after ${err.retryAt!.toISOString()}`);
+    expect(err.endpoint).toMatch(/\/oauth2\/v2\.0\/token$/);
+    expect(slept).toEqual([]);
+    expect(asked).toBe(1);
   });
 
   it('re-reads the token file for every request (kubelet rotates it)', async () => {

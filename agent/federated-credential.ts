@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { httpRequest } from './http.ts';
+import { endpointOf, HttpError, httpRequest, jsonBody, retryAfterMs } from '../edge/http/client.ts';
 import { withRetry } from './retry.ts';
 
 export interface FederatedCredentialOptions {
@@ -24,13 +24,17 @@ export interface FederatedCredentialOptions {
   attempts?: number;
   /** Epoch ms: no attempt starts, and none runs, past it (the agent's run deadline, as for its other calls). */
   deadline?: number;
+  /** How to wait between attempts (tests record the delays). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const GRANT = 'client_credentials';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/** An Entra answer that is worth another try (throttling, outage, network). */
-class TransientTokenError extends Error {}
+/** An Entra answer that is worth another try: throttling, an outage, no answer. */
+const transient = (err: unknown) =>
+  err instanceof HttpError &&
+  (err.kind === 'unavailable' || err.kind === 'unreachable' || err.kind === 'timeout');
 
 export class FederatedTokenCredential implements TokenCredential {
   readonly #o: FederatedCredentialOptions;
@@ -67,33 +71,24 @@ export class FederatedTokenCredential implements TokenCredential {
       ...(this.#o.deadline === undefined ? {} : { deadline: this.#o.deadline }),
       baseDelayMs: 250,
       maxDelayMs: 4_000,
+      ...(this.#o.sleep === undefined ? {} : { sleep: this.#o.sleep }),
       // Not after the caller gave up (deadline, shutdown).
-      retryable: (err) => err instanceof TransientTokenError && signal?.aborted !== true,
+      retryable: (err) => transient(err) && signal?.aborted !== true,
     });
   }
 
   async #request(body: string, signal: AbortSignal | undefined): Promise<AccessToken> {
-    let res;
-    try {
-      res = await httpRequest(this.#endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body,
-        timeoutMs: Math.max(1, Math.min(10_000, (this.#o.deadline ?? Infinity) - Date.now())),
-        ...(this.#o.caPem === undefined ? {} : { caPem: this.#o.caPem }),
-        ...(signal === undefined ? {} : { signal }),
-      });
-    } catch (err) {
-      throw new TransientTokenError(`${this.#endpoint} not reached: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    let doc: Record<string, unknown> = {};
-    try {
-      doc = JSON.parse(res.text) as Record<string, unknown>;
-    } catch {
-      // an HTML error page from a proxy: the status says enough
-    }
+    const res = await httpRequest(this.#endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body,
+      timeoutMs: 10_000,
+      ...(this.#o.deadline === undefined ? {} : { deadline: this.#o.deadline }),
+      ...(this.#o.caPem === undefined ? {} : { caPem: this.#o.caPem }),
+      ...(signal === undefined ? {} : { signal }),
+    });
+    // An HTML error page from a proxy is no JSON: the status says enough.
+    const doc = (jsonBody(res) ?? {}) as Record<string, unknown>;
     if (res.status === 200) {
       if (typeof doc['access_token'] !== 'string') {
         throw new Error(`${this.#endpoint} answered 200 without an access_token`);
@@ -112,8 +107,13 @@ export class FederatedTokenCredential implements TokenCredential {
           ? String(doc['error'])
           : `HTTP ${res.status}`;
     const message = `Entra ID refused the workload identity token exchange (${res.status}): ${what}`;
-    // (Entra's Retry-After is not read: httpRequest does not expose headers; the backoff is ours.)
-    if (res.status === 429 || res.status >= 500) throw new TransientTokenError(message);
-    throw new Error(message);
+    if (res.status !== 429 && res.status < 500) throw new Error(message);
+    // Throttled or unavailable: worth another try, when Entra says (Retry-After) or after a backoff.
+    const wait = retryAfterMs(res.headers['retry-after']);
+    throw new HttpError('unavailable', message, {
+      endpoint: endpointOf(this.#endpoint),
+      status: res.status,
+      ...(wait === undefined ? {} : { retryAt: new Date(Date.now() + wait) }),
+    });
   }
 }

@@ -16,10 +16,12 @@ import type { X509Certificate } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import type { TokenCredential } from '@azure/identity';
+import { isErrorOf } from '../core/errors.ts';
 import { parseReport } from '../core/snp/index.ts';
 import { parsePemCertificates } from '../core/x509/index.ts';
 // The Key Vault client only: the agent's identity is its own (ADR 18), so @azure/identity never loads.
 import { keyClientFor, preloadKeyVaultSdk } from '../edge/azure/key-client.ts';
+import { HttpError } from '../edge/http/client.ts';
 import { silentLogger, type Logger } from '../edge/log/log.ts';
 import { attestEach } from './attest.ts';
 import { readConfigPem, type AgentConfig } from './config.ts';
@@ -71,7 +73,7 @@ export interface AgentResult {
 /** Once the SDK is in, later runs (a sidecar's refreshes) need not time its loading. */
 let sdkLoaded = false;
 
-/** SDK retries for vault and Entra calls (429 with Retry-After, 5xx, network). */
+/** SDK retries for vault calls (5xx, network); a 429/503's Retry-After is obeyed up to the deadline. */
 const AZURE_RETRIES = { maxRetries: 3, retryDelayInMs: 250, maxRetryDelayInMs: 4_000 };
 
 export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<AgentResult> {
@@ -163,7 +165,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
     // release without a target). Separate clients each make their own challenge round trip, in
     // parallel; they share the credential, so still one Entra token.
     const clientFor = (vaultUrl: string) =>
-      keyClientFor({ vaultUrl, credential, ...ca, retryOptions: AZURE_RETRIES });
+      keyClientFor({ vaultUrl, credential, ...ca, retryOptions: AZURE_RETRIES, retryAfter: { deadline } });
     const context = {
       enc: config.releaseEnc,
       trustRoots,
@@ -276,6 +278,14 @@ async function allOrFirstError<T>(promises: Promise<T>[], log: Logger): Promise<
 function identityFailure(error: unknown, config: AgentConfig): AgentError {
   if (error instanceof AgentError) return error;
   const authority = config.identity.authorityHost ?? 'https://login.microsoftonline.com';
+  if (isErrorOf(error, HttpError, 'retry-after-deadline')) {
+    return new AgentError('deadline-exceeded', `the vault token: ${error.message}`, {
+      step: 'release',
+      endpoint: authority,
+      cause: error,
+      ...(error.hint === undefined ? {} : { hint: error.hint }),
+    });
+  }
   return new AgentError(
     'identity-not-allowed',
     `the workload identity ${config.identity.clientId} could not get a vault token: ${(error as Error).message.split('\n')[0]}`,

@@ -1,7 +1,13 @@
 /**
  * Retries with exponential backoff and jitter, inside a deadline: every remote call the agent makes
  * (DESIGN §6). The caller says which failures are worth another try; the last error is rethrown.
+ *
+ * A server that says when to come back is obeyed instead of the backoff: an HttpError carrying `retryAt`
+ * (its `Retry-After`) is retried then, and when that is past the deadline the run stops at once with an
+ * HttpError `retry-after-deadline` that says when, instead of waiting out the deadline or asking early.
  */
+import { setTimeout as timerSleep } from 'node:timers/promises';
+import { HttpError, retryAfterDeadline } from '../edge/http/client.ts';
 
 export interface RetryOptions {
   /** Attempts in total, the first included. */
@@ -12,10 +18,10 @@ export interface RetryOptions {
   /** No new attempt starts after this (epoch ms). */
   deadline?: number;
   retryable: (err: unknown) => boolean;
-  /** Server-requested delay (Retry-After), when the error carries one. */
-  retryAfterMs?: (err: unknown) => number | undefined;
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
   now?: () => number;
+  /** How to wait (tests record the delays instead). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, o: RetryOptions): Promise<T> {
@@ -25,15 +31,26 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, o: Retry
       return await fn(attempt);
     } catch (err) {
       if (attempt >= o.attempts || !o.retryable(err)) throw err;
+      const asked = err instanceof HttpError ? err.retryAt : undefined;
       const backoff = Math.min(o.baseDelayMs * 2 ** (attempt - 1), o.maxDelayMs ?? 10_000);
-      const delay = Math.max(o.retryAfterMs?.(err) ?? 0, backoff * (0.5 + Math.random() / 2));
-      if (o.deadline !== undefined && now() + delay >= o.deadline) throw err;
+      const delay = asked ? Math.max(0, asked.getTime() - now()) : backoff * (0.5 + Math.random() / 2);
+      if (o.deadline !== undefined && now() + delay >= o.deadline) {
+        if (asked && err instanceof HttpError) {
+          throw retryAfterDeadline(err.message, {
+            endpoint: err.endpoint,
+            retryAt: asked,
+            ...(err.status === undefined ? {} : { status: err.status }),
+            cause: err,
+          });
+        }
+        throw err;
+      }
       o.onRetry?.(err, attempt, delay);
-      await sleep(delay);
+      await (o.sleep ?? sleep)(delay);
     }
   }
 }
 
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return timerSleep(ms);
 }

@@ -7,7 +7,7 @@
 import { decomposeTcb, type AttestationReport, type SnpProduct } from '../../core/snp/index.ts';
 import { toPem } from '../../core/x509/index.ts';
 import { AgentError } from '../errors.ts';
-import { httpRequest } from '../http.ts';
+import { httpRequest } from '../../edge/http/client.ts';
 
 export interface KdsOptions {
   url: string;

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { AgentError } from '../errors.ts';
-import { errorBody, httpRequest } from '../http.ts';
+import { errorBody, httpRequest } from '../../edge/http/client.ts';
 import { withRetry } from '../retry.ts';
 import type { Attester, Evidence } from './attester.ts';
 

@@ -5,7 +5,7 @@
  * for a given one — what the agent asks when the cached VCEK is for another TCB than the report's.
  */
 import { AgentError } from '../errors.ts';
-import { errorBody, httpRequest } from '../http.ts';
+import { errorBody, httpRequest } from '../../edge/http/client.ts';
 import { withRetry } from '../retry.ts';
 
 export const THIM_PATH = '/metadata/THIM/amd/certification';

@@ -6,7 +6,9 @@
  */
 import crypto, { type X509Certificate } from 'node:crypto';
 import type { KeyClient } from '@azure/keyvault-keys';
+import { isErrorOf } from '../../core/errors.ts';
 import type { KeyHsmEnc } from '../../core/keywrap/key-hsm.ts';
+import { HttpError } from '../../edge/http/client.ts';
 import type { KeySpec } from '../config.ts';
 import { AgentError } from '../errors.ts';
 import { sleep } from '../retry.ts';
@@ -102,6 +104,12 @@ function refusal(err: unknown, key: KeySpec, endpoint: string, c: ReleaseContext
   const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
   const said = short(typeof e.message === 'string' ? e.message : String(err));
   const base = { step: 'release' as const, endpoint, key: key.alias, cause: err };
+  if (isErrorOf(err, HttpError, 'retry-after-deadline')) {
+    return new AgentError('deadline-exceeded', `the release of key ${key.name}: ${err.message}`, {
+      ...base,
+      ...(err.hint === undefined ? {} : { hint: err.hint }),
+    });
+  }
   if (status === 403 && !PERMISSION_DENIED.test(said)) {
     return new AgentError(
       'digest-not-admitted',

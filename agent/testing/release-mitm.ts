@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { wrapKeyHsm, type KeyHsmEnc } from '../../core/keywrap/key-hsm.ts';
-import { httpsAgent } from '../../edge/azure/index.ts';
+import { httpsAgent } from '../../edge/http/https-agent.ts';
 import { createSimulatorCa, type SimulatorCa } from '../../sim/common/tls.ts';
 
 export type Tampering =

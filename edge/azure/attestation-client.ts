@@ -4,8 +4,8 @@
  * JWKS) as `dataType: JSON`, and a random 64-bit nonce. Returns the attestation token (a JWT).
  */
 import crypto from 'node:crypto';
-import https from 'node:https';
-import { httpsAgent } from './https-agent.ts';
+import type https from 'node:https';
+import { httpRequest } from '../http/client.ts';
 
 export interface AttestOptions {
   /** `https://<instance>.attest.azure.net` (or a simulator). */
@@ -26,15 +26,15 @@ export interface AttestOptions {
 export class AttestationRequestError extends Error {
   readonly status: number | undefined;
   readonly code: string | undefined;
-  constructor(message: string, status?: number, code?: string) {
-    super(message);
+  constructor(message: string, status?: number, code?: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'AttestationRequestError';
     this.status = status;
     this.code = code;
   }
 }
 
-const MAX_RESPONSE_CHARS = 1 << 20;
+const MAX_RESPONSE_BYTES = 1 << 20;
 
 const b64url = (b: Uint8Array | string) => Buffer.from(b).toString('base64url');
 
@@ -55,43 +55,21 @@ export function attestRequestBody(o: Pick<AttestOptions, 'report' | 'vcekChainPe
 export async function attestSevSnp(o: AttestOptions): Promise<string> {
   const url = new URL(`/attest/SevSnpVm?api-version=${o.apiVersion ?? '2022-08-01'}`, o.attestationUrl);
   const body = attestRequestBody(o);
-  const agent =
-    o.agent ?? httpsAgent({ ...(o.caPem === undefined ? {} : { caPem: o.caPem }), keepAlive: false });
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = https.request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json' },
-        timeout: o.timeoutMs ?? 30_000,
-      },
-      (res) => {
-        let t = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          t += c;
-          // A token is a few KiB; refuse a runaway answer instead of buffering or truncating it.
-          if (t.length > MAX_RESPONSE_CHARS) {
-            res.destroy();
-            reject(
-              new AttestationRequestError(
-                `${url.origin} answered with more than ${MAX_RESPONSE_CHARS} characters`,
-              ),
-            );
-          }
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
-      },
-    );
-    req.on('timeout', () =>
-      req.destroy(new Error(`no answer from ${url.origin} within ${o.timeoutMs ?? 30_000} ms`)),
-    );
-    req.on('error', (err) =>
-      reject(new AttestationRequestError(`POST ${url.origin}${url.pathname}: ${err.message}`)),
-    );
-    req.end(body);
-  });
+  let status: number;
+  let text: string;
+  try {
+    ({ status, text } = await httpRequest(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      timeoutMs: o.timeoutMs ?? 30_000,
+      ...(o.agent === undefined ? { caPem: o.caPem } : { agent: o.agent }),
+      // A token is a few KiB; refuse a runaway answer instead of buffering or truncating it.
+      maxBytes: MAX_RESPONSE_BYTES,
+    }));
+  } catch (err) {
+    throw new AttestationRequestError((err as Error).message, undefined, undefined, { cause: err });
+  }
   let parsed: { token?: unknown; error?: { code?: string; message?: string } } = {};
   try {
     parsed = JSON.parse(text) as typeof parsed;

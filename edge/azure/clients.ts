@@ -15,7 +15,7 @@ import type {
   WorkloadIdentityCredential,
 } from '@azure/identity';
 import type * as IdentitySdk from '@azure/identity';
-import { httpsAgent } from './https-agent.ts';
+import { httpsAgent } from '../http/https-agent.ts';
 import { preloadKeyVaultSdk, type RetryOptions } from './key-client.ts';
 
 const require = createRequire(import.meta.url);

@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { Agent } from 'node:https';
-import { httpsAgent } from '../../edge/azure/https-agent.ts';
+import { httpsAgent } from '../../edge/http/https-agent.ts';
 import { trimTrailingSlash } from '../../core/policy/index.ts';
 import { TokenError } from './errors.ts';
 import { fetchJson } from './https-json.ts';

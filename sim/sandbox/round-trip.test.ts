@@ -5,7 +5,6 @@
  */
 import crypto from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { KeyClient } from '@azure/keyvault-keys';
@@ -14,13 +13,9 @@ import { KEY_HSM_ENCS, unwrapKeyHsm } from '../../core/keywrap/key-hsm.ts';
 import { buildPolicy, serializePolicy } from '../../core/policy/index.ts';
 import { reportDataFor } from '../../core/runtime-data/report-data.ts';
 import { runtimeKeyJwks } from '../../core/runtime-data/runtime-key-jwks.ts';
-import {
-  attestSevSnp,
-  httpsAgent,
-  keyClientFor,
-  workloadIdentityCredential,
-} from '../../edge/azure/index.ts';
+import { attestSevSnp, keyClientFor, workloadIdentityCredential } from '../../edge/azure/index.ts';
 import { chainFromPem, verifyAttestation } from '../../core/snp/index.ts';
+import { httpRequest } from '../../edge/http/client.ts';
 import { FakeAmd, fixtureRootKeys, ReportSigner } from '../amd/index.ts';
 import { PSP_REPORT_PATH } from '../psp/index.ts';
 import { testdata } from '../../test/support/paths.ts';
@@ -52,25 +47,14 @@ async function pspReport(
 ): Promise<{ report: Buffer; chain: string }> {
   const url = new URL(PSP_REPORT_PATH, sb.psp.url);
   const body = JSON.stringify({ reportData: reportData.toString('hex') });
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = https.request(
-      url,
-      {
-        method: 'POST',
-        agent: httpsAgent({ caPem: sb.ca.certPem, keepAlive: false }),
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      },
-      (res) => {
-        let t = '';
-        res.on('data', (c: Buffer) => (t += c.toString()));
-        res.on('end', () =>
-          res.statusCode === 200 ? resolve(t) : reject(new Error(`PSP ${res.statusCode}: ${t}`)),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+  const res = await httpRequest(url, {
+    method: 'POST',
+    caPem: sb.ca.certPem,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
   });
+  if (res.status !== 200) throw new Error(`PSP ${res.status}: ${res.text}`);
+  const text = res.text;
   const r = JSON.parse(text) as { report: string; vcekCert: string; certificateChain: string };
   return { report: Buffer.from(r.report, 'base64'), chain: r.vcekCert + r.certificateChain };
 }

@@ -1,6 +1,6 @@
 /** A bare HTTPS request for tests that must see status, headers and body exactly as sent. */
 import https from 'node:https';
-import { httpsAgent } from '../../edge/azure/https-agent.ts';
+import { httpsAgent } from '../../edge/http/https-agent.ts';
 
 export interface RawResponse {
   status: number;
