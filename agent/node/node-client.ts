@@ -2,12 +2,13 @@
  * Node mode, the pod's half (ADR 14): present the pod's projected token to the node agent over TLS
  * checked against the configured CA, receive the keys, write them exactly as pod mode does (atomic,
  * 0400, raw/PEM/JWK) and the readiness marker. 401/403 are final; 429, 5xx and connection failures are
- * retried with backoff until the deadline. Messages never carry the token or key material.
+ * retried until the deadline, when the node agent's Retry-After says or after a backoff. Messages never
+ * carry the token or key material.
  */
 import { readFile } from 'node:fs/promises';
-import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { keyMaterialFromPlaintext } from '../../core/keys/key-material.ts';
+import { errorBody, httpRequest, retryAfterMs, type HttpResponse } from '../../edge/http/client.ts';
 import { AgentError } from '../errors.ts';
 import { writeKeys, type SinkKey, type WrittenKey } from '../sink/key-files.ts';
 import type { NodeConfig } from './node-config.ts';
@@ -18,46 +19,6 @@ interface NodeKey {
   kty: string;
   plaintext: string;
   keyOps?: string[];
-}
-
-function post(
-  url: string,
-  ca: string,
-  token: string,
-  body: string,
-  timeoutMs: number,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      url,
-      {
-        method: 'POST',
-        ca,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          accept: 'application/json',
-        },
-        timeout: timeoutMs,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > 1 << 20) req.destroy(new Error('answer larger than 1 MiB'));
-          else chunks.push(c);
-        });
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('no answer in time')));
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 function refused(message: string, url: string, hint?: string): AgentError {
@@ -118,10 +79,20 @@ export async function fetchFromNodeAgent(
     attempt += 1;
     // Re-read each time: kubelet rotates projected tokens.
     const token = (await read(config.tokenFile, 'the pod token')).trim();
-    let answer: { status: number; text: string } | undefined;
+    let answer: HttpResponse | undefined;
     let failure: string;
     try {
-      answer = await post(url, ca, token, body, Math.max(1000, deadline - Date.now()));
+      answer = await httpRequest(url, {
+        method: 'POST',
+        caPem: ca,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+        },
+        body,
+        timeoutMs: Math.max(1000, deadline - Date.now()),
+      });
       failure = `HTTP ${answer.status}`;
     } catch (err) {
       failure = (err as Error).message;
@@ -159,12 +130,7 @@ export async function fetchFromNodeAgent(
       answer &&
       (answer.status === 401 || answer.status === 403 || answer.status === 400 || answer.status === 404)
     ) {
-      let why = '';
-      try {
-        why = (JSON.parse(answer.text) as { error?: { message?: string } }).error?.message ?? '';
-      } catch {
-        // no JSON body
-      }
+      const why = errorBody(answer.text).message ?? '';
       throw refused(
         `the node agent refused (HTTP ${answer.status})${why ? `: ${why}` : ''}`,
         url,
@@ -185,6 +151,9 @@ export async function fetchFromNodeAgent(
       );
     }
     log({ msg: 'node agent not ready; retrying', attempt, last: failure });
-    await sleep(Math.min(5000, 250 * 2 ** Math.min(attempt - 1, 5), Math.max(0, deadline - Date.now())));
+    // A node agent that says when (Retry-After on its 429/503) is asked again then, else after a backoff.
+    const asked = retryAfterMs(answer?.headers['retry-after']);
+    const backoff = Math.min(5000, 250 * 2 ** Math.min(attempt - 1, 5));
+    await sleep(Math.min(asked ?? backoff, Math.max(0, deadline - Date.now())));
   }
 }

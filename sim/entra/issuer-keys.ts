@@ -8,10 +8,10 @@
 import crypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { Agent } from 'node:https';
+import { httpRequest, jsonBody } from '../../edge/http/client.ts';
 import { httpsAgent } from '../../edge/http/https-agent.ts';
 import { trimTrailingSlash } from '../../core/policy/index.ts';
 import { TokenError } from './errors.ts';
-import { fetchJson } from './https-json.ts';
 
 export type Jwk = Record<string, unknown>;
 export interface Jwks {
@@ -168,11 +168,7 @@ export class IssuerKeys {
     if (trusted === undefined && this.#options.discover === false) {
       throw new TokenError('discovery-failed', `issuer ${id} is not trusted`);
     }
-    const get = (url: string) =>
-      fetchJson(url, {
-        agent: this.#agent,
-        ...(this.#options.timeoutMs === undefined ? {} : { timeoutMs: this.#options.timeoutMs }),
-      });
+    const get = (url: string) => this.#getJson(url);
     let jwksUri = trusted?.jwksUri;
     if (jwksUri === undefined) {
       const metadataUrl = `${id}/.well-known/openid-configuration`;
@@ -206,6 +202,20 @@ export class IssuerKeys {
     if (!Array.isArray(keys))
       throw new TokenError('discovery-failed', `${jwksUri} is not a JWKS (no keys array)`);
     return this.#store(id, jwksUri, { keys: keys as Jwk[] });
+  }
+
+  /** A small JSON document over https only, trusting the configured CA (1 MiB at most, as Entra's reads). */
+  async #getJson(url: string): Promise<unknown> {
+    if (!url.startsWith('https://')) throw new Error(`${url} is not an https URL`);
+    const res = await httpRequest(url, {
+      agent: this.#agent,
+      headers: { accept: 'application/json' },
+      timeoutMs: this.#options.timeoutMs ?? 5000,
+    });
+    if (res.status !== 200) throw new Error(`${url} answered HTTP ${res.status}`);
+    const doc = jsonBody(res);
+    if (doc === undefined) throw new Error(`${url} did not answer JSON`);
+    return doc;
   }
 
   #store(id: string, jwksUri: string, jwks: Jwks): CachedKeys {

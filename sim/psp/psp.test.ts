@@ -4,7 +4,7 @@ import { chainFromPem, parseReport, verifyAttestation } from '../../core/snp/ind
 import { testdata } from '../../test/support/paths.ts';
 import { FakeAmd } from '../amd/index.ts';
 import { createSimulatorCa } from '../common/tls.ts';
-import { requestJson } from './testing/https-json.ts';
+import { httpsRequest } from '../../test/support/https-request.ts';
 import {
   PSP_REPORT_PATH,
   startPsp,
@@ -202,9 +202,15 @@ describe('mock PSP', () => {
   });
 });
 
-function requestJsonTo(psp: RunningPsp, token: string | undefined, body: unknown, rawBody?: string) {
-  return requestJson(`${psp.url}${PSP_REPORT_PATH}`, psp.caPem, {
-    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
-    ...(rawBody === undefined ? { body } : { rawBody }),
+async function requestJsonTo(psp: RunningPsp, token: string | undefined, body: unknown, rawBody?: string) {
+  const res = await httpsRequest(`${psp.url}${PSP_REPORT_PATH}`, {
+    caPem: psp.caPem,
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: rawBody ?? JSON.stringify(body),
   });
+  return { ...res, body: res.json };
 }
