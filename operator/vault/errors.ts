@@ -1,4 +1,5 @@
 import { SecureKeyError } from '../../core/errors.ts';
+import { retryAfterMs } from '../../edge/http/client.ts';
 
 export type VaultCallErrorKind =
   /** 401/403: the operator's identity may not do this (role assignment missing). */
@@ -50,14 +51,6 @@ interface RestErrorLike {
   code?: string;
   message?: string;
   response?: { headers?: { get(name: string): string | undefined } };
-}
-
-function retryAfterMs(header: string | undefined, now: number): number | undefined {
-  if (header === undefined) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** Turns whatever the Azure SDK threw into a VaultCallError naming `what` (operation, vault, key). */
