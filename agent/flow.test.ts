@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPolicy, serializePolicy } from '../core/policy/index.ts';
 import { parseAgentConfig } from './config.ts';
+import { AgentError } from './errors.ts';
 import { runAgent } from './flow.ts';
 import { sleep } from './retry.ts';
 import { ADMITTED_DIGEST, startAgentWorld, type AgentWorld } from './testing/world.ts';
@@ -41,6 +42,32 @@ describe('runAgent', () => {
     } finally {
       psp.faults.plan = {};
       maa.faults.plan = {};
+      vault.faults.plan = {};
+    }
+  }, 60_000);
+
+  it('Entra or the vault throttling past the deadline: deadline-exceeded at the release step, saying when to retry', async () => {
+    const { entra, vault } = world.sb;
+    const started = Date.now();
+    const failure = async (name: string) => {
+      const run = runAgent(
+        config({ SECUREKEY_OUTPUT_DIR: world.outputDir(name), SECUREKEY_KEYS: 'db=oct-key' }),
+      );
+      const err = (await run.catch((e: unknown) => e)) as AgentError;
+      expect(err).toBeInstanceOf(AgentError);
+      expect(err).toMatchObject({ kind: 'deadline-exceeded', step: 'release' });
+      const retryAt = Date.parse(/^retry after (\S+)$/.exec(err.hint ?? '')![1]!);
+      expect(retryAt - started).toBeGreaterThanOrEqual(590_000); // Retry-After: 600
+      return err;
+    };
+    try {
+      entra.faults.plan = { throttle: { count: 1, retryAfterSeconds: 600 }, match: /token$/ };
+      expect((await failure('entra-throttled')).message).toMatch(/\(429\).*after the deadline$/);
+      entra.faults.plan = {};
+      vault.faults.plan = { throttle: { count: 1, retryAfterSeconds: 600 }, match: /release$/ };
+      expect(await failure('vault-throttled')).toMatchObject({ key: 'db' });
+    } finally {
+      entra.faults.plan = {};
       vault.faults.plan = {};
     }
   }, 60_000);
