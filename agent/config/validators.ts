@@ -2,6 +2,7 @@
  * Checks on one configuration value. Each takes the value with the flag or variable it came from, so
  * the AgentError (step `config`) names what the operator must change.
  */
+import { durationMs } from '../../core/duration.ts';
 import path from 'node:path';
 import { AgentError } from '../errors.ts';
 
@@ -71,17 +72,14 @@ export function port(v: Sourced): number {
   return n;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
 export function duration(v: Sourced, minMs: number): number {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(v.value);
-  const ms = m ? Number(m[1]) * UNITS[m[2]!]! : NaN;
-  if (!Number.isSafeInteger(ms) || ms < minMs) {
+  const parsed = durationMs(v.value);
+  if (!('ms' in parsed) || parsed.ms < minMs) {
     throw invalid(
-      `${v.from}=${JSON.stringify(v.value)}: expected a duration such as 500ms, 30s or 2m${minMs > 0 ? ` (at least ${minMs} ms)` : ''}`,
+      `${v.from}=${JSON.stringify(v.value)}: expected a duration such as 500ms, 30s, 2m or 1m30s${minMs > 0 ? ` (at least ${minMs} ms)` : ''}`,
     );
   }
-  return ms;
+  return parsed.ms;
 }
 
 export function fileOwner(v: Sourced): { uid: number; gid: number } {
