@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleAgent, type AgentBundle } from '../scripts/bundle-agent.ts';
-import { freePort } from '../test/cluster/ports.ts';
+import { freePort } from '../scripts/cluster/ports.ts';
 import { eventually } from '../test/support/eventually.ts';
 import { repoRoot } from '../test/support/paths.ts';
 import { runAgentProcess, startAgentWorld, type AgentRun, type AgentWorld } from './testing/world.ts';

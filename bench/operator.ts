@@ -18,8 +18,8 @@ import { digestsOf, parsePolicyJson } from '../core/policy/index.ts';
 import { KubeHttp } from '../edge/kube/kube-http.ts';
 import { secureKeyPath } from '../edge/kube/secure-keys.ts';
 import { startSandbox } from '../sim/sandbox/sandbox.ts';
-import { applyCrds } from '../test/cluster/crds.ts';
-import { startControlPlane } from '../test/cluster/control-plane.ts';
+import { applyCrds } from '../scripts/cluster/crds.ts';
+import { startControlPlane } from '../scripts/cluster/control-plane.ts';
 import { repoRoot } from '../test/support/paths.ts';
 
 const { values: args } = parseArgs({

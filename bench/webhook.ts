@@ -16,8 +16,8 @@ import { secureKeyPath } from '../edge/kube/secure-keys.ts';
 import { Registry } from '../operator/observability/metrics.ts';
 import { planWebhookTls } from '../operator/webhook/certificates.ts';
 import { startWebhookServer } from '../operator/webhook/server.ts';
-import { applyCrds } from '../test/cluster/crds.ts';
-import { startControlPlane } from '../test/cluster/control-plane.ts';
+import { applyCrds } from '../scripts/cluster/crds.ts';
+import { startControlPlane } from '../scripts/cluster/control-plane.ts';
 import { repoRoot } from '../test/support/paths.ts';
 
 const { values: args } = parseArgs({

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { policyDigest } from '../core/digest/index.ts';
-import { startE2eCluster, type E2eCluster } from '../test/e2e/support/cluster.ts';
+import { startTargetCluster, type TargetCluster } from './cluster/target.ts';
 import {
   APPS,
   b64,
@@ -21,9 +21,9 @@ import {
   SimulatedInstall,
   SYSTEM,
   VAULT,
-} from '../test/e2e/support/simulated-install.ts';
-import { clusterEventually as eventually } from '../test/support/eventually.ts';
-import { repoRoot } from '../test/support/paths.ts';
+} from './cluster/simulated-install.ts';
+import { clusterEventually as eventually } from './cluster/eventually.ts';
+import { repoRoot } from './cluster/paths.ts';
 
 const { values } = parseArgs({
   options: {
@@ -91,7 +91,7 @@ function kindCluster(): void {
   });
 }
 
-let cluster: E2eCluster;
+let cluster: TargetCluster;
 if (values.kind) {
   say('kind: creating cluster securekey-demo and loading the images (Docker)…');
   kindCluster();
@@ -114,7 +114,7 @@ if (process.env['SECUREKEY_E2E_CLUSTER'] === 'existing' && !process.env['KUBECON
   process.env['KUBECONFIG'] = path.join(process.env['HOME'] ?? '/root', '.kube/config');
 }
 try {
-  cluster = await startE2eCluster();
+  cluster = await startTargetCluster();
 } catch (err) {
   process.stderr.write(
     `\ncould not bring up a cluster: ${(err as Error).message}\n` +

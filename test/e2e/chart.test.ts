@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyDigest } from '../../core/digest/index.ts';
 import { clusterEventually as eventually } from '../support/eventually.ts';
-import { startE2eCluster, type E2eCluster } from './support/cluster.ts';
+import { startTargetCluster, type TargetCluster } from '../../scripts/cluster/target.ts';
 import {
   APPS,
   b64,
@@ -19,13 +19,13 @@ import {
   SimulatedInstall,
   SYSTEM,
   type Obj,
-} from './support/simulated-install.ts';
+} from '../../scripts/cluster/simulated-install.ts';
 
-let cluster: E2eCluster;
+let cluster: TargetCluster;
 let install: SimulatedInstall;
 
 beforeAll(async () => {
-  cluster = await startE2eCluster();
+  cluster = await startTargetCluster();
   install = new SimulatedInstall(cluster);
   // A short Lease, so the operator-restart spec sees a hand-over quickly; the chart's default is 15 s.
   await install.install(['operator.leaseDuration=6s']);

@@ -12,9 +12,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentWorld, type AgentWorld } from '../../agent/testing/world.ts';
 import { KubeHttp } from '../../edge/kube/kube-http.ts';
-import { startControlPlane, type ControlPlane } from '../cluster/control-plane.ts';
-import { buildImages } from '../cluster/images.ts';
-import { buildPauseImage, startNode, type ClusterNode } from '../cluster/node.ts';
+import { startControlPlane, type ControlPlane } from '../../scripts/cluster/control-plane.ts';
+import { buildImages } from '../../scripts/cluster/images.ts';
+import { buildPauseImage, startNode, type ClusterNode } from '../../scripts/cluster/node.ts';
 import { clusterEventually as eventually } from '../support/eventually.ts';
 
 const NS = 'default';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { KubeHttp } from '../../edge/kube/kube-http.ts';
-import { ensureBinaries } from '../cluster/binaries.ts';
+import { ensureBinaries } from '../../scripts/cluster/binaries.ts';
 import { repoRoot } from '../support/paths.ts';
 
 const CHART = path.join(repoRoot, 'charts/securekey');

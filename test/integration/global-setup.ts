@@ -4,8 +4,8 @@
  */
 import type { TestProject } from 'vitest/node';
 import { KubeHttp } from '../../edge/kube/kube-http.ts';
-import { startControlPlane, type ControlPlane } from '../cluster/control-plane.ts';
-import { applyCrds } from '../cluster/crds.ts';
+import { startControlPlane, type ControlPlane } from '../../scripts/cluster/control-plane.ts';
+import { applyCrds } from '../../scripts/cluster/crds.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

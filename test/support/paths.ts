@@ -1,8 +1,7 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 
-/** The repository root. */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export { repoRoot };
 
 /** Path of a real test vector under `testdata/` (each file's source and licence: `testdata/README.md`). */
 export function testdata(...parts: string[]): string {

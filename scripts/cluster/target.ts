@@ -1,6 +1,6 @@
 /**
- * The cluster an e2e spec runs on, one interface for both kinds (issue 6):
- * - `local` (CI, default): the local cluster of test/cluster — control plane advertised on the node IP,
+ * The cluster SecureKey is installed on by the e2e specs and `npm run demo`, one interface for both kinds:
+ * - `local` (CI, default): the local cluster of scripts/cluster — control plane advertised on the node IP,
  *   a node with kube-proxy and CoreDNS — with the images built by scripts/build-images.sh and imported;
  * - `existing` (kind, via test/e2e/kind.sh): `SECUREKEY_E2E_CLUSTER=existing`, the cluster of $KUBECONFIG,
  *   images already loaded and named by `SECUREKEY_E2E_IMAGE_REPO` / `SECUREKEY_E2E_IMAGE_TAG`.
@@ -10,14 +10,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { KubeHttp } from '../../../edge/kube/kube-http.ts';
-import { ensureBinaries } from '../../cluster/binaries.ts';
-import { startControlPlane, type ControlPlane } from '../../cluster/control-plane.ts';
-import { buildImages, type ImageName } from '../../cluster/images.ts';
-import { buildPauseImage, nodeIp, startNode, type ClusterNode } from '../../cluster/node.ts';
-import { clusterEventually as eventually } from '../../support/eventually.ts';
+import { KubeHttp } from '../../edge/kube/kube-http.ts';
+import { ensureBinaries } from './binaries.ts';
+import { startControlPlane, type ControlPlane } from './control-plane.ts';
+import { buildImages, type ImageName } from './images.ts';
+import { buildPauseImage, nodeIp, startNode, type ClusterNode } from './node.ts';
+import { clusterEventually as eventually } from './eventually.ts';
 
-export interface E2eCluster {
+export interface TargetCluster {
   kind: 'local' | 'existing';
   kubeconfig: string;
   http: KubeHttp;
@@ -45,7 +45,7 @@ function helmRunner(bin: string, kubeconfig: string): (args: string[]) => string
     });
 }
 
-function logsVia(http: KubeHttp): E2eCluster['logs'] {
+function logsVia(http: KubeHttp): TargetCluster['logs'] {
   return async (namespace, pod, container) => {
     const res = await http.request<unknown>('GET', `/api/v1/namespaces/${namespace}/pods/${pod}/log`, {
       query: { container },
@@ -55,11 +55,11 @@ function logsVia(http: KubeHttp): E2eCluster['logs'] {
   };
 }
 
-export async function startE2eCluster(): Promise<E2eCluster> {
+export async function startTargetCluster(): Promise<TargetCluster> {
   return process.env['SECUREKEY_E2E_CLUSTER'] === 'existing' ? existingCluster() : localCluster();
 }
 
-function existingCluster(): E2eCluster {
+function existingCluster(): TargetCluster {
   const kubeconfig = process.env['KUBECONFIG'];
   if (!kubeconfig) throw new Error('SECUREKEY_E2E_CLUSTER=existing needs KUBECONFIG');
   const repo = process.env['SECUREKEY_E2E_IMAGE_REPO'] ?? 'localhost/securekey';
@@ -71,14 +71,14 @@ function existingCluster(): E2eCluster {
     http,
     images: Object.fromEntries(
       NAMES.map((n) => [n, splitRef(`${repo}/${n}:${tag}`)]),
-    ) as E2eCluster['images'],
+    ) as TargetCluster['images'],
     helm: helmRunner(process.env['HELM'] ?? 'helm', kubeconfig),
     logs: logsVia(http),
     stop: async () => http.close(),
   };
 }
 
-async function localCluster(): Promise<E2eCluster> {
+async function localCluster(): Promise<TargetCluster> {
   const dir = mkdtempSync(path.join(tmpdir(), 'securekey-e2e-'));
   let plane: ControlPlane | undefined;
   let node: ClusterNode | undefined;
@@ -107,7 +107,7 @@ async function localCluster(): Promise<E2eCluster> {
       http,
       images: Object.fromEntries(
         NAMES.map((name) => [name, splitRef(built[name].ref)]),
-      ) as E2eCluster['images'],
+      ) as TargetCluster['images'],
       helm: helmRunner(path.join(ensureBinaries(['helm']), 'helm'), plane.kubeconfigPath),
       logs: logsVia(http),
       stop: async () => {

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../support/paths.ts';
+import { repoRoot } from './paths.ts';
 
 export type ImageName = 'operator' | 'agent' | 'simulators';
 

@@ -2,7 +2,7 @@
 // `npm run control-plane [-- --node [image.tar …]]`: a local etcd + kube-apiserver with the SecureKey CRD, for trying
 // the operator without a cluster (`KUBECONFIG=<printed path> npm start`). With --node (root; Debian's
 // containerd, runc, containernetworking-plugins and buildah installed) also a worker node that runs pods
-// (test/cluster/node.ts). Ctrl-C stops everything and removes its files.
+// (scripts/cluster/node.ts). Ctrl-C stops everything and removes its files.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { repoRoot } from '../support/paths.ts';
+import { repoRoot } from './paths.ts';
 
 /**
  * The directory holding the upstream binaries, building what is missing with scripts/setup-k8s.sh

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { KubeHttp } from '../../edge/kube/kube-http.ts';
-import { eventually } from '../support/eventually.ts';
-import { repoRoot } from '../support/paths.ts';
+import { eventually } from './eventually.ts';
+import { repoRoot } from './paths.ts';
 
 const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 

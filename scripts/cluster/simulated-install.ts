@@ -1,5 +1,5 @@
 /**
- * SecureKey installed with the simulators on an e2e cluster, and what a user does with it — shared by the
+ * SecureKey installed with the simulators on a cluster, and what a user does with it — shared by the
  * chart specs (test/e2e/chart.test.ts) and the first-run demo (scripts/demo.ts): install the chart, apply
  * SecureKeys, prepare workloads with `securekey inject` then a (simulated) policy, and read back the
  * simulated vault's key fingerprints through the API server's service proxy.
@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { POLICY_ANNOTATIONS } from '../../../core/digest/index.ts';
-import { IDENTITIES, SANDBOX_TENANT } from '../../../sim/sandbox/identities.ts';
-import { clusterEventually as eventually } from '../../support/eventually.ts';
-import { repoRoot } from '../../support/paths.ts';
-import type { E2eCluster } from './cluster.ts';
+import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
+import { IDENTITIES, SANDBOX_TENANT } from '../../sim/sandbox/identities.ts';
+import { clusterEventually as eventually } from './eventually.ts';
+import { repoRoot } from './paths.ts';
+import type { TargetCluster } from './target.ts';
 
 export const SYSTEM = 'securekey-system';
 export const APPS = 'default';
@@ -68,12 +68,12 @@ export const reader = (forever: boolean) =>
   (forever ? 'setInterval(()=>{},1e6)' : '');
 
 export class SimulatedInstall {
-  readonly cluster: E2eCluster;
+  readonly cluster: TargetCluster;
   readonly #dir = mkdtempSync(path.join(tmpdir(), 'securekey-install-'));
   #caFile = '';
   #adminToken = '';
 
-  constructor(cluster: E2eCluster) {
+  constructor(cluster: TargetCluster) {
     this.cluster = cluster;
   }
 
