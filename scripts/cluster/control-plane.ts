@@ -13,6 +13,9 @@ import { ensureBinaries } from './binaries.ts';
 import { createClusterPki, type ClusterPki } from './pki.ts';
 import { freePort } from './ports.ts';
 
+/** The Services' ClusterIP range (the `kubernetes` Service is its first address). */
+export const SERVICE_CIDR = '10.96.0.0/16';
+
 export interface ControlPlane {
   /** `https://127.0.0.1:<port>` */
   server: string;
@@ -177,7 +180,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         '--api-audiences',
         issuer,
         '--service-cluster-ip-range',
-        '10.96.0.0/16',
+        SERVICE_CIDR,
         '--allow-privileged=true',
         ...(advertise
           ? [

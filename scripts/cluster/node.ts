@@ -9,7 +9,8 @@
  * - lowering oom_score_adj is refused here (EPERM), so every pod sandbox failed with runc's "can't get
  *   final child's PID from pipe" until containerd's `restrict_oom_score_adj = true`;
  * - no registry: the pause image (and ours) are built with buildah and imported into containerd;
- * - kubelet refuses a loopback node IP: the first non-loopback IPv4 address is used.
+ * - kubelet refuses a loopback node IP: the first non-loopback IPv4 address is used;
+ * - where Docker is installed FORWARD drops by default and pods cannot reach one another: forward.ts.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,9 @@ import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { ensureBinaries } from './binaries.ts';
-import type { ControlPlane } from './control-plane.ts';
+import { SERVICE_CIDR, type ControlPlane } from './control-plane.ts';
+import { acceptClusterForwarding } from './forward.ts';
+import { ensureLocalPrerequisites, realHost } from './prerequisites.ts';
 
 export interface NodeOptions {
   plane: ControlPlane;
@@ -34,6 +37,8 @@ export interface NodeOptions {
    * among them, so the control plane must advertise the node IP — and CoreDNS for `cluster.local`.
    */
   services?: boolean;
+  /** Lines worth a reader's attention (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export interface ClusterNode {
@@ -44,7 +49,7 @@ export interface ClusterNode {
   stop(): Promise<void>;
 }
 
-const REQUIRED = ['containerd', 'runc', 'ctr'];
+const POD_CIDR = '10.244.0.0/24';
 
 /** The address kubelet registers (and the API server advertises when pods must reach it). */
 export function nodeIp(): string {
@@ -89,18 +94,8 @@ function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 export async function startNode(o: NodeOptions): Promise<ClusterNode> {
-  if (process.getuid?.() !== 0) throw new Error('a local cluster node needs root (containerd, runc, mounts)');
-  for (const tool of REQUIRED) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      throw new Error(
-        `${tool} is missing: apt-get install containerd runc containernetworking-plugins buildah`,
-      );
-    }
-  }
-  if (!existsSync('/usr/lib/cni/bridge'))
-    throw new Error('CNI plugins missing: apt-get install containernetworking-plugins');
+  const log = o.log ?? ((line: string) => process.stderr.write(`[node] ${line}\n`));
+  ensureLocalPrerequisites(realHost, log);
   const bin = ensureBinaries(['kubelet', 'kube-controller-manager', 'kube-scheduler']);
   const name = o.name ?? 'securekey-node';
   const ip = nodeIp();
@@ -146,7 +141,7 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
           hairpinMode: true,
           ipam: {
             type: 'host-local',
-            ranges: [[{ subnet: o.podCidr ?? '10.244.0.0/24' }]],
+            ranges: [[{ subnet: o.podCidr ?? POD_CIDR }]],
             routes: [{ dst: '0.0.0.0/0' }],
           },
         },
@@ -156,6 +151,7 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
   );
 
   const children: ChildProcess[] = [];
+  let undoForward = () => {};
   const stop = async () => {
     for (const c of [...children].reverse()) await stopProcess(c);
     // containerd's shims outlive it: end the pods' processes ("[c]" keeps pkill from matching its own
@@ -175,8 +171,14 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
     sh(`rm -rf '${p('kubelet')}' '${p('containerd')}'`);
     // kube-proxy's chains outlive it.
     if (o.services) sh(`'${path.join(ensureBinaries(['kube-proxy']), 'kube-proxy')}' --cleanup`);
+    undoForward();
   };
   try {
+    undoForward = acceptClusterForwarding(
+      (args) => execFileSync('iptables', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+      { pods: o.podCidr ?? POD_CIDR, services: SERVICE_CIDR },
+      log,
+    );
     const containerdLog = p('logs', 'containerd.log');
     children.push(start('containerd', ['--config', p('containerd.toml')], containerdLog));
     await waitFor('containerd', () => existsSync(socket), 30_000, containerdLog);
@@ -296,7 +298,7 @@ async function startServices(
       '--proxy-mode',
       'iptables',
       '--cluster-cidr',
-      o.podCidr ?? '10.244.0.0/24',
+      o.podCidr ?? POD_CIDR,
       '--hostname-override',
       o.name ?? 'securekey-node',
       // This VM's conntrack table is not ours to resize.
