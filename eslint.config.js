@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '**/.cache/**', 'charts/**'] },
+  { ignores: ['node_modules/**', '**/.cache/**', 'charts/**', 'kind-logs/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,12 +4,19 @@
 # libraries it links, plus the app files and production node_modules — the same entrypoints, user,
 # environment and /app layout as images/Dockerfile, both taken from images/images.json.
 #
-#   scripts/build-images.sh [operator agent simulators] [--out DIR]   → DIR/<name>.tar (docker-archive)
+#   scripts/build-images.sh [operator agent simulators] [--out DIR] [--extra-ca FILE]
+#                                                         → DIR/<name>.tar (docker-archive)
+# --extra-ca: a CA (PEM) npm trusts too, behind a TLS-intercepting proxy (as the Dockerfile's extra-ca secret).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-${TMPDIR:-/tmp}/securekey-images}"
 names=()
-while [ $# -gt 0 ]; do case "$1" in --out) out="$2"; shift 2;; *) names+=("$1"); shift;; esac; done
+while [ $# -gt 0 ]; do case "$1" in
+  --out) out="$2"; shift 2;;
+  --extra-ca) [ -f "$2" ] || { echo "--extra-ca $2: no such file" >&2; exit 2; }
+    export NODE_EXTRA_CA_CERTS; NODE_EXTRA_CA_CERTS=$(realpath "$2"); shift 2;;
+  *) names+=("$1"); shift;;
+esac; done
 [ ${#names[@]} -gt 0 ] || names=(operator agent simulators)
 mkdir -p "$out"
 B="buildah --storage-driver vfs"
