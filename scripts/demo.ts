@@ -6,8 +6,7 @@
  * with the simulators; applies a SecureKey and a pod prepared with `securekey inject`; prints what happens;
  * shows a pod with another policy refused; then says how to clean up.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,23 +22,44 @@ import {
   VAULT,
 } from './cluster/simulated-install.ts';
 import { clusterEventually as eventually } from './cluster/eventually.ts';
+import { prepareKind } from './cluster/kind.ts';
 import { repoRoot } from './cluster/paths.ts';
+import { ensureLocalPrerequisites, realHost } from './cluster/prerequisites.ts';
 
-const { values } = parseArgs({
-  options: {
-    current: { type: 'boolean', default: false },
-    kind: { type: 'boolean', default: false },
-    'image-repo': { type: 'string', default: 'localhost/securekey' },
-    'image-tag': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+/** Ends the demo, with a message on stderr: 1 for a failure, 128 + signal after Ctrl-C (130) or SIGTERM. */
+function exit(code: number, message?: string): never {
+  if (message) process.stderr.write(`\n${message}\n`);
+  process.exit(code);
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        current: { type: 'boolean', default: false },
+        kind: { type: 'boolean', default: false },
+        'node-image': { type: 'string' },
+        'cgroup-v1': { type: 'boolean' },
+        'extra-ca': { type: 'string' },
+        'image-repo': { type: 'string', default: 'localhost/securekey' },
+        'image-tag': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    return exit(2, `${(err as Error).message} (see npm run demo -- --help)`);
+  }
+})();
 if (values.help) {
   process.stdout.write(
-    'npm run demo [-- --current | --kind] [--image-repo R --image-tag T]\n' +
-      '  (default) the local cluster: root on Linux, Debian containerd/runc/CNI/buildah, Go (scripts/setup-k8s.sh)\n' +
+    'npm run demo [-- --current | --kind [--node-image I] [--cgroup-v1]] [--extra-ca FILE] [--image-repo R --image-tag T]\n' +
+      '  (default) the local cluster: root on Linux; installs the Debian packages it lacks (containerd, runc,\n' +
+      '             CNI plugins, buildah, iptables, gcc); Go builds the Kubernetes binaries once (scripts/setup-k8s.sh)\n' +
       '  --current  the current kube context; the images must be pullable there (R/operator:T, R/agent:T, R/simulators:T)\n' +
-      '  --kind     a kind cluster "securekey-demo" (Docker, kind, helm on PATH); images built from images/Dockerfile\n',
+      '  --kind     a kind cluster "securekey-demo" (docker + buildx, kind, helm); images built from images/Dockerfile\n' +
+      "             --node-image: kind's node image; --cgroup-v1: kubelet failCgroupV1: false (automatic when\n" +
+      '             `docker info` reports cgroup v1; kubelet ≥ 1.35 refuses cgroup v1 otherwise)\n' +
+      '  --extra-ca a CA (PEM) npm trusts while building the images, behind a TLS-intercepting proxy\n',
   );
   process.exit(0);
 }
@@ -58,31 +78,19 @@ process.stdout.write(
 
 function kindCluster(): void {
   const name = 'securekey-demo';
-  const run = (cmd: string, args: string[]) =>
-    execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  const clusters = execFileSync('kind', ['get', 'clusters'], { encoding: 'utf8' }).split('\n');
-  if (!clusters.includes(name)) run('kind', ['create', 'cluster', '--name', name, '--wait', '120s']);
   const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'securekey-demo-')), 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    execFileSync('kind', ['get', 'kubeconfig', '--name', name], { encoding: 'utf8' }),
+  prepareKind(
+    {
+      name,
+      kubeconfig,
+      repo: values['image-repo'],
+      tag: version,
+      ...(values['node-image'] ? { nodeImage: values['node-image'] } : {}),
+      ...(values['cgroup-v1'] ? { cgroupV1: true } : {}),
+      ...(values['extra-ca'] ? { extraCa: values['extra-ca'] } : {}),
+    },
+    say,
   );
-  for (const image of ['operator', 'agent', 'simulators']) {
-    const ref = `${values['image-repo']}/${image}:${version}`;
-    run('docker', [
-      'build',
-      '-q',
-      '--provenance=false',
-      '-f',
-      'images/Dockerfile',
-      '--target',
-      image,
-      '-t',
-      ref,
-      repoRoot,
-    ]);
-    run('kind', ['load', 'docker-image', '--name', name, ref]);
-  }
   Object.assign(process.env, {
     KUBECONFIG: kubeconfig,
     SECUREKEY_E2E_CLUSTER: 'existing',
@@ -93,8 +101,12 @@ function kindCluster(): void {
 
 let cluster: TargetCluster;
 if (values.kind) {
-  say('kind: creating cluster securekey-demo and loading the images (Docker)…');
-  kindCluster();
+  say('kind: cluster securekey-demo, the images built and loaded (Docker)…');
+  try {
+    kindCluster();
+  } catch (err) {
+    exit(1, `could not bring up the kind cluster: ${(err as Error).message}`);
+  }
 } else if (values.current) {
   Object.assign(process.env, {
     SECUREKEY_E2E_CLUSTER: 'existing',
@@ -108,6 +120,13 @@ if (values.kind) {
       `(a kube context is configured in ${configured}; this demo brings up its own cluster — --current uses yours)`,
     );
   }
+  try {
+    ensureLocalPrerequisites(realHost, say);
+  } catch (err) {
+    exit(1, `${(err as Error).message}\n(or use --kind with Docker, or --current with a cluster you have)`);
+  }
+  // build-images.sh's npm ci inherits it.
+  if (values['extra-ca']) process.env['NODE_EXTRA_CA_CERTS'] = path.resolve(values['extra-ca']);
   say('local cluster: etcd, kube-apiserver, kubelet, containerd, kube-proxy, CoreDNS; building the images…');
 }
 if (process.env['SECUREKEY_E2E_CLUSTER'] === 'existing' && !process.env['KUBECONFIG']) {
@@ -116,12 +135,7 @@ if (process.env['SECUREKEY_E2E_CLUSTER'] === 'existing' && !process.env['KUBECON
 try {
   cluster = await startTargetCluster();
 } catch (err) {
-  process.stderr.write(
-    `\ncould not bring up a cluster: ${(err as Error).message}\n` +
-      'The local cluster needs root on Linux with containerd, runc, containernetworking-plugins, buildah\n' +
-      '(apt-get install …) and Go; or use --kind (Docker) or --current (a cluster you already have).\n',
-  );
-  process.exit(1);
+  exit(1, `could not bring up a cluster: ${(err as Error).message}`);
 }
 say(`cluster ready (${cluster.kind === 'local' ? 'local' : (process.env['KUBECONFIG'] ?? '')})`);
 
@@ -132,6 +146,7 @@ const cleanupHint = () =>
     : `Clean up: kubectl delete pod -n ${APPS} demo-app demo-intruder; kubectl delete securekey -n ${APPS} demo-key; ` +
       `helm uninstall securekey -n ${SYSTEM}${values.kind ? '; kind delete cluster --name securekey-demo' : ''}`;
 
+let failed = false;
 try {
   await install.install();
   say(`chart installed in ${SYSTEM}: operator ×2 (one leads), mutating webhook, simulators`);
@@ -208,19 +223,21 @@ try {
       `${cleanupHint()}\n`,
   );
 } catch (err) {
+  failed = true;
   process.stderr.write(`\ndemo failed: ${(err as Error).message}\n${cleanupHint()}\n`);
-  if (cluster.kind !== 'local') process.exit(1);
 }
 
 if (cluster.kind === 'local') {
-  const stop = async () => {
+  // The local cluster stays up to be explored until Ctrl-C; a failed demo still exits 1.
+  const stop = async (signalled: number) => {
     install.close();
     await cluster.stop();
-    process.exit(0);
+    exit(failed ? 1 : signalled);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop(130));
+  process.once('SIGTERM', () => void stop(143));
 } else {
   install.close();
   await cluster.stop();
+  if (failed) exit(1);
 }
