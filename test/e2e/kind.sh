@@ -43,14 +43,15 @@ kubeconfig=$(mktemp -t "kind-$name-XXXX.kubeconfig")
 created=false
 cleanup() {
   status=$?
-  if [ "$status" -ne 0 ]; then
+  exists=false
+  if kind get clusters 2>/dev/null | grep -qx "$name"; then exists=true; fi
+  if [ "$status" -ne 0 ] && [ "$exists" = true ]; then
     step "failed: collecting logs into ./kind-logs"
     kind export logs ./kind-logs --name "$name" >/dev/null 2>&1 || true
   fi
-  if [ "$keep" = true ] || [ "$created" = false ]; then
-    kind get clusters 2>/dev/null | grep -qx "$name" &&
-      echo "cluster left running: kubectl --context kind-$name …   (kind delete cluster --name $name)"
-  else
+  if [ "$exists" = true ] && { [ "$keep" = true ] || [ "$created" = false ]; }; then
+    echo "cluster left running: kubectl --context kind-$name …   (kind delete cluster --name $name)"
+  elif [ "$exists" = true ]; then
     kind delete cluster --name "$name" >/dev/null 2>&1 || true
   fi
   rm -f "$kubeconfig"
