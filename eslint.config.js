@@ -17,13 +17,13 @@ export default tseslint.config(
 
 /**
  * The layers (docs/design.md): core ← edge ← entry points (operator, agent, cli, sim), which never
- * import one another; tools (test, bench, scripts, devtools) may import anything. Specs and `testing/`
+ * import one another; tools (test, bench, scripts) may import anything. Specs and `testing/`
  * folders are test code and may reach the simulators and test support. The core does no I/O.
  * test/unit/layers.test.ts shows each rule failing on a deliberate violation.
  */
 function layers() {
   const folder = (name) => [`**/${name}/**`, `${name}/**`];
-  const tools = ['test', 'bench', 'scripts', 'devtools'].flatMap(folder);
+  const tools = ['test', 'bench', 'scripts'].flatMap(folder);
   const entryPoints = ['operator', 'agent', 'cli', 'sim'];
   const nodeIo = [
     'fs',
