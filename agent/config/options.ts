@@ -21,7 +21,11 @@ export const DEFAULT_SEV_HELPER = '/usr/local/lib/securekey/sev-report';
 /** Backends that talk to a simulator rather than the guest kernel: refused unless simulators are on. */
 export const SIMULATED_BACKENDS: readonly EvidenceBackend[] = ['psp', 'sev-guest-socket', 'tsm-socket'];
 
-/** Where the VCEK chain comes from: the evidence (PSP answer, certificate table) with THIM as fallback, or THIM only. */
+/**
+ * Where the VCEK chain comes from (agent/evidence/vcek-chain.ts): `auto` the evidence's own chain (PSP
+ * answer, certificate table), then THIM, then AMD KDS when --kds-url is set; `evidence` the evidence's
+ * chain only; `thim` THIM (then KDS when set); `kds` as `auto`, with AMD KDS in THIM's place.
+ */
 export const VCEK_SOURCES = ['auto', 'evidence', 'thim', 'kds'] as const;
 export type VcekSource = (typeof VCEK_SOURCES)[number];
 

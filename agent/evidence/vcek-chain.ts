@@ -2,12 +2,12 @@
  * The VCEK chain that goes to the attestation service with the report. It must certify the report's
  * REPORTED_TCB and CHIP_ID, or MAA refuses the evidence (`tcb-mismatch`). Sources, in order:
  *   1. what came with the evidence — the PSP's chain or the host's certificate table (mode `auto`,
- *      `evidence`);
- *   2. the UVM security context's host certificate, when mounted (no network needed);
+ *      `evidence`, `kds`);
+ *   2. the UVM security context's host certificate, when mounted (no network needed; modes `auto`, `kds`);
  *   3. THIM's cached certification (mode `thim`, or `auto` when nothing else was there);
  *   4. THIM asked explicitly for the report's TCB and chip, when an earlier one was for another TCB — the
  *      state right after a firmware update, before the host's cache refreshes;
- *   5. AMD KDS for the report's chip and TCB, when configured (mode `kds`, or the last resort in `auto`).
+ *   5. AMD KDS for the report's chip and TCB, when configured (always in mode `kds`, else the last resort).
  */
 import type { X509Certificate } from 'node:crypto';
 import {
@@ -47,7 +47,7 @@ export interface ResolveChainOptions {
   prefetched?: Promise<ThimCertification>;
   /** The host certification from the UVM security context, when the platform mounts one. */
   uvm?: ThimCertification;
-  /** AMD KDS: the only source in mode `kds`, the last resort in `auto` when configured. */
+  /** AMD KDS: in mode `kds` it takes THIM's place (after the evidence's chain, the UVM context), else the last resort. */
   kds?: KdsOptions;
 }
 

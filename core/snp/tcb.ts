@@ -124,7 +124,7 @@ export function productFromCpuid(cpuid: Pick<CpuidFms, 'family' | 'model'>): Snp
   );
 }
 
-/** A representative CPUID per product, for building reports (Milan B0, Genoa B1, Turin). */
+/** A representative CPUID per product, for building reports (Milan B1, Genoa B1, Turin). */
 export const PRODUCT_CPUID: Readonly<Record<SnpProduct, CpuidFms>> = {
   Milan: { family: 0x19, model: 0x01, stepping: 0x1 },
   Genoa: { family: 0x19, model: 0x11, stepping: 0x1 },

@@ -130,7 +130,7 @@ export class Informer<T> {
     return [...(this.index.get(value)?.values() ?? [])];
   }
 
-  /** Forces a relist now (tests, and the watchdog's bigger hammer). */
+  /** Forces a relist now (tests): the watch stream is aborted and the loop relists. */
   relistNow(): void {
     this.lastRelist = 0;
     this.streamAbort?.abort();
