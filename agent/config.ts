@@ -1,8 +1,8 @@
 /**
- * The agent's configuration, from its arguments and environment only (DESIGN §4: what decides where
- * keys come from must be in the container's args/env, which the pod's security policy measures —
- * never a ConfigMap or the API server). `parseAgentConfig(argv, env)` does no I/O: it returns a
- * complete config or throws an AgentError (step `config`) naming the flag or variable.
+ * The agent's configuration, from its arguments and environment only: what decides where keys come
+ * from must be in the container's args/env, which the pod's security policy measures — never a
+ * ConfigMap or the API server (docs/threat-model.md#what-must-hold). `parseAgentConfig(argv, env)` does
+ * no I/O: it returns a complete config or throws an AgentError (step `config`) naming the flag or variable.
  *
  * Every option has a flag and a variable (core/inject/agent-contract.ts, shared with the injector); a
  * flag wins over the variable. Azure identity comes from the variables the AKS workload-identity

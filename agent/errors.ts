@@ -1,7 +1,8 @@
 /**
- * The agent's errors: a kind, the step of the straight line that failed (DESIGN §6), the endpoint it
- * was talking to and the likely cause. `describeAgentError` turns one into the line an init container
- * prints. Messages name digests, key names, URLs and device paths — never key material or tokens.
+ * The agent's errors: a kind, the step of the straight line that failed (docs/design.md#the-agent),
+ * the endpoint it was talking to and the likely cause. `describeAgentError` turns one into the line an
+ * init container prints. Messages name digests, key names, URLs and device paths — never key material
+ * or tokens.
  */
 import { SecureKeyError } from '../core/errors.ts';
 

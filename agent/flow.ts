@@ -1,5 +1,5 @@
 /**
- * The agent's path, as a straight line (DESIGN §6, STYLE "our house"): gather evidence → exchange it
+ * The agent's path, as a straight line (docs/design.md#the-agent): gather evidence → exchange it
  * for a token → release each key → unwrap → write. One attestation serves every key: one runtime key,
  * one report, one MAA token, then the releases in parallel. What does not depend on the line runs
  * beside it: the workload-identity token and (with THIM as the VCEK source) the certificates are

@@ -1,5 +1,5 @@
 /**
- * Errors are values with a kind and a hint (see STYLE.md): the core raises them, the edges
+ * Errors are values with a kind and a hint: the core raises them, the edges
  * (operator, agent, simulators, CLI) turn them into log lines, events, conditions and HTTP bodies.
  * A message names what is wrong and where; it never carries key material or tokens.
  */

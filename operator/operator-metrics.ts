@@ -1,6 +1,6 @@
 /**
- * The operator's Prometheus metrics (DESIGN.md §5), named once here and fed by the controller's hooks and
- * the vault observer.
+ * The operator's Prometheus metrics (docs/adr/0011-operator-observability-and-leadership.md), named once
+ * here and fed by the controller's hooks and the vault observer.
  */
 import type { ControllerHooks } from './controller/secure-key-controller.ts';
 import { registerProcessMetrics, Registry } from './observability/metrics.ts';

@@ -13,7 +13,7 @@
  * Source: microsoft/confidential-sidecar-containers pkg/attest/attestation_report_fetcher_linux.go
  * (realAttestationReportFetcher5, SNP_GET_REPORT_IOCTL_REQ_CODE_5 = 3223868161) and
  * tools/get-snp-report/snp-psp.h, both citing the sev-snp driver's include/uapi/linux/psp-sev-guest.h;
- * their probe order (snp_device_linux.go) is /dev/sev first, then /dev/sev-guest. Research A2.2.
+ * their probe order (snp_device_linux.go) is /dev/sev first, then /dev/sev-guest.
  * Not to be confused with mainline /dev/sev, the host's PSP device.
  */
 import { DEFAULT_SEV_HELPER } from '../config.ts';

@@ -125,7 +125,7 @@ describe('wrapKeyHsm → unwrapKeyHsm round trips', () => {
     expect(json).toMatch(
       /^\{"ciphertext":"[A-Za-z0-9_-]+","header":\{"alg":"dir","enc":"RSA_AES_KEY_WRAP_256","kid":"fake-release-key"\},"schema_version":"1\.0"\}$/,
     );
-    // 32-byte oct key under RSA-2048: 256 + 40 bytes, as the research notes work out.
+    // 32-byte oct key under RSA-2048: the 256-byte OAEP block, then AES-KWP's 32 + 8 bytes (RFC 5649).
     expect(parseKeyHsm(keyHsm).ciphertext.length).toBe(296);
   });
 

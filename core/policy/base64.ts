@@ -1,6 +1,6 @@
 /**
  * `release_policy.data` is documented as base64url, but the sidecar's CI sends standard base64 with
- * padding and the vault takes it (research §4.1). We read either alphabet, padded or not — strictly:
+ * padding and the vault takes it. We read either alphabet, padded or not — strictly:
  * Buffer's own decoder skips characters it does not know, which would turn a corrupted policy into
  * silently different bytes.
  */

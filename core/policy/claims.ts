@@ -1,4 +1,4 @@
-/** MAA SEV-SNP claims our policies test (research §2.4). */
+/** MAA SEV-SNP claims our policies test. */
 export const HOSTDATA_CLAIM = 'x-ms-sevsnpvm-hostdata';
 export const COMPLIANCE_STATUS_CLAIM = 'x-ms-compliance-status';
 export const IS_DEBUGGABLE_CLAIM = 'x-ms-sevsnpvm-is-debuggable';

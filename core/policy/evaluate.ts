@@ -34,10 +34,10 @@ function groupFailures(kind: 'allOf' | 'anyOf', conditions: Condition[], claims:
 }
 
 /**
- * Decides a token as the vault does (research §3.2, §5.1): the entries whose authority matches the
- * token's `iss` (one trailing slash ignored on each side) are selected, and the token is admitted if the
- * conditions of any selected entry hold. The semantics of each operator are in compare.ts. Never throws
- * for a policy that passed parsePolicy or buildPolicy.
+ * Decides a token as the vault does (https://learn.microsoft.com/azure/key-vault/keys/policy-grammar):
+ * the entries whose authority matches the token's `iss` (one trailing slash ignored on each side) are
+ * selected, and the token is admitted if the conditions of any selected entry hold. The semantics of each
+ * operator are in compare.ts. Never throws for a policy that passed parsePolicy or buildPolicy.
  */
 export function evaluatePolicy(policy: ReleasePolicy, claims: unknown): PolicyDecision {
   if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {

@@ -82,7 +82,7 @@ export const JS_SDK_POLICY = {
   version: '1.0.0',
 };
 
-/** Claims of the mock issuer those tests used (research §2.5), with a trailing slash in `iss`. */
+/** Claims of the mock issuer those tests used, with a trailing slash in `iss`. */
 export const JS_SDK_TOKEN_CLAIMS = {
   iss: 'https://malegerskr4.azurewebsites.net/',
   'sdk-test': true,
@@ -109,7 +109,7 @@ export const IMPORTKEY_POLICY =
   '{"claim":"x-ms-sevsnpvm-vmpl","equals":"0"}]}]}';
 
 /**
- * MAA SEV-SNP token claims, shaped as the 7.4-era REST example decodes (research §2.4), for a
+ * MAA SEV-SNP token claims, shaped as the 7.4-era REST example decodes, for a
  * confidential container: JSON Booleans and numbers, lowercase hex, the sharedneu issuer.
  */
 export function maaContainerClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {

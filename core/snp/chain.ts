@@ -1,6 +1,6 @@
 /**
  * Who is who in an AMD certificate chain. AMD names each certificate by its role: `ARK-<product>`,
- * `SEV-<product>` (ASK), `SEV-VLEK-<product>` (ASVK), `SEV-VCEK`, `SEV-VLEK` (A3.1).
+ * `SEV-<product>` (ASK), `SEV-VLEK-<product>` (ASVK), `SEV-VCEK`, `SEV-VLEK` (AMD KDS spec 57230).
  */
 import { X509Certificate } from 'node:crypto';
 import { attributeValues, splitPemCertificates, subjectAttributes, X509Error } from '../x509/index.ts';

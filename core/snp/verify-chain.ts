@@ -45,7 +45,7 @@ export interface VerifiedChain {
   readonly rootMatchedBy: 'der' | 'public-key';
 }
 
-/** The subject attributes every AMD SEV certificate carries exactly once (A3.1), besides CN. */
+/** The subject attributes every AMD SEV certificate carries exactly once (AMD KDS spec 57230), besides CN. */
 export const AMD_NAME_ATTRIBUTES = {
   OU: 'Engineering',
   C: 'US',

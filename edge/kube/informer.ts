@@ -1,6 +1,6 @@
 /**
  * A list-then-watch cache of one resource, trimmed on arrival, that does not silently stop
- * (client-node's informer stops on any non-410 error; see k8s-anchors §6.5 and pepr ADR 0015):
+ * (client-node's informer stops on any non-410 error: docs/adr/0010-own-informer-over-raw-json.md):
  *
  * - paginated list, then watch from its resourceVersion with bookmarks;
  * - 410 Gone → relist; any other failure → retry with backoff (1 s → 30 s) from the last resourceVersion;

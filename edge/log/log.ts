@@ -1,7 +1,7 @@
 /**
  * JSON-lines logs: one object per line, `{"time","level","component","msg",...fields}`.
  *
- * Key material must never reach a log (DESIGN.md §4), so before anything is written:
+ * Key material must never reach a log (docs/threat-model.md#what-must-hold), so before anything is written:
  * - values of fields named like secrets (`clientSecret`, `private_key`, JWK `d`, ...) are redacted,
  * - every string, the message and field names included, passes through `redactKeyMaterial` (PEM blocks,
  *   key-like base64),

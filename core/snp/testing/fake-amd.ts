@@ -1,6 +1,6 @@
 /**
  * The one fake AMD key hierarchy, ARK → ASK → VCEK, built with the X.509 builder the way AMD builds
- * the real one (research A3.1, checked against the published Milan, Genoa and Turin chains; model:
+ * the real one (AMD KDS spec 57230, checked against the published Milan, Genoa and Turin chains; model:
  * go-sev-guest `testing/fake_certs.go`): AMD's names, serials, issue dates and CRL distribution
  * points, RSASSA-PSS SHA-384 / salt 48 on every link, and a VCEK whose only extensions are the KDS
  * ones. The ARK and ASK keys are fixed fixtures (fixtures/, one RSA-4096 pair per product): nothing
