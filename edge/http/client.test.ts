@@ -73,6 +73,22 @@ describe('httpRequest', () => {
     expect(jsonBody(await httpRequest(`${base}/text`))).toBeUndefined();
   });
 
+  it('frames a DELETE body, so the next request on a kept-alive connection is read as one', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const before = seen.length;
+      const deleted = await httpRequest(`${base}/text`, { method: 'DELETE', body: '{"a":1}', agent });
+      const next = await httpRequest(`${base}/text`, { agent });
+      expect([deleted.status, next.status]).toEqual([200, 200]);
+      expect(seen.slice(before)).toEqual([
+        { method: 'DELETE', path: '/text', body: '{"a":1}' },
+        { method: 'GET', path: '/text', body: '' },
+      ]);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('refuses a body over the cap while it streams, and one whose declared length is over it', async () => {
     const err = await failure(httpRequest(`${base}/huge?token=secret`, { maxBytes: 100_000 }));
     expect(err.kind).toBe('too-large');

@@ -1,9 +1,9 @@
 /**
- * SecureKey's one HTTP(S) client for its own small requests (Entra's token endpoint, Azure Attestation,
- * THIM, the PSP, AMD KDS, the node agent, OIDC discovery, and the tests): the whole exchange is bounded
- * in time (a per-request timeout, the caller's deadline and abort signal) and in size (a body larger than
- * the cap is refused before it is buffered), and the answer comes back whole — status, headers and body —
- * so a caller can read `Retry-After`. Non-2xx statuses are answers, not errors.
+ * SecureKey's one HTTP(S) client for its own requests (Entra's token endpoint, Azure Attestation, THIM,
+ * the PSP, AMD KDS, the node agent, OIDC discovery, the Kubernetes API, and the tests): the whole
+ * exchange is bounded in time (a per-request timeout, the caller's deadline and abort signal) and in size
+ * (a body larger than the cap is refused before it is buffered), and the answer comes back whole —
+ * status, headers and body — so a caller can read `Retry-After`. Non-2xx statuses are answers, not errors.
  *
  * Node built-ins only: the agent loads this on its start-up path. The vault goes through the Azure SDK
  * (edge/azure), over the same https agent.
@@ -63,7 +63,7 @@ export interface HttpRequestOptions {
   body?: string | Buffer;
   /** PEM of the only CA to trust (https; see https-agent.ts). Ignored when `agent` is given. */
   caPem?: string;
-  /** The caller's own agent (keep-alive, its CA); default a fresh one per request. */
+  /** The caller's own agent (keep-alive, its CA, a client certificate: see https-agent.ts); default a fresh one per request. */
   agent?: http.Agent;
   /** Connection to last byte of the body. Default 10 s. */
   timeoutMs?: number;
@@ -169,7 +169,7 @@ export function httpRequest(url: string | URL, o: HttpRequestOptions = {}): Prom
 
     const req = (secure ? https : http).request(
       target,
-      { method, headers: o.headers ?? {}, ...(agent === undefined ? {} : { agent }) },
+      { method, headers: framed(o.headers ?? {}, o.body), ...(agent === undefined ? {} : { agent }) },
       (res) => {
         const status = res.statusCode ?? 0;
         const tooLarge = () => fail('too-large', `answered more than ${maxBytes} bytes`, undefined, status);
@@ -191,6 +191,18 @@ export function httpRequest(url: string | URL, o: HttpRequestOptions = {}): Prom
     req.on('error', (err) => fail('unreachable', err.message, err));
     req.end(o.body);
   });
+}
+
+/**
+ * The headers with an explicit Content-Length when there is a body: Node sends the body of a DELETE (or
+ * GET, OPTIONS) with no framing at all — neither Content-Length nor chunked — so the server reads it as
+ * the start of the next request on a keep-alive connection (the Kubernetes API server answered a bare
+ * "400 Bad Request").
+ */
+function framed(headers: Record<string, string>, body: string | Buffer | undefined): Record<string, string> {
+  if (body === undefined || Object.keys(headers).some((h) => h.toLowerCase() === 'content-length'))
+    return headers;
+  return { ...headers, 'content-length': String(Buffer.byteLength(body)) };
 }
 
 /** The body as JSON, or undefined when it is not JSON (an HTML error page from a proxy, say). */
