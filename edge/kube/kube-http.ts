@@ -1,6 +1,6 @@
 /**
- * SecureKey's one door to the Kubernetes API: JSON requests and watch streams over a keep-alive
- * HTTPS agent, authenticated the way the kubeconfig says (client certificates, bearer, token files and
+ * SecureKey's one door to the Kubernetes API: JSON requests (through edge/http's `httpRequest`) and
+ * watch streams (long-lived, read line by line, so its own) over one keep-alive HTTPS agent, authenticated the way the kubeconfig says (client certificates, bearer, token files and
  * the in-cluster token re-read per request so rotated tokens are picked up, exec plugins).
  *
  * Why not the generated client: it deserialises every pod into class instances (Dates, maps) and the
@@ -10,8 +10,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
+import { HttpError, httpRequest, type HttpResponse } from '../http/client.ts';
+import { httpsAgent } from '../http/https-agent.ts';
 import { KubeApiError } from './errors.ts';
-import { kubeAccessFromFile, type KubeAccess } from './kubeconfig.ts';
+import { kubeAccessFromFile, type KubeAccess, type KubeTls } from './kubeconfig.ts';
 
 export interface KubeResponse<T = unknown> {
   status: number;
@@ -24,8 +26,10 @@ export interface RequestOptions {
   contentType?: string;
   query?: Record<string, string | number | boolean | undefined>;
   signal?: AbortSignal;
-  /** Per request; default 30 s. */
+  /** Connection to last byte, per request; default 30 s. */
   timeoutMs?: number;
+  /** A larger answer is refused (kind `bad-response`); default `MAX_RESPONSE_BYTES`. */
+  maxBytes?: number;
   /** Extra headers (a service behind the API server's proxy; `accept` for a Table). */
   headers?: Record<string, string>;
 }
@@ -45,17 +49,52 @@ export interface WatchOptions {
   idleTimeoutMs?: number;
 }
 
+/**
+ * The largest answer a request takes: a list page of 500 objects (the informer's default) at the API
+ * server's 256 KiB limit on an object's annotations, where the operator's policies live, with room for
+ * the rest of each object. A larger page is refused rather than buffered past the operator's memory.
+ */
+export const MAX_RESPONSE_BYTES = 128 * 1024 * 1024;
+
+/** The keep-alive agent for one API server, with the kubeconfig's CA and client certificate. */
+function kubeAgent(server: string, tls: KubeTls): http.Agent {
+  if (server.startsWith('http:')) return new http.Agent({ keepAlive: true });
+  return httpsAgent({
+    keepAlive: true,
+    maxSockets: 64,
+    ...(tls.ca === undefined ? {} : { caPem: tls.ca }),
+    ...(tls.cert === undefined || tls.key === undefined
+      ? {}
+      : { clientCert: { certPem: tls.cert, keyPem: tls.key } }),
+    ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+    ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
+  });
+}
+
+/** A request that got no usable answer, as the KubeApiError the callers handle. */
+function unanswered(method: string, path: string, err: unknown): KubeApiError {
+  if (!(err instanceof HttpError)) return KubeApiError.transport(method, path, err);
+  if (err.kind === 'timeout')
+    return new KubeApiError('timeout', `${method} ${path}: no answer in time`, { cause: err });
+  if (err.kind === 'too-large') {
+    return new KubeApiError('bad-response', `${method} ${path}: an answer larger than the client accepts`, {
+      ...(err.status === undefined ? {} : { status: err.status }),
+      cause: err,
+    });
+  }
+  // Unreachable or aborted: the underlying reason (ECONNREFUSED, a TLS failure) is what the message needs.
+  return KubeApiError.transport(method, path, err.cause ?? err);
+}
+
 export class KubeHttp {
   readonly server: string;
   private readonly access: KubeAccess;
-  private readonly agent: https.Agent | http.Agent;
+  private readonly agent: http.Agent;
 
   constructor(access: KubeAccess) {
     this.access = access;
     this.server = access.server;
-    this.agent = this.server.startsWith('http:')
-      ? new http.Agent({ keepAlive: true })
-      : new https.Agent({ ...access.tls, keepAlive: true, maxSockets: 64 });
+    this.agent = kubeAgent(this.server, access.tls);
   }
 
   /** From a kubeconfig file's current context (tests and tools). */
@@ -63,8 +102,8 @@ export class KubeHttp {
     return new KubeHttp(kubeAccessFromFile(file));
   }
 
-  /** Agent and auth header, fresh per request (token files rotate under us). */
-  private async options(): Promise<https.RequestOptions & { headers: Record<string, string> }> {
+  /** Agent and auth header, fresh per request (token files rotate under us); requests and watches share them. */
+  private async options(): Promise<{ agent: http.Agent; headers: Record<string, string> }> {
     const authorization = await this.access.authorization();
     return { agent: this.agent, headers: authorization ? { authorization } : {} };
   }
@@ -77,56 +116,33 @@ export class KubeHttp {
 
   async request<T = unknown>(method: string, path: string, o: RequestOptions = {}): Promise<KubeResponse<T>> {
     const base = await this.options();
-    const url = this.url(path, o.query);
     const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
-    const transport = url.protocol === 'http:' ? http : https;
-    return new Promise((resolve, reject) => {
-      const req = transport.request(
-        url,
-        {
-          ...base,
-          method,
-          headers: {
-            accept: 'application/json',
-            ...o.headers,
-            ...base.headers,
-            // An explicit length: Node sends a DELETE body with no framing at all (neither Content-Length nor
-            // chunked), so the API server read it as the start of the next request on the connection (a
-            // bare "400 Bad Request"), seen in the e2e tier.
-            ...(payload === undefined
-              ? {}
-              : {
-                  'content-type': o.contentType ?? 'application/json',
-                  'content-length': String(Buffer.byteLength(payload)),
-                }),
-          },
-          ...(o.signal ? { signal: o.signal } : {}),
-          timeout: o.timeoutMs ?? 30_000,
+    let res: HttpResponse;
+    try {
+      res = await httpRequest(this.url(path, o.query), {
+        method,
+        agent: base.agent,
+        headers: {
+          accept: 'application/json',
+          ...o.headers,
+          ...base.headers,
+          ...(payload === undefined ? {} : { 'content-type': o.contentType ?? 'application/json' }),
         },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let body: unknown = text;
-            try {
-              body = text === '' ? undefined : JSON.parse(text);
-            } catch {
-              // Not JSON (a proxy's HTML error page): keep the text for the error message.
-            }
-            resolve({ status: res.statusCode ?? 0, body: body as T });
-          });
-        },
-      );
-      req.on('timeout', () =>
-        req.destroy(new KubeApiError('timeout', `${method} ${path}: no answer in time`)),
-      );
-      req.on('error', (err) =>
-        reject(err instanceof KubeApiError ? err : KubeApiError.transport(method, path, err)),
-      );
-      req.end(payload);
-    });
+        ...(payload === undefined ? {} : { body: payload }),
+        ...(o.signal ? { signal: o.signal } : {}),
+        timeoutMs: o.timeoutMs ?? 30_000,
+        maxBytes: o.maxBytes ?? MAX_RESPONSE_BYTES,
+      });
+    } catch (err) {
+      throw unanswered(method, path, err);
+    }
+    let body: unknown = res.text;
+    try {
+      body = res.text === '' ? undefined : JSON.parse(res.text);
+    } catch {
+      // Not JSON (a proxy's HTML error page): keep the text for the error message.
+    }
+    return { status: res.status, body: body as T };
   }
 
   /** A request that must succeed with one of `ok`; anything else is a KubeApiError carrying the Status. */
