@@ -1,11 +1,14 @@
 /**
  * Evidence → attestation token: one call to Azure Attestation's SEV-SNP endpoint (edge/azure
  * attestSevSnp, the SKR sidecar's request), retried on throttling, outages and network failures,
- * never on a refusal of the evidence itself.
+ * never on a refusal of the evidence itself. A Retry-After is obeyed (withRetry); one that ends past the
+ * run's deadline stops the run at once, saying when to try again.
  */
+import { isErrorOf } from '../core/errors.ts';
 import { AttestationRequestError, attestSevSnp } from '../edge/azure/attestation-client.ts';
+import { HttpError } from '../edge/http/client.ts';
 import { AgentError } from './errors.ts';
-import { withRetry } from './retry.ts';
+import { transientHttpError, withRetry } from './retry.ts';
 import type { Timeline } from './timeline.ts';
 
 export interface AttestInput {
@@ -15,6 +18,8 @@ export interface AttestInput {
   runtimeData: Buffer;
   caPem?: string;
   deadline: number;
+  /** How to wait between attempts (tests record the delays). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -50,17 +55,32 @@ export async function attest(input: AttestInput): Promise<string> {
           ...(input.caPem === undefined ? {} : { caPem: input.caPem }),
           timeoutMs: Math.max(1_000, Math.min(30_000, input.deadline - Date.now())),
         }),
-      { attempts: 5, baseDelayMs: 250, maxDelayMs: 4_000, deadline: input.deadline, retryable: transient },
+      {
+        attempts: 5,
+        baseDelayMs: 250,
+        maxDelayMs: 4_000,
+        deadline: input.deadline,
+        retryable: transientHttpError,
+        ...(input.sleep === undefined ? {} : { sleep: input.sleep }),
+      },
     );
   } catch (err) {
-    if (!(err instanceof AttestationRequestError)) throw err;
-    if (transient(err)) {
+    if (isErrorOf(err, HttpError, 'retry-after-deadline')) {
+      throw new AgentError('deadline-exceeded', `Azure Attestation: ${err.message}`, {
+        step: 'attestation',
+        endpoint,
+        cause: err,
+        ...(err.hint === undefined ? {} : { hint: err.hint }),
+      });
+    }
+    if (err instanceof HttpError) {
       throw new AgentError('attestation-unavailable', `Azure Attestation did not attest: ${err.message}`, {
         step: 'attestation',
         endpoint,
         cause: err,
       });
     }
+    if (!(err instanceof AttestationRequestError)) throw err;
     throw new AgentError('attestation-refused', `Azure Attestation refused the evidence: ${err.message}`, {
       step: 'attestation',
       endpoint,
@@ -68,11 +88,6 @@ export async function attest(input: AttestInput): Promise<string> {
       hint: hintFor(err.code),
     });
   }
-}
-
-function transient(err: unknown): boolean {
-  if (!(err instanceof AttestationRequestError)) return false;
-  return err.status === undefined || err.status === 0 || err.status === 429 || err.status >= 500;
 }
 
 function hintFor(code: string | undefined): string {

@@ -39,7 +39,7 @@ export type AgentErrorKind =
   | 'certificates-unavailable'
   /** The attestation service refused the evidence. */
   | 'attestation-refused'
-  /** The attestation service did not answer usefully (network, 5xx, throttled past the deadline). */
+  /** The attestation service did not answer usefully (network, 429 or 5xx through every retry). */
   | 'attestation-unavailable'
   /** The vault's release policy does not admit this pod's digest (HOST_DATA). */
   | 'digest-not-admitted'

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { endpointOf, HttpError, httpRequest, jsonBody, retryAfterMs } from '../edge/http/client.ts';
-import { withRetry } from './retry.ts';
+import { transientHttpError, withRetry } from './retry.ts';
 
 export interface FederatedCredentialOptions {
   tenantId: string;
@@ -30,11 +30,6 @@ export interface FederatedCredentialOptions {
 
 const GRANT = 'client_credentials';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-
-/** An Entra answer that is worth another try: throttling, an outage, no answer. */
-const transient = (err: unknown) =>
-  err instanceof HttpError &&
-  (err.kind === 'unavailable' || err.kind === 'unreachable' || err.kind === 'timeout');
 
 export class FederatedTokenCredential implements TokenCredential {
   readonly #o: FederatedCredentialOptions;
@@ -73,7 +68,7 @@ export class FederatedTokenCredential implements TokenCredential {
       maxDelayMs: 4_000,
       ...(this.#o.sleep === undefined ? {} : { sleep: this.#o.sleep }),
       // Not after the caller gave up (deadline, shutdown).
-      retryable: (err) => transient(err) && signal?.aborted !== true,
+      retryable: (err) => transientHttpError(err) && signal?.aborted !== true,
     });
   }
 

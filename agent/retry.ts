@@ -51,6 +51,14 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, o: Retry
   }
 }
 
+/** An HttpError worth another try: throttling or an outage (`unavailable`), no answer, no answer in time. */
+export function transientHttpError(err: unknown): boolean {
+  return (
+    err instanceof HttpError &&
+    (err.kind === 'unavailable' || err.kind === 'unreachable' || err.kind === 'timeout')
+  );
+}
+
 export function sleep(ms: number): Promise<void> {
   return timerSleep(ms);
 }

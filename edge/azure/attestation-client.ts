@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import type https from 'node:https';
-import { httpRequest } from '../http/client.ts';
+import { endpointOf, HttpError, httpRequest, retryAfterMs } from '../http/client.ts';
 
 export interface AttestOptions {
   /** `https://<instance>.attest.azure.net` (or a simulator). */
@@ -22,7 +22,11 @@ export interface AttestOptions {
   timeoutMs?: number;
 }
 
-/** Why attestation failed, with the service's own code and message when it sent one. */
+/**
+ * The service answered but gave no token (it refused the evidence, or its answer is not one), with its
+ * own code and message when it sent one. No answer at all (network, timeout) and throttling or an
+ * outage (429, 5xx) are HttpErrors instead: `unavailable` carries the service's Retry-After as `retryAt`.
+ */
 export class AttestationRequestError extends Error {
   readonly status: number | undefined;
   readonly code: string | undefined;
@@ -52,24 +56,19 @@ export function attestRequestBody(o: Pick<AttestOptions, 'report' | 'vcekChainPe
   return json.replace(/"nonce":0}$/, `"nonce":${nonce}}`);
 }
 
+/** The token; rejects with an AttestationRequestError when refused, an HttpError when not answered (see above). */
 export async function attestSevSnp(o: AttestOptions): Promise<string> {
   const url = new URL(`/attest/SevSnpVm?api-version=${o.apiVersion ?? '2022-08-01'}`, o.attestationUrl);
   const body = attestRequestBody(o);
-  let status: number;
-  let text: string;
-  try {
-    ({ status, text } = await httpRequest(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      timeoutMs: o.timeoutMs ?? 30_000,
-      ...(o.agent === undefined ? { caPem: o.caPem } : { agent: o.agent }),
-      // A token is a few KiB; refuse a runaway answer instead of buffering or truncating it.
-      maxBytes: MAX_RESPONSE_BYTES,
-    }));
-  } catch (err) {
-    throw new AttestationRequestError((err as Error).message, undefined, undefined, { cause: err });
-  }
+  const { status, text, headers } = await httpRequest(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    timeoutMs: o.timeoutMs ?? 30_000,
+    ...(o.agent === undefined ? { caPem: o.caPem } : { agent: o.agent }),
+    // A token is a few KiB; refuse a runaway answer instead of buffering or truncating it.
+    maxBytes: MAX_RESPONSE_BYTES,
+  });
   let parsed: { token?: unknown; error?: { code?: string; message?: string } } = {};
   try {
     parsed = JSON.parse(text) as typeof parsed;
@@ -78,11 +77,17 @@ export async function attestSevSnp(o: AttestOptions): Promise<string> {
   }
   if (status !== 200 || typeof parsed.token !== 'string' || parsed.token === '') {
     const e = parsed.error;
-    throw new AttestationRequestError(
-      `attestation at ${url.origin} answered ${status}${e?.code ? ` ${e.code}` : ''}: ${e?.message ?? 'no token in the response'}`,
-      status,
-      e?.code,
-    );
+    const message = `attestation at ${url.origin} answered ${status}${e?.code ? ` ${e.code}` : ''}: ${e?.message ?? 'no token in the response'}`;
+    if (status === 429 || status >= 500) {
+      // Throttled or down: worth another try, when the service says (Retry-After) or after a backoff.
+      const wait = retryAfterMs(headers['retry-after']);
+      throw new HttpError('unavailable', message, {
+        endpoint: endpointOf(url),
+        status,
+        ...(wait === undefined ? {} : { retryAt: new Date(Date.now() + wait) }),
+      });
+    }
+    throw new AttestationRequestError(message, status, e?.code);
   }
   return parsed.token;
 }
