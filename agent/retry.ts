@@ -1,6 +1,8 @@
 /**
- * Retries with exponential backoff and jitter, inside a deadline: every remote call the agent makes
- * (DESIGN §6). The caller says which failures are worth another try; the last error is rethrown.
+ * Retries with exponential backoff and jitter, inside a deadline, for the agent's calls to THIM, the
+ * PSP, Azure Attestation and Entra (docs/design.md#the-agent); the vault's go through the Key Vault SDK's
+ * retry with Retry-After bounded by the same deadline, and KDS is asked once. The caller says which
+ * failures are worth another try; the last error is rethrown.
  *
  * A server that says when to come back is obeyed instead of the backoff: an HttpError carrying `retryAt`
  * (its `Retry-After`) is retried then, and when that is past the deadline the run stops at once with an

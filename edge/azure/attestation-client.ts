@@ -1,6 +1,6 @@
 /**
  * Client of Microsoft Azure Attestation's SEV-SNP endpoint, sending what the Microsoft SKR sidecar
- * sends (research §2.1): the report and VCEK chain as base64url JSON, the runtime data (the agent's
+ * sends (microsoft/confidential-sidecar-containers, `pkg/attest`): the report and VCEK chain as base64url JSON, the runtime data (the agent's
  * JWKS) as `dataType: JSON`, and a random 64-bit nonce. Returns the attestation token (a JWT).
  */
 import crypto from 'node:crypto';
