@@ -17,7 +17,7 @@ import { inClusterAccess } from '../../edge/kube/kubeconfig.ts';
 import { createLogger, logEvents } from '../../edge/log/log.ts';
 import { FakeAmd } from '../amd/index.ts';
 import { loadSimulatorCa, withPersistentSigningKeys } from '../common/tls.ts';
-import type { Jwks } from '../entra/issuer-keys.ts';
+import type { Jwks } from '../common/jwt/issuer-keys.ts';
 import { startEntra } from '../entra/start.ts';
 import { startMaa } from '../maa/start.ts';
 import { KubernetesPodIdentityResolver, startPsp } from '../psp/index.ts';

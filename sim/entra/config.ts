@@ -1,4 +1,4 @@
-import type { TrustedIssuer } from './issuer-keys.ts';
+import type { TrustedIssuer } from '../common/jwt/issuer-keys.ts';
 
 /** The audience a federated credential accepts unless configured otherwise (Entra's default). */
 export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';

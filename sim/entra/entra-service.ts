@@ -16,12 +16,12 @@ import { TOKEN_EXCHANGE_AUDIENCE } from './config.ts';
 import type { EntraApplication, EntraOptions, FederatedCredential } from './config.ts';
 import { EntraRejection, missingParameter } from './entra-errors.ts';
 import type { EntraErrorResult } from './entra-errors.ts';
-import { TokenError } from './errors.ts';
-import { IssuerKeys } from './issuer-keys.ts';
-import type { Jwks } from './issuer-keys.ts';
-import { audiences, decodeJwt, isoSeconds, signJwt } from './jwt.ts';
-import type { DecodedJwt } from './jwt.ts';
-import { verifyDecodedJwt } from './verify-jwt.ts';
+import { TokenError } from '../common/jwt/errors.ts';
+import { IssuerKeys } from '../common/jwt/issuer-keys.ts';
+import type { Jwks } from '../common/jwt/issuer-keys.ts';
+import { audiences, decodeJwt, isoSeconds, signJwt } from '../common/jwt/jwt.ts';
+import type { DecodedJwt } from '../common/jwt/jwt.ts';
+import { verifyDecodedJwt } from '../common/jwt/verify-jwt.ts';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 

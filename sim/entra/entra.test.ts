@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { compactVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clientAssertionCredential,
@@ -9,13 +10,13 @@ import {
 } from '../../edge/azure/index.ts';
 import { createSimulatorCa } from '../common/tls.ts';
 import { SIMULATOR_HEADER } from '../common/http.ts';
-import { decodeJwt, verifySignature } from './jwt.ts';
-import { publicKeyOfJwk } from './issuer-keys.ts';
+import { decodeJwt } from '../common/jwt/jwt.ts';
+import { publicKeyOfJwk } from '../common/jwt/issuer-keys.ts';
 import { startEntra } from './start.ts';
 import type { RunningEntra } from './start.ts';
 import { httpsRequest } from '../../test/support/https-request.ts';
-import { startTestIssuer } from '../common/oidc-issuer.ts';
-import type { TestIssuer } from '../common/oidc-issuer.ts';
+import { startTestIssuer } from '../common/jwt/oidc-issuer.ts';
+import type { TestIssuer } from '../common/jwt/oidc-issuer.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const WI_CLIENT = '11111111-2222-3333-4444-555555555555';
@@ -107,7 +108,7 @@ describe('simulated Entra ID with the real @azure/identity credentials', () => {
     });
     const jwk = entra.service.jwks().keys[0];
     expect(jwk).toBeDefined();
-    expect(verifySignature(jwt, publicKeyOfJwk(jwk!))).toBe(true);
+    await compactVerify(token.token, publicKeyOfJwk(jwk!), { algorithms: ['RS256'] });
     const now = Math.floor(Date.now() / 1000);
     expect(jwt.payload).toMatchObject({
       aud: RESOURCE,

@@ -1,7 +1,8 @@
 /**
  * Simulated Microsoft Entra ID (a SecureKey simulator, never a real identity provider): enough of the
  * token service for the real @azure/identity credentials — client secrets and workload-identity
- * federated assertions — plus the JWT and issuer-key toolkit the simulated vault shares.
+ * federated assertions. Its JWT and issuer-key toolkit, shared with the simulated vault, is
+ * sim/common/jwt.
  */
 export {
   TOKEN_EXCHANGE_AUDIENCE,
@@ -18,24 +19,4 @@ export {
   type SigningMaterial,
   type TokenSuccess,
 } from './entra-service.ts';
-export { TokenError, type TokenErrorKind } from './errors.ts';
-export {
-  IssuerKeys,
-  publicKeyOfJwk,
-  type IssuerKeysOptions,
-  type Jwk,
-  type Jwks,
-  type TrustedIssuer,
-} from './issuer-keys.ts';
-export {
-  audiences,
-  checkAlgorithm,
-  checkLifetime,
-  decodeJwt,
-  signJwt,
-  verifySignature,
-  type DecodedJwt,
-  type JsonObject,
-} from './jwt.ts';
 export { startEntra, type RunningEntra, type StartEntraOptions } from './start.ts';
-export { verifyDecodedJwt } from './verify-jwt.ts';

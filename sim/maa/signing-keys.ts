@@ -8,6 +8,7 @@
  */
 import crypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { signJwt } from '../common/jwt/jwt.ts';
 import type { SimulatorCa } from '../common/tls.ts';
 
 export interface SigningKey {
@@ -74,10 +75,7 @@ export class SigningKeys {
   }
 }
 
-/** `{"alg":"RS256","jku":…,"kid":…,"typ":"JWT"}.payload.signature`, signed with RS256. */
+/** `{"alg":"RS256","jku":…,"kid":…,"typ":"JWT"}.payload.signature`, the claims signed as serialised. */
 export function signToken(payload: string, key: SigningKey, jku: string): string {
-  const header = JSON.stringify({ alg: 'RS256', jku, kid: key.kid, typ: 'JWT' });
-  const input = `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
-  const signature = crypto.sign('sha256', Buffer.from(input), key.key).toString('base64url');
-  return `${input}.${signature}`;
+  return signJwt({ jku, kid: key.kid, typ: 'JWT' }, payload, key.key);
 }

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TestIssuer } from '../common/oidc-issuer.ts';
+import type { TestIssuer } from '../common/jwt/oidc-issuer.ts';
 
 export const SANDBOX_TENANT = '5a4db0c2-5ec4-4e6f-9d3c-5ec0e0000001';
 

@@ -14,7 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FakeAmd, ReportSigner } from '../amd/index.ts';
-import { startTestIssuer, type TestIssuer } from '../common/oidc-issuer.ts';
+import { startTestIssuer, type TestIssuer } from '../common/jwt/oidc-issuer.ts';
 import { createSimulatorCa, type SimulatorCa } from '../common/tls.ts';
 import { startEntra, type RunningEntra } from '../entra/start.ts';
 import { startMaa, type RunningMaa } from '../maa/start.ts';

@@ -13,11 +13,11 @@
  */
 import { evaluatePolicy, sameAuthority } from '../../core/policy/index.ts';
 import type { ReleasePolicy } from '../../core/policy/index.ts';
-import { TokenError } from '../entra/errors.ts';
-import type { IssuerKeys } from '../entra/issuer-keys.ts';
-import { decodeJwt } from '../entra/jwt.ts';
-import type { DecodedJwt, JsonObject } from '../entra/jwt.ts';
-import { verifyDecodedJwt } from '../entra/verify-jwt.ts';
+import { TokenError } from '../common/jwt/errors.ts';
+import type { IssuerKeys } from '../common/jwt/issuer-keys.ts';
+import { decodeJwt } from '../common/jwt/jwt.ts';
+import type { DecodedJwt, JsonObject } from '../common/jwt/jwt.ts';
+import { verifyDecodedJwt } from '../common/jwt/verify-jwt.ts';
 import { badParameter, forbidden } from './errors.ts';
 
 export interface TargetCheckOptions {

@@ -7,11 +7,11 @@
  * (`aud`, no trailing slash), and unexpired. Every 401 repeats the challenge, as the service does.
  */
 import { trimTrailingSlash } from '../../core/policy/index.ts';
-import { TokenError } from '../entra/errors.ts';
-import type { IssuerKeys } from '../entra/issuer-keys.ts';
-import { audiences, decodeJwt } from '../entra/jwt.ts';
-import type { DecodedJwt } from '../entra/jwt.ts';
-import { verifyDecodedJwt } from '../entra/verify-jwt.ts';
+import { TokenError } from '../common/jwt/errors.ts';
+import type { IssuerKeys } from '../common/jwt/issuer-keys.ts';
+import { audiences, decodeJwt } from '../common/jwt/jwt.ts';
+import type { DecodedJwt } from '../common/jwt/jwt.ts';
+import { verifyDecodedJwt } from '../common/jwt/verify-jwt.ts';
 import type { Principal } from './access.ts';
 import { VaultError } from './errors.ts';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrapKeyHsm } from '../../core/keywrap/key-hsm.ts';
-import { decodeJwt } from '../entra/jwt.ts';
+import { decodeJwt } from '../common/jwt/jwt.ts';
 import { httpsRequest } from '../../test/support/https-request.ts';
 import { rejection, startWorld } from './testing/world.ts';
 import type { World } from './testing/world.ts';

@@ -8,7 +8,7 @@
  */
 import crypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { signJwt } from '../entra/jwt.ts';
+import { signJwt } from '../common/jwt/jwt.ts';
 
 export interface VaultSigner {
   key: KeyObject;

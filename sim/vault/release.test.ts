@@ -1,11 +1,12 @@
 import crypto from 'node:crypto';
+import { compactVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyClient } from '@azure/keyvault-keys';
 import { KEY_HSM_ENCS, parseKeyHsm, unwrapKeyHsm } from '../../core/keywrap/key-hsm.ts';
 import type { KeyHsmEnc } from '../../core/keywrap/key-hsm.ts';
-import { decodeJwt, verifySignature } from '../entra/jwt.ts';
-import { startTestIssuer } from '../common/oidc-issuer.ts';
-import type { TestIssuer } from '../common/oidc-issuer.ts';
+import { decodeJwt } from '../common/jwt/jwt.ts';
+import { startTestIssuer } from '../common/jwt/oidc-issuer.ts';
+import type { TestIssuer } from '../common/jwt/oidc-issuer.ts';
 import type { RunningVault } from './start.ts';
 import { rejection, startWorld } from './testing/world.ts';
 import type { World } from './testing/world.ts';
@@ -69,12 +70,12 @@ interface Released {
 }
 
 /** Verifies the release JWS as the agent will (x5c[0] signature, chain to the CA, SAN) and unwraps. */
-function openRelease(vault: RunningVault, value: string): Released {
+async function openRelease(vault: RunningVault, value: string): Promise<Released> {
   const jws = decodeJwt(value);
   const x5c = jws.header['x5c'] as string[];
   const leaf = new crypto.X509Certificate(Buffer.from(x5c[0] as string, 'base64'));
   const caCert = new crypto.X509Certificate(world.ca.certPem);
-  expect(verifySignature(jws, leaf.publicKey)).toBe(true);
+  await compactVerify(value, leaf.publicKey, { algorithms: ['RS256'] });
   expect(leaf.verify(caCert.publicKey)).toBe(true);
   expect(leaf.checkIssued(caCert)).toBe(true);
   expect(Buffer.from(x5c[1] as string, 'base64').equals(caCert.raw)).toBe(true);
@@ -96,7 +97,7 @@ describe('Secure Key Release through the real KeyClient', () => {
         algorithm: enc,
         nonce: 'n0nce',
       });
-      const r = openRelease(kv, value);
+      const r = await openRelease(kv, value);
       const kid = r.payload.request['kid'] as string;
       const version = kid.split('/').pop() as string;
       expect(r.payload.request).toEqual({ 'api-version': '2025-07-01', enc, kid, nonce: 'n0nce' });
@@ -121,7 +122,7 @@ describe('Secure Key Release through the real KeyClient', () => {
   it.each(ENCS)('releases an EC-HSM (P-256K) key wrapped with %s', async (enc) => {
     const version = (await kvOfficer.getKey('ec')).properties.version as string;
     const { value } = await kvAgent.releaseKey('ec', world.attestationToken(), { algorithm: enc, version });
-    const r = openRelease(kv, value);
+    const r = await openRelease(kv, value);
     expect(r.plaintext.equals(storedMaterial(kv, 'ec', version))).toBe(true);
     const released = crypto.createPrivateKey({ key: r.plaintext, format: 'der', type: 'pkcs8' });
     expect(released.asymmetricKeyDetails?.namedCurve).toBe('secp256k1');
@@ -131,7 +132,7 @@ describe('Secure Key Release through the real KeyClient', () => {
 
   it.each(ENCS)('releases a Managed HSM oct-HSM key wrapped with %s as its raw bytes', async (enc) => {
     const { value } = await hsmAgent.releaseKey('oct', world.attestationToken(), { algorithm: enc });
-    const r = openRelease(hsm, value);
+    const r = await openRelease(hsm, value);
     const version = (r.payload.request['kid'] as string).split('/').pop() as string;
     expect(r.plaintext).toHaveLength(32);
     expect(r.plaintext.equals(storedMaterial(hsm, 'oct', version))).toBe(true);
@@ -141,7 +142,7 @@ describe('Secure Key Release through the real KeyClient', () => {
   });
 
   it('defaults enc to CKM_RSA_AES_KEY_WRAP and omits an absent nonce', async () => {
-    const r = openRelease(kv, (await kvAgent.releaseKey('rsa', world.attestationToken())).value);
+    const r = await openRelease(kv, (await kvAgent.releaseKey('rsa', world.attestationToken())).value);
     expect(r.payload.request['enc']).toBe('CKM_RSA_AES_KEY_WRAP');
     expect('nonce' in r.payload.request).toBe(false);
   });
@@ -149,7 +150,7 @@ describe('Secure Key Release through the real KeyClient', () => {
   it('releases the new version after a rotation', async () => {
     await kvOfficer.createKey('rotated', 'RSA-HSM', { exportable: true, releasePolicy: world.policy() });
     const next = await kvOfficer.rotateKey('rotated');
-    const r = openRelease(kv, (await kvAgent.releaseKey('rotated', world.attestationToken())).value);
+    const r = await openRelease(kv, (await kvAgent.releaseKey('rotated', world.attestationToken())).value);
     expect(r.payload.request['kid']).toBe(next.id);
     expect(r.plaintext.equals(storedMaterial(kv, 'rotated', next.properties.version as string))).toBe(true);
   });

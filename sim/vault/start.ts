@@ -11,8 +11,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaultInjector, serveHttps } from '../common/http.ts';
 import type { SimulatorCa } from '../common/tls.ts';
-import { IssuerKeys } from '../entra/issuer-keys.ts';
-import type { Jwks, TrustedIssuer } from '../entra/issuer-keys.ts';
+import { IssuerKeys } from '../common/jwt/issuer-keys.ts';
+import type { Jwks, TrustedIssuer } from '../common/jwt/issuer-keys.ts';
 import type { RoleAssignment } from './access.ts';
 import { vaultApp } from './app.ts';
 import { accessTokenIssuer } from './bearer-auth.ts';

@@ -9,7 +9,7 @@ import { vaultPublicJwk } from '../../core/keys/public-jwk.ts';
 import { KEY_HSM_ENCS, isKeyHsmEnc, wrapKeyHsm } from '../../core/keywrap/key-hsm.ts';
 import { RuntimeDataError } from '../../core/runtime-data/errors.ts';
 import { selectWrappingKey } from '../../core/runtime-data/x-ms-runtime.ts';
-import type { IssuerKeys } from '../entra/issuer-keys.ts';
+import type { IssuerKeys } from '../common/jwt/issuer-keys.ts';
 import { verifyTarget } from './attestation.ts';
 import { VaultError, badParameter, deletedKeyNotFound, forbidden, keyNotFound } from './errors.ts';
 import {

@@ -16,8 +16,8 @@ import { createSimulatorCa } from '../../common/tls.ts';
 import type { SimulatorCa } from '../../common/tls.ts';
 import { startEntra } from '../../entra/start.ts';
 import type { RunningEntra } from '../../entra/start.ts';
-import { startTestIssuer } from '../../common/oidc-issuer.ts';
-import type { SignOptions, TestIssuer } from '../../common/oidc-issuer.ts';
+import { startTestIssuer } from '../../common/jwt/oidc-issuer.ts';
+import type { SignOptions, TestIssuer } from '../../common/jwt/oidc-issuer.ts';
 import { startVault } from '../start.ts';
 import type { RunningVault, StartVaultOptions } from '../start.ts';
 

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createSimulatorCa } from '../common/tls.ts';
+import { createSimulatorCa } from '../tls.ts';
 import { IssuerKeys, publicKeyOfAttestationJwk } from './issuer-keys.ts';
 
 const ISSUER = 'https://attest.example';

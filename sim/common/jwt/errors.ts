@@ -1,4 +1,4 @@
-import { SecureKeyError } from '../../core/errors.ts';
+import { SecureKeyError } from '../../../core/errors.ts';
 
 /**
  * Why a JWT (a client assertion, an access token, an attestation token) was not accepted. The simulated

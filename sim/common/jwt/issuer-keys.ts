@@ -8,9 +8,9 @@
 import crypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { Agent } from 'node:https';
-import { httpRequest, jsonBody } from '../../edge/http/client.ts';
-import { httpsAgent } from '../../edge/http/https-agent.ts';
-import { trimTrailingSlash } from '../../core/policy/index.ts';
+import { httpRequest, jsonBody } from '../../../edge/http/client.ts';
+import { httpsAgent } from '../../../edge/http/https-agent.ts';
+import { trimTrailingSlash } from '../../../core/policy/index.ts';
 import { TokenError } from './errors.ts';
 
 export type Jwk = Record<string, unknown>;

@@ -6,11 +6,11 @@
  */
 import crypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { serveHttps } from './http.ts';
-import type { SimulatorCa } from './tls.ts';
-import type { Jwks } from '../entra/issuer-keys.ts';
-import { signJwt } from '../entra/jwt.ts';
-import type { JsonObject } from '../entra/jwt.ts';
+import { serveHttps } from '../http.ts';
+import type { SimulatorCa } from '../tls.ts';
+import type { Jwks } from './issuer-keys.ts';
+import { signJwt } from './jwt.ts';
+import type { JsonObject } from './jwt.ts';
 
 export interface TestIssuerOptions {
   ca: SimulatorCa;
