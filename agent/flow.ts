@@ -33,7 +33,7 @@ import { readUvmHostCertification } from './evidence/uvm-context.ts';
 import { resolveVcekChain, type ChainOrigin } from './evidence/vcek-chain.ts';
 import { agentCredential, PrefetchingCredential, vaultScope } from './identity.ts';
 import { releaseKey } from './release/release-key.ts';
-import type { VerifiedRelease } from './release/verify-release.ts';
+import type { VerifiedRelease } from '../core/release/verify-release.ts';
 import { generateRuntimeKey, type RuntimeKey } from './runtime-key.ts';
 import { writeKeys, type WrittenKey } from './sink/key-files.ts';
 import { Timeline, type StepTiming } from './timeline.ts';

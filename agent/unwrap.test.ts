@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { wrapKeyHsm } from '../core/keywrap/key-hsm.ts';
 import type { KeySpec } from './config.ts';
 import { AgentError, reasonOf } from './errors.ts';
-import type { VerifiedRelease } from './release/verify-release.ts';
+import type { VerifiedRelease } from '../core/release/verify-release.ts';
 import { generateRuntimeKey, type RuntimeKey } from './runtime-key.ts';
 import { unwrapRelease } from './unwrap.ts';
 

@@ -10,7 +10,7 @@ import { KeyMaterialError } from '../core/keys/errors.ts';
 import { keyMaterialFromPlaintext, type KeyMaterial } from '../core/keys/key-material.ts';
 import type { KeySpec } from './config.ts';
 import { AgentError } from './errors.ts';
-import type { VerifiedRelease } from './release/verify-release.ts';
+import type { VerifiedRelease } from '../core/release/verify-release.ts';
 import type { RuntimeKey } from './runtime-key.ts';
 
 export interface UnwrappedKey {

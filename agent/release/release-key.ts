@@ -1,6 +1,6 @@
 /**
  * One key release: `KeyClient.releaseKey` with the attestation token as `target`, a fresh nonce and
- * the configured wrap algorithm, then the response verified (verify-release.ts) before anyone may
+ * the configured wrap algorithm, then the response verified (core/release/verify-release.ts) before anyone may
  * unwrap it. A refusal becomes an AgentError that says which of the usual causes it is: the pod's
  * digest not (yet) in the key's release policy, or an identity without the release permission.
  */
@@ -12,7 +12,11 @@ import { HttpError } from '../../edge/http/client.ts';
 import type { KeySpec } from '../config.ts';
 import { AgentError } from '../errors.ts';
 import { sleep } from '../retry.ts';
-import { ReleaseVerifyError, verifyRelease, type VerifiedRelease } from './verify-release.ts';
+import {
+  ReleaseVerifyError,
+  verifyRelease,
+  type VerifiedRelease,
+} from '../../core/release/verify-release.ts';
 
 /** What every release of one run shares. */
 export interface ReleaseContext {
@@ -71,7 +75,7 @@ async function releaseOnce(
     throw refusal(err, key, endpoint, c);
   }
   try {
-    return verifyRelease(jws, {
+    return await verifyRelease(jws, {
       trustRoots: c.trustRoots,
       vaultHost: new URL(key.vaultUrl).hostname,
       keyName: key.name,

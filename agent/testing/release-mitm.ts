@@ -6,12 +6,13 @@
  * its own choosing to it, and puts that `key_hsm` in the response — which would unwrap cleanly. Only
  * the JWS checks stand between the agent and the attacker's key.
  */
-import crypto, { type KeyObject } from 'node:crypto';
+import crypto from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { wrapKeyHsm, type KeyHsmEnc } from '../../core/keywrap/key-hsm.ts';
 import { httpsAgent } from '../../edge/http/https-agent.ts';
+import { decodeJwt, signJwt } from '../../sim/common/jwt/jwt.ts';
 import { createSimulatorCa, type SimulatorCa } from '../../sim/common/tls.ts';
 
 export type Tampering =
@@ -100,16 +101,21 @@ export async function startReleaseMitm(o: { ca: SimulatorCa; vaultUrl: string })
       if (old === undefined) throw new Error('replay needs a release recorded with tampering "none" first');
       return old;
     }
-    const [header, payload, signature] = jws.split('.') as [string, string, string];
-    const doc = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+    const doc = decodeJwt(jws).payload as {
       request: { enc: KeyHsmEnc };
       response: { key: { key: { key_hsm: string } } };
     };
     doc.response.key.key.key_hsm = attackerKeyHsm(requestBody, state.attackerKey, doc.request.enc);
-    const forgedPayload = Buffer.from(JSON.stringify(doc)).toString('base64url');
-    if (how === 'alter-payload') return `${header}.${forgedPayload}.${signature}`;
+    if (how === 'alter-payload') {
+      // The vault's header and signature around the forged payload.
+      const [header, , signature] = jws.split('.');
+      const forgedPayload = Buffer.from(JSON.stringify(doc)).toString('base64url');
+      return `${header}.${forgedPayload}.${signature}`;
+    }
     const signer = how === 'resign-foreign-ca' ? foreign : otherHost;
-    return signJws(forgedPayload, signer.key, signer.chainDer);
+    const thumbprint = crypto.createHash('sha256').update(signer.certDer).digest('base64url');
+    const x5c = signer.chainDer.map((c) => c.toString('base64'));
+    return signJwt({ kid: thumbprint, x5c, 'x5t#S256': thumbprint }, doc, signer.key);
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -140,24 +146,10 @@ export async function startReleaseMitm(o: { ca: SimulatorCa; vaultUrl: string })
 /** Wraps `key` to the runtime key named in the release request's attestation token. */
 function attackerKeyHsm(requestBody: Buffer, key: Buffer, enc: KeyHsmEnc): string {
   const { target } = JSON.parse(requestBody.toString('utf8')) as { target: string };
-  const claims = JSON.parse(Buffer.from(target.split('.')[1]!, 'base64url').toString('utf8')) as {
+  const claims = decodeJwt(target).payload as {
     'x-ms-runtime': { keys: { kid: string; n: string; e: string }[] };
   };
   const jwk = claims['x-ms-runtime'].keys[0]!;
   const publicKey = crypto.createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e }, format: 'jwk' });
   return wrapKeyHsm(key, publicKey, { enc, kid: jwk.kid });
-}
-
-function signJws(payloadB64: string, key: KeyObject, chainDer: Buffer[]): string {
-  const thumbprint = crypto.createHash('sha256').update(chainDer[0]!).digest('base64url');
-  const header = Buffer.from(
-    JSON.stringify({
-      alg: 'RS256',
-      kid: thumbprint,
-      x5c: chainDer.map((c) => c.toString('base64')),
-      'x5t#S256': thumbprint,
-    }),
-  ).toString('base64url');
-  const signature = crypto.sign('sha256', Buffer.from(`${header}.${payloadB64}`), key).toString('base64url');
-  return `${header}.${payloadB64}.${signature}`;
 }

@@ -6,15 +6,16 @@
  *      issuer names, CA flags, validity at `now`);
  *   2. the leaf names the vault host we called (SAN, as TLS would check it);
  *   3. `x5t#S256`, when present, is the leaf's thumbprint;
- *   4. the JWS signature with the leaf's key;
+ *   4. the JWS signature with the leaf's key (jose, with an algorithm allow-list);
  *   5. the payload: our nonce echoed, the key we asked for on this vault, a `key_hsm` to unwrap.
- * Only then does the caller unwrap. Pure: no I/O, the clock is passed in.
+ * Only then does the caller unwrap. No I/O; the clock is passed in.
  */
 import crypto, { X509Certificate } from 'node:crypto';
-import { SecureKeyError } from '../../core/errors.ts';
+import { compactVerify, decodeProtectedHeader, errors } from 'jose';
+import { SecureKeyError } from '../errors.ts';
 
 export type ReleaseVerifyErrorKind =
-  /** Not three base64url parts, or a header/payload that is not the JSON expected. */
+  /** Not a compact JWS, a header/payload that is not the JSON expected, or a `crit` extension. */
   | 'malformed'
   /** A JWS algorithm other than RS256/384/512, PS256/384/512, ES256/384. */
   | 'unsupported-alg'
@@ -61,31 +62,27 @@ export interface VerifiedRelease {
   enc: string | undefined;
 }
 
-const ALGS: Record<string, { hash: string; type: 'rsa' | 'pss' | 'ec' }> = {
-  RS256: { hash: 'sha256', type: 'rsa' },
-  RS384: { hash: 'sha384', type: 'rsa' },
-  RS512: { hash: 'sha512', type: 'rsa' },
-  PS256: { hash: 'sha256', type: 'pss' },
-  PS384: { hash: 'sha384', type: 'pss' },
-  PS512: { hash: 'sha512', type: 'pss' },
-  ES256: { hash: 'sha256', type: 'ec' },
-  ES384: { hash: 'sha384', type: 'ec' },
-};
+/** What Key Vault and Managed HSM sign with; no HMAC, no `none`. */
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384'];
 const MAX_CHAIN = 6;
 
-export function verifyRelease(jws: string, o: VerifyReleaseOptions): VerifiedRelease {
-  const parts = jws.split('.');
-  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p))) {
+export async function verifyRelease(jws: string, o: VerifyReleaseOptions): Promise<VerifiedRelease> {
+  let header: Record<string, unknown>;
+  try {
+    header = decodeProtectedHeader(jws) as Record<string, unknown>;
+  } catch {
     throw new ReleaseVerifyError('malformed', 'the release response is not a compact JWS');
   }
-  const [headerB64, payloadB64, signatureB64] = parts as [string, string, string];
-  const header = jsonObject(headerB64, 'header');
   const alg = typeof header['alg'] === 'string' ? header['alg'] : '';
-  const algorithm = ALGS[alg];
-  if (!algorithm) {
+  if (!ALGORITHMS.includes(alg)) {
     throw new ReleaseVerifyError('unsupported-alg', `the release JWS uses alg ${JSON.stringify(alg)}`, {
-      hint: `expected one of ${Object.keys(ALGS).join(', ')}`,
+      hint: `expected one of ${ALGORITHMS.join(', ')}`,
     });
+  }
+  // RFC 7515 §4.1.11: extensions we do not understand must be refused, and we understand none (jose
+  // would honour `b64: false`, RFC 7797).
+  if (header['crit'] !== undefined) {
+    throw new ReleaseVerifyError('malformed', 'the release JWS header names crit extensions');
   }
 
   const chain = certificates(header['x5c']);
@@ -104,28 +101,14 @@ export function verifyRelease(jws: string, o: VerifyReleaseOptions): VerifiedRel
       throw new ReleaseVerifyError('thumbprint-mismatch', 'x5t#S256 is not the thumbprint of x5c[0]');
     }
   }
-  const signature = Buffer.from(signatureB64, 'base64url');
-  const signed = Buffer.from(`${headerB64}.${payloadB64}`, 'ascii');
-  let ok: boolean;
+  let payload: Uint8Array;
   try {
-    ok = crypto.verify(
-      algorithm.hash,
-      signed,
-      algorithm.type === 'pss'
-        ? {
-            key: leaf.publicKey,
-            padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
-            saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST,
-          }
-        : algorithm.type === 'ec'
-          ? { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' }
-          : leaf.publicKey,
-      signature,
-    );
-  } catch {
-    ok = false;
-  }
-  if (!ok) {
+    ({ payload } = await compactVerify(jws, leaf.publicKey, { algorithms: ALGORITHMS }));
+  } catch (err) {
+    // A TypeError: the leaf's key cannot make `alg` signatures (another key type, or RSA under 2048 bits).
+    if (!(err instanceof errors.JWSSignatureVerificationFailed || err instanceof TypeError)) {
+      throw new ReleaseVerifyError('malformed', `the release JWS is not valid: ${(err as Error).message}`);
+    }
     throw new ReleaseVerifyError(
       'signature-invalid',
       `the release JWS signature (${alg}) does not verify with x5c[0]`,
@@ -134,7 +117,7 @@ export function verifyRelease(jws: string, o: VerifyReleaseOptions): VerifiedRel
       },
     );
   }
-  return payloadOf(jsonObject(payloadB64, 'payload'), o);
+  return payloadOf(jsonObject(payload), o);
 }
 
 function payloadOf(payload: Record<string, unknown>, o: VerifyReleaseOptions): VerifiedRelease {
@@ -246,15 +229,15 @@ function checkValidity(cert: X509Certificate, what: string, now: Date): void {
   }
 }
 
-function jsonObject(part: string, what: string): Record<string, unknown> {
+function jsonObject(bytes: Uint8Array): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
-    throw new ReleaseVerifyError('malformed', `the release JWS ${what} is not JSON`);
+    throw new ReleaseVerifyError('malformed', 'the release JWS payload is not JSON');
   }
   const obj = object(value);
-  if (!obj) throw new ReleaseVerifyError('malformed', `the release JWS ${what} is not a JSON object`);
+  if (!obj) throw new ReleaseVerifyError('malformed', 'the release JWS payload is not a JSON object');
   return obj;
 }
 
