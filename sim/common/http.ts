@@ -1,8 +1,10 @@
 /**
- * HTTP plumbing every simulated Azure service shares: HTTPS servers on loopback, the CloudError body
- * Azure services answer with, request ids, and fault injection (throttling, outages, latency).
+ * HTTP plumbing every simulated Azure service shares: HTTP(S) servers on loopback, JSON answers, the
+ * CloudError body Azure services answer with, request ids, and fault injection (throttling, outages,
+ * latency). server-kit.ts puts them together into a simulator's server.
  */
 import crypto from 'node:crypto';
+import http from 'node:http';
 import type { RequestListener } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +14,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 export const SIMULATOR_HEADER = 'x-securekey-simulator';
 
 export interface RunningServer {
-  /** `https://host:port` without a trailing slash. */
+  /** `https://host:port` (or `http://`) without a trailing slash. */
   url: string;
   port: number;
   close(): Promise<void>;
@@ -29,8 +31,23 @@ export interface ServeOptions {
 }
 
 /** Serves `handler` over HTTPS; resolves once listening. */
-export async function serveHttps(handler: RequestListener, o: ServeOptions): Promise<RunningServer> {
-  const server = https.createServer({ key: o.keyPem, cert: o.certPem }, handler);
+export function serveHttps(handler: RequestListener, o: ServeOptions): Promise<RunningServer> {
+  return listen(https.createServer({ key: o.keyPem, cert: o.certPem }, handler), 'https', o);
+}
+
+/** Serves `handler` over plain HTTP (as Azure IMDS answers); resolves once listening. */
+export function serveHttp(
+  handler: RequestListener,
+  o: Omit<ServeOptions, 'keyPem' | 'certPem'> = {},
+): Promise<RunningServer> {
+  return listen(http.createServer(handler), 'http', o);
+}
+
+async function listen(
+  server: http.Server,
+  scheme: 'http' | 'https',
+  o: Omit<ServeOptions, 'keyPem' | 'certPem'>,
+): Promise<RunningServer> {
   const host = o.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -38,7 +55,7 @@ export async function serveHttps(handler: RequestListener, o: ServeOptions): Pro
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `https://${o.publicHost ?? host}:${port}`,
+    url: `${scheme}://${o.publicHost ?? host}:${port}`,
     port,
     close: () =>
       new Promise((resolve) => {
@@ -46,6 +63,11 @@ export async function serveHttps(handler: RequestListener, o: ServeOptions): Pro
         server.close(() => resolve());
       }),
   };
+}
+
+/** A JSON answer, serialised as given (no express reformatting). */
+export function sendJson(res: Response, status: number, body: unknown): void {
+  res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
 /** Azure's error body: `{"error":{"code","message"[,"innererror"]}}`; messages end with an activity id. */
@@ -85,6 +107,17 @@ export interface FaultPlan {
   answerDelayMs?: number;
   /** Only requests whose `METHOD path` matches. Default: all. */
   match?: RegExp;
+}
+
+/** A fault plan as an admin endpoint receives it (JSON, `match` a regular expression's source). */
+export function parseFaultPlan(body: unknown): FaultPlan {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const plan: FaultPlan = {};
+  if (b['throttle'] !== undefined) plan.throttle = b['throttle'] as FaultPlan['throttle'];
+  if (b['outage'] !== undefined) plan.outage = b['outage'] as FaultPlan['outage'];
+  if (typeof b['latencyMs'] === 'number') plan.latencyMs = b['latencyMs'];
+  if (typeof b['match'] === 'string') plan.match = new RegExp(b['match']);
+  return plan;
 }
 
 /** Holds `res.end` for `ms`; the handler runs (and commits its effects) at once. */

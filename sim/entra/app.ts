@@ -5,8 +5,9 @@
 import crypto from 'node:crypto';
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
-import { simulatorMarker } from '../common/http.ts';
+import { sendJson as json } from '../common/http.ts';
 import type { FaultInjector } from '../common/http.ts';
+import { simulatorApp } from '../common/server-kit.ts';
 import { EntraRejection } from './entra-errors.ts';
 import type { EntraService } from './entra-service.ts';
 
@@ -15,24 +16,13 @@ export interface EntraAppOptions {
   log?: (event: Record<string, unknown>) => void;
 }
 
-function json(res: Response, status: number, body: unknown): void {
-  res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
-}
-
 function param(req: Request, name: string): string {
   const v = req.params[name];
   return typeof v === 'string' ? v : '';
 }
 
 export function entraApp(service: EntraService, options: EntraAppOptions = {}): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(simulatorMarker('entra'));
-  const log = options.log ?? (() => {});
-  app.use((req, res, next) => {
-    res.on('finish', () => log({ sim: 'entra', method: req.method, path: req.path, status: res.statusCode }));
-    next();
-  });
+  const app = simulatorApp('entra', options.log);
 
   app.get('/_simulator/stats', (_req, res) => json(res, 200, service.counters));
   if (options.faults !== undefined) app.use(options.faults.middleware());

@@ -3,8 +3,8 @@
  * `authorityHost` clients use (with `disableInstanceDiscovery: true`, which edge/azure's credential
  * factories set for any non-Microsoft authority).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FaultInjector, serveHttps } from '../common/http.ts';
+import { FaultInjector } from '../common/http.ts';
+import { listenSimulator } from '../common/server-kit.ts';
 import type { SimulatorCa } from '../common/tls.ts';
 import { entraApp } from './app.ts';
 import type { EntraOptions } from './config.ts';
@@ -36,31 +36,31 @@ export interface RunningEntra {
 
 export async function startEntra(options: StartEntraOptions): Promise<RunningEntra> {
   const publicHost = options.publicHost ?? 'login.localhost';
-  const tls = options.ca.issue({
-    commonName: `${publicHost} (simulated Entra ID)`,
-    dns: [publicHost, 'localhost'],
-    ip: ['127.0.0.1'],
+  const server = await listenSimulator({
+    ca: options.ca,
+    publicHost,
+    certificate: {
+      commonName: `${publicHost} (simulated Entra ID)`,
+      dns: [publicHost, 'localhost'],
+      ip: ['127.0.0.1'],
+    },
+    host: options.host,
+    port: options.port,
   });
   const signing = options.ca.issue({
     commonName: `${publicHost} token signing (simulated Entra ID)`,
     usage: 'signing',
     keyType: 'rsa',
   });
-  // The app needs the server's URL (kids, token issuer), so it is attached once the server listens.
-  const attached: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
-  const server = await serveHttps((req, res) => (attached.handler ?? notReady)(req, res), {
-    keyPem: tls.keyPem,
-    certPem: tls.certPem,
-    publicHost,
-    ...(options.host === undefined ? {} : { host: options.host }),
-    ...(options.port === undefined ? {} : { port: options.port }),
-  });
   const service = new EntraService(options, server.url, { key: signing.key, certDer: signing.certDer });
   const faults = new FaultInjector();
-  attached.handler = entraApp(service, {
-    faults,
-    ...(options.log === undefined ? {} : { log: options.log }),
-  });
+  // The app needs the server's URL (kids, token issuer), so it is attached once the server listens.
+  server.attach(
+    entraApp(service, {
+      faults,
+      ...(options.log === undefined ? {} : { log: options.log }),
+    }),
+  );
   return {
     url: server.url,
     tenantId: options.tenantId,
@@ -73,9 +73,4 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
       service.close();
     },
   };
-}
-
-function notReady(_req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
-  res.end(JSON.stringify({ error: { code: 'ServiceUnavailable', message: 'The simulator is starting.' } }));
 }

@@ -6,8 +6,9 @@
  */
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
-import { cloudError, simulatorMarker } from '../common/http.ts';
-import type { FaultInjector, FaultPlan } from '../common/http.ts';
+import { cloudError, sendJson } from '../common/http.ts';
+import type { FaultInjector } from '../common/http.ts';
+import { faultsEndpoint, simulatorApp } from '../common/server-kit.ts';
 import { apiVersionOf } from './api-version.ts';
 import { MaaError } from './errors.ts';
 import type { MaaService } from './maa-service.ts';
@@ -25,10 +26,6 @@ export interface MaaAppOptions {
 /** Request bodies above this are refused (a report, its chain and a runtime JWKS are ~10 KiB). */
 const BODY_LIMIT = '1mb';
 
-function sendJson(res: Response, status: number, body: unknown): void {
-  res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
-}
-
 function sendError(res: Response, err: MaaError): void {
   cloudError(res, err.status, err.code, err.message, { code: err.kind });
 }
@@ -41,23 +38,10 @@ function routeName(path: string): string {
   return 'unknown';
 }
 
-function faultPlan(body: unknown): FaultPlan {
-  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const plan: FaultPlan = {};
-  if (b['throttle'] !== undefined) plan.throttle = b['throttle'] as FaultPlan['throttle'];
-  if (b['outage'] !== undefined) plan.outage = b['outage'] as FaultPlan['outage'];
-  if (typeof b['latencyMs'] === 'number') plan.latencyMs = b['latencyMs'];
-  if (typeof b['match'] === 'string') plan.match = new RegExp(b['match']);
-  return plan;
-}
-
 export function maaApp(options: MaaAppOptions): Express {
   const { service, stats, faults } = options;
   const log = options.log ?? (() => {});
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.use(simulatorMarker('maa'));
+  const app = simulatorApp('maa');
   app.use((req, res, next) => {
     const route = routeName(req.path);
     res.on('finish', () => {
@@ -85,15 +69,7 @@ export function maaApp(options: MaaAppOptions): Express {
       signingKeys: service.signingKeys.kids(),
     }),
   );
-  app.put('/_simulator/faults', express.json(), (req, res) => {
-    if (options.adminToken === undefined || req.get('authorization') !== `Bearer ${options.adminToken}`) {
-      return sendJson(res, 403, {
-        error: { code: 'Forbidden', message: 'The simulator admin endpoint needs the admin token.' },
-      });
-    }
-    faults.plan = faultPlan(req.body);
-    return sendJson(res, 200, { ok: true });
-  });
+  faultsEndpoint(app, faults, options.adminToken);
 
   app.use(faults.middleware());
 

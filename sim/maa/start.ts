@@ -6,8 +6,8 @@
  * and the token issuer is the server's URL, so a vault that discovers `{iss}/.well-known/…` reaches
  * this server. In a cluster, set `publicHost` (and `issuer` if the URL clients use differs).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FaultInjector, serveHttps } from '../common/http.ts';
+import { FaultInjector } from '../common/http.ts';
+import { listenSimulator } from '../common/server-kit.ts';
 import type { SimulatorCa } from '../common/tls.ts';
 import { maaApp } from './app.ts';
 import { MaaService, type MaaServiceOptions } from './maa-service.ts';
@@ -50,18 +50,12 @@ export interface RunningMaa {
 
 export async function startMaa(options: StartMaaOptions): Promise<RunningMaa> {
   const publicHost = options.publicHost ?? `${options.name ?? 'securekey-sim'}.attest.localhost`;
-  const tls = options.ca.issue({
-    commonName: `${publicHost} (simulated Azure Attestation)`,
-    dns: [publicHost],
-  });
-  // The app needs the server's URL (issuer, jku), so it is attached once the server listens.
-  const attached: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
-  const server = await serveHttps((req, res) => (attached.handler ?? notReady)(req, res), {
-    keyPem: tls.keyPem,
-    certPem: tls.certPem,
+  const server = await listenSimulator({
+    ca: options.ca,
     publicHost,
-    ...(options.host === undefined ? {} : { host: options.host }),
-    ...(options.port === undefined ? {} : { port: options.port }),
+    certificate: { commonName: `${publicHost} (simulated Azure Attestation)`, dns: [publicHost] },
+    host: options.host,
+    port: options.port,
   });
   let service: MaaService;
   try {
@@ -72,13 +66,16 @@ export async function startMaa(options: StartMaaOptions): Promise<RunningMaa> {
   }
   const stats = new MaaStats();
   const faults = new FaultInjector();
-  attached.handler = maaApp({
-    service,
-    stats,
-    faults,
-    ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
-    ...(options.log === undefined ? {} : { log: options.log }),
-  });
+  // The app needs the server's URL (issuer, jku), so it is attached once the server listens.
+  server.attach(
+    maaApp({
+      service,
+      stats,
+      faults,
+      ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+    }),
+  );
   return {
     url: server.url,
     issuer: service.issuer,
@@ -92,9 +89,4 @@ export async function startMaa(options: StartMaaOptions): Promise<RunningMaa> {
     signingKeyIds: () => service.signingKeys.kids(),
     close: () => server.close(),
   };
-}
-
-function notReady(_req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
-  res.end(JSON.stringify({ error: { code: 'ServiceUnavailable', message: 'The simulator is starting.' } }));
 }

@@ -5,7 +5,8 @@
  */
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
-import { cloudError, simulatorMarker, type FaultInjector } from '../common/http.ts';
+import { cloudError, type FaultInjector } from '../common/http.ts';
+import { simulatorApp } from '../common/server-kit.ts';
 import { PSP_ERROR_CODE, PspError } from './errors.ts';
 import type { PspService } from './psp-service.ts';
 
@@ -22,15 +23,8 @@ function refuse(res: Response, err: PspError): void {
 }
 
 export function pspApp(service: PspService, options: PspAppOptions = {}): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.use(simulatorMarker('psp'));
+  const app = simulatorApp('psp', options.log);
   const log = options.log ?? (() => {});
-  app.use((req, res, next) => {
-    res.on('finish', () => log({ sim: 'psp', method: req.method, path: req.path, status: res.statusCode }));
-    next();
-  });
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok');
   });

@@ -1,7 +1,8 @@
 /**
  * Starts the mock PSP over HTTPS with a certificate from the simulator CA.
  */
-import { FaultInjector, serveHttps } from '../common/http.ts';
+import { FaultInjector } from '../common/http.ts';
+import { listenSimulator } from '../common/server-kit.ts';
 import type { SimulatorCa } from '../common/tls.ts';
 import { pspApp } from './app.ts';
 import { PspService, type PspServiceOptions } from './psp-service.ts';
@@ -27,19 +28,19 @@ export interface RunningPsp {
 
 export async function startPsp(options: StartPspOptions): Promise<RunningPsp> {
   const publicHost = options.publicHost ?? 'localhost';
-  const tls = options.ca.issue({
-    commonName: `${publicHost} (simulated SEV-SNP PSP)`,
-    dns: [publicHost, 'localhost'],
-    ip: ['127.0.0.1'],
-  });
   const service = new PspService(options);
   const faults = new FaultInjector();
-  const server = await serveHttps(pspApp(service, { faults, ...(options.log ? { log: options.log } : {}) }), {
-    keyPem: tls.keyPem,
-    certPem: tls.certPem,
+  const server = await listenSimulator({
+    ca: options.ca,
     publicHost,
-    ...(options.host === undefined ? {} : { host: options.host }),
-    ...(options.port === undefined ? {} : { port: options.port }),
+    certificate: {
+      commonName: `${publicHost} (simulated SEV-SNP PSP)`,
+      dns: [publicHost, 'localhost'],
+      ip: ['127.0.0.1'],
+    },
+    host: options.host,
+    port: options.port,
   });
+  server.attach(pspApp(service, { faults, ...(options.log ? { log: options.log } : {}) }));
   return { url: server.url, caPem: options.ca.certPem, service, faults, close: server.close };
 }

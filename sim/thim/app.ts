@@ -3,9 +3,9 @@
  * at 169.254.169.254) and AMD KDS's VCEK paths, on one server. IMDS refuses a request without the
  * `Metadata: true` header with 400 and the body IMDS sends.
  */
-import express from 'express';
 import type { Express, Request, Response } from 'express';
-import { simulatorMarker, type FaultInjector } from '../common/http.ts';
+import { sendJson as json, type FaultInjector } from '../common/http.ts';
+import { simulatorApp } from '../common/server-kit.ts';
 import type { KdsAnswer, ThimService } from './thim-service.ts';
 
 export const THIM_PATH = '/metadata/THIM/amd/certification';
@@ -28,24 +28,12 @@ function param(req: Request, name: string): string {
   return typeof v === 'string' ? v : '';
 }
 
-function json(res: Response, status: number, body: unknown): void {
-  res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
-}
-
 function kds(res: Response, answer: KdsAnswer): void {
   res.status(answer.status).type(answer.contentType).send(answer.body);
 }
 
 export function thimApp(service: ThimService, options: ThimAppOptions = {}): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.use(simulatorMarker('thim'));
-  const log = options.log ?? (() => {});
-  app.use((req, res, next) => {
-    res.on('finish', () => log({ sim: 'thim', method: req.method, path: req.path, status: res.statusCode }));
-    next();
-  });
+  const app = simulatorApp('thim', options.log);
   app.get('/_simulator/stats', (_req, res) => json(res, 200, service.counters));
   if (options.faults) app.use(options.faults.middleware());
 

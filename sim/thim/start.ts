@@ -2,9 +2,8 @@
  * Starts the simulated THIM / KDS endpoint on loopback: plain HTTP by default (IMDS is plain HTTP),
  * or HTTPS with a certificate from the simulator CA when one is given (KDS is HTTPS).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { FaultInjector, serveHttps } from '../common/http.ts';
+import { FaultInjector } from '../common/http.ts';
+import { listenSimulator } from '../common/server-kit.ts';
 import type { SimulatorCa } from '../common/tls.ts';
 import { thimApp } from './app.ts';
 import { ThimService, type ThimServiceOptions } from './thim-service.ts';
@@ -31,35 +30,16 @@ export async function startThim(options: StartThimOptions): Promise<RunningThim>
   const service = new ThimService(options);
   const faults = new FaultInjector();
   const app = thimApp(service, { faults, ...(options.log ? { log: options.log } : {}) });
-  const host = options.host ?? '127.0.0.1';
-  if (options.ca) {
-    const tls = options.ca.issue({
-      commonName: 'simulated THIM / AMD KDS',
-      dns: ['localhost'],
-      ip: ['127.0.0.1'],
-    });
-    const server = await serveHttps(app, {
-      keyPem: tls.keyPem,
-      certPem: tls.certPem,
-      host,
-      ...(options.port === undefined ? {} : { port: options.port }),
-    });
-    return { url: server.url, service, faults, close: server.close };
-  }
-  const server = http.createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
+  const server = await listenSimulator({
+    ...(options.ca === undefined
+      ? {}
+      : {
+          ca: options.ca,
+          certificate: { commonName: 'simulated THIM / AMD KDS', dns: ['localhost'], ip: ['127.0.0.1'] },
+        }),
+    host: options.host,
+    port: options.port,
   });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${host}:${port}`,
-    service,
-    faults,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  server.attach(app);
+  return { url: server.url, service, faults, close: server.close };
 }

@@ -7,8 +7,9 @@
 import { createHash } from 'node:crypto';
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
-import { cloudError, simulatorMarker } from '../common/http.ts';
-import type { FaultInjector, FaultPlan } from '../common/http.ts';
+import { cloudError, sendJson } from '../common/http.ts';
+import type { FaultInjector } from '../common/http.ts';
+import { faultsEndpoint, forbidden, isAdmin, simulatorApp } from '../common/server-kit.ts';
 import { authorize } from './access.ts';
 import type { Principal, RoleAssignment } from './access.ts';
 import { apiVersionOf } from './api-version.ts';
@@ -43,10 +44,6 @@ function locals(res: Response): Locals {
   return res.locals as Locals;
 }
 
-function sendJson(res: Response, status: number, body: unknown): void {
-  res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
-}
-
 function sendError(res: Response, err: VaultError, auth: BearerAuthOptions): void {
   if (err.status === 401) res.set('WWW-Authenticate', challengeHeader(auth));
   cloudError(
@@ -58,23 +55,10 @@ function sendError(res: Response, err: VaultError, auth: BearerAuthOptions): voi
   );
 }
 
-function faultPlan(body: unknown): FaultPlan {
-  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const plan: FaultPlan = {};
-  if (b['throttle'] !== undefined) plan.throttle = b['throttle'] as FaultPlan['throttle'];
-  if (b['outage'] !== undefined) plan.outage = b['outage'] as FaultPlan['outage'];
-  if (typeof b['latencyMs'] === 'number') plan.latencyMs = b['latencyMs'];
-  if (typeof b['match'] === 'string') plan.match = new RegExp(b['match']);
-  return plan;
-}
-
 export function vaultApp(options: VaultAppOptions): Express {
   const { service, auth, faults, stats } = options;
   const log = options.log ?? (() => {});
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.use(simulatorMarker(service.flavour === 'managedhsm' ? 'managed-hsm' : 'key-vault'));
+  const app = simulatorApp(service.flavour === 'managedhsm' ? 'managed-hsm' : 'key-vault');
   app.use((req, res, next) => {
     const url = new URL(req.originalUrl, 'https://vault.invalid');
     const route = routeOf(req.method, url.pathname);
@@ -102,25 +86,11 @@ export function vaultApp(options: VaultAppOptions): Express {
   app.get('/_simulator/stats', (_req, res) =>
     sendJson(res, 200, { calls: stats.calls, writes: service.writes, injected: faults.injected }),
   );
-  // The token also comes as X-Simulator-Admin-Token: the API server's service proxy (how tests reach an
-  // in-cluster simulator) drops Authorization once it has authenticated the caller.
-  const isAdmin = (req: Request): boolean =>
-    options.adminToken !== undefined &&
-    (req.get('authorization') === `Bearer ${options.adminToken}` ||
-      req.get('x-simulator-admin-token') === options.adminToken);
-  const forbidden = (res: Response) =>
-    sendJson(res, 403, {
-      error: { code: 'Forbidden', message: 'The simulator admin endpoint needs the admin token.' },
-    });
-  app.put('/_simulator/faults', express.json(), (req, res) => {
-    if (!isAdmin(req)) return forbidden(res);
-    faults.plan = faultPlan(req.body);
-    return sendJson(res, 200, { ok: true });
-  });
+  faultsEndpoint(app, faults, options.adminToken);
   // What end-to-end tests compare a released key with: SHA-256 of each version's material (raw bytes for
   // oct, PKCS#8 DER otherwise) — never the material itself.
   app.get('/_simulator/keys/:name/fingerprints', (req, res) => {
-    if (!isAdmin(req)) return forbidden(res);
+    if (!isAdmin(req, options.adminToken)) return forbidden(res);
     const key = service.snapshot().keys[String(req.params['name'])];
     if (key === undefined) {
       return sendJson(res, 404, { error: { code: 'KeyNotFound', message: 'No such key in the simulator.' } });

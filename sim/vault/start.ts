@@ -8,8 +8,8 @@
  * Clients resolve `*.localhost` to loopback (edge/azure loopbackLookup). In a cluster, set
  * `publicHost` and `resource` (the host must end with "." + the resource's host).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FaultInjector, serveHttps } from '../common/http.ts';
+import { FaultInjector } from '../common/http.ts';
+import { listenSimulator } from '../common/server-kit.ts';
 import type { SimulatorCa } from '../common/tls.ts';
 import { IssuerKeys } from '../common/jwt/issuer-keys.ts';
 import type { Jwks, TrustedIssuer } from '../common/jwt/issuer-keys.ts';
@@ -103,22 +103,18 @@ export async function startVault(options: StartVaultOptions): Promise<RunningVau
     );
   }
   const label = flavour === 'managedhsm' ? 'simulated Managed HSM' : 'simulated Key Vault';
-  const tls = options.ca.issue({ commonName: `${publicHost} (${label})`, dns: [publicHost] });
+  const server = await listenSimulator({
+    ca: options.ca,
+    publicHost,
+    certificate: { commonName: `${publicHost} (${label})`, dns: [publicHost] },
+    host: options.host,
+    port: options.port,
+  });
   const signing = options.ca.issue({
     commonName: publicHost,
     dns: [publicHost],
     usage: 'signing',
     keyType: 'rsa',
-  });
-
-  // The app needs the server's URL (kids, token issuer), so it is attached once the server listens.
-  const attached: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
-  const server = await serveHttps((req, res) => (attached.handler ?? notReady)(req, res), {
-    keyPem: tls.keyPem,
-    certPem: tls.certPem,
-    publicHost,
-    ...(options.host === undefined ? {} : { host: options.host }),
-    ...(options.port === undefined ? {} : { port: options.port }),
   });
 
   const now = options.now ?? Date.now;
@@ -168,15 +164,18 @@ export async function startVault(options: StartVaultOptions): Promise<RunningVau
   const stats = new VaultStats();
   const faults = new FaultInjector();
   const roleAssignments = [...(options.roleAssignments ?? [])];
-  attached.handler = vaultApp({
-    service,
-    auth,
-    roleAssignments,
-    faults,
-    stats,
-    ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
-    ...(options.log === undefined ? {} : { log: options.log }),
-  });
+  // The app needs the server's URL (key ids), so it is attached once the server listens.
+  server.attach(
+    vaultApp({
+      service,
+      auth,
+      roleAssignments,
+      faults,
+      stats,
+      ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+    }),
+  );
   return {
     url: server.url,
     publicHost,
@@ -210,9 +209,4 @@ function inspect(service: VaultService, stats: VaultStats, faults: FaultInjector
       ]),
     ),
   };
-}
-
-function notReady(_req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
-  res.end(JSON.stringify({ error: { code: 'ServiceUnavailable', message: 'The simulator is starting.' } }));
 }
