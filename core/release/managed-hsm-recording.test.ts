@@ -10,11 +10,11 @@ import crypto, { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { KeyWrapError } from '../../core/keywrap/errors.ts';
-import { parseKeyHsm, unwrapKeyHsm } from '../../core/keywrap/key-hsm.ts';
-import { selectWrappingKey } from '../../core/runtime-data/x-ms-runtime.ts';
-import { expectKind } from '../../core/snp/testing/test-helpers.ts';
-import { parsePemCertificates } from '../../core/x509/index.ts';
+import { KeyWrapError } from '../keywrap/errors.ts';
+import { parseKeyHsm, unwrapKeyHsm } from '../keywrap/key-hsm.ts';
+import { selectWrappingKey } from '../runtime-data/x-ms-runtime.ts';
+import { expectKind } from '../snp/testing/test-helpers.ts';
+import { parsePemCertificates } from '../x509/index.ts';
 import { testdata } from '../../test/support/paths.ts';
 import { ReleaseVerifyError, verifyRelease, type VerifyReleaseOptions } from './verify-release.ts';
 
@@ -54,8 +54,14 @@ const options: VerifyReleaseOptions = {
   now: RECORDED_AT,
 };
 
-function refused(token: string, over: Partial<VerifyReleaseOptions>, kind: ReleaseVerifyError['kind']): void {
-  expectKind(() => verifyRelease(token, { ...options, ...over }), ReleaseVerifyError, kind);
+async function refused(
+  token: string,
+  over: Partial<VerifyReleaseOptions>,
+  kind: ReleaseVerifyError['kind'],
+): Promise<void> {
+  const err: unknown = await verifyRelease(token, { ...options, ...over }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ReleaseVerifyError);
+  expect((err as ReleaseVerifyError).kind).toBe(kind);
 }
 
 describe('Managed HSM release recorded by the Azure SDK for JS', () => {
@@ -72,8 +78,8 @@ describe('Managed HSM release recorded by the Azure SDK for JS', () => {
     ]);
   });
 
-  it("verifies with the agent's release verifier against Node's root store, at the time it was recorded", () => {
-    const verified = verifyRelease(jws, options);
+  it("verifies with the agent's release verifier against Node's root store, at the time it was recorded", async () => {
+    const verified = await verifyRelease(jws, options);
     expect(verified).toMatchObject({
       kty: 'RSA',
       keyOps: ['encrypt', 'decrypt'],
@@ -85,19 +91,19 @@ describe('Managed HSM release recorded by the Azure SDK for JS', () => {
     expect(payloadKey['n']).toBe((create.ResponseBody?.['key'] as Record<string, unknown>)['n']);
   });
 
-  it('is refused with one payload byte changed, under the sanitised host, today, or without its root', () => {
+  it('is refused with one payload byte changed, under the sanitised host, today, or without its root', async () => {
     const payload = Buffer.from(payloadB64, 'base64url');
     payload[10]! ^= 0x01;
-    refused(`${headerB64}.${payload.toString('base64url')}.${signatureB64}`, {}, 'signature-invalid');
-    refused(jws, { vaultHost: 'azure_managedhsm.managedhsm.azure.net' }, 'host-mismatch');
-    refused(jws, { now: new Date('2025-06-01T00:00:00Z') }, 'certificate-expired'); // the leaf expired in May 2023
+    await refused(`${headerB64}.${payload.toString('base64url')}.${signatureB64}`, {}, 'signature-invalid');
+    await refused(jws, { vaultHost: 'azure_managedhsm.managedhsm.azure.net' }, 'host-mismatch');
+    await refused(jws, { now: new Date('2025-06-01T00:00:00Z') }, 'certificate-expired'); // the leaf expired in May 2023
     const withoutDigiCertG2 = options.trustRoots.filter((root) => !root.raw.equals(x5c[2]!.raw));
     expect(withoutDigiCertG2.length).toBe(options.trustRoots.length - 1); // the root is Node's, not only the recording's
-    refused(jws, { trustRoots: withoutDigiCertG2 }, 'untrusted-chain');
+    await refused(jws, { trustRoots: withoutDigiCertG2 }, 'untrusted-chain');
   });
 
-  it('wraps the key to the runtime key the (test-issued) attestation token names', () => {
-    const keyHsm = parseKeyHsm(verifyRelease(jws, options).keyHsm);
+  it('wraps the key to the runtime key the (test-issued) attestation token names', async () => {
+    const keyHsm = parseKeyHsm((await verifyRelease(jws, options)).keyHsm);
     expect(keyHsm.header).toEqual({ alg: 'dir', enc: 'CKM_RSA_AES_KEY_WRAP', kid: 'fake-release-key' });
     expect(keyHsm.schemaVersion).toBe('1.0');
     const target = String(release.RequestBody?.['target']).split('.')[1]!;
