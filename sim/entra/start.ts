@@ -16,7 +16,7 @@ export interface StartEntraOptions extends EntraOptions {
   host?: string;
   /** Default: an ephemeral port. */
   port?: number;
-  /** Name in the URL and the certificate; default `login.localhost` (resolved by edge/azure's lookup). */
+  /** Name in the URL and the certificate; default `login.localhost` (resolved by edge/http's loopback lookup). */
   publicHost?: string;
   log?: (event: Record<string, unknown>) => void;
 }

@@ -1,5 +1,5 @@
 /**
- * The claim set of a SEV-SNP attestation token, with MAA's JSON types (research §2.4): Booleans for the
+ * The claim set of a SEV-SNP attestation token, with MAA's JSON types (as Microsoft documents the SEV-SNP claim set): Booleans for the
  * policy bits, numbers for VMPL and SVNs, lowercase hex for every byte field, and `x-ms-runtime` as the
  * parsed runtime data. MAA's tokens list every object's members in sorted order (the REST example's
  * payload and its `x-ms-runtime`), so the whole payload is sorted before it is signed (jwt.ts).

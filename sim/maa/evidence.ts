@@ -1,5 +1,5 @@
 /**
- * What MAA checks before it issues a SEV-SNP token (research §2.2), in this order (MAA's own order is
+ * What MAA checks before it issues a SEV-SNP token (the checks a verifier of the evidence must make), in this order (MAA's own order is
  * not public):
  *  1. the evidence is genuine — VCEK ← ASK ← ARK up to an ARK this instance trusts for the product,
  *     the report's signature, its CHIP_ID and REPORTED_TCB against the VCEK (core/snp) → InvalidQuote;

@@ -18,7 +18,7 @@ import { SigningKeys, signToken, type Jwk } from './signing-keys.ts';
 import { sortedJson } from '../../core/keys/sorted-json.ts';
 import { trustedArks, type TrustedArks } from './trusted-arks.ts';
 
-/** What an AKS confidential-containers (Kata) pod's token says (research §2.4). */
+/** What an AKS confidential-containers (Kata) pod's token says (Microsoft's published example token). */
 export const DEFAULT_COMPLIANCE_STATUS = 'azure-signed-katacc-uvm';
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 8 * 3600;
 

@@ -1,5 +1,5 @@
 /**
- * The body of `POST /attest/SevSnpVm`, read as MAA reads it (research §2.1):
+ * The body of `POST /attest/SevSnpVm`, read as MAA reads it (the SKR sidecar’s `pkg/attest` request):
  *
  *   { "report": b64url(JSON {SnpReport: b64url(report), VcekCertChain: b64url(PEM VCEK‖ASK‖ARK),
  *                            Endorsements?: b64url(JSON {Uvm: [...]}) }),

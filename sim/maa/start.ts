@@ -2,7 +2,7 @@
  * Starts a simulated Microsoft Azure Attestation provider over HTTPS with a simulator-CA certificate.
  *
  * Addressing mirrors `<name>.<region>.attest.azure.net`: the default host is
- * `<name>.attest.localhost` (clients resolve `*.localhost` to loopback, edge/azure loopbackLookup),
+ * `<name>.attest.localhost` (clients resolve `*.localhost` to loopback, edge/http loopbackLookup),
  * and the token issuer is the server's URL, so a vault that discovers `{iss}/.well-known/…` reaches
  * this server. In a cluster, set `publicHost` (and `issuer` if the URL clients use differs).
  */

@@ -1,5 +1,5 @@
 /**
- * Mock PSP for clusters (SecureKey simulator, DESIGN §3 "Mocked mode"): signs SEV-SNP reports for
+ * Mock PSP for clusters (SecureKey simulator, docs/design.md, "Simulated mode"): signs SEV-SNP reports for
  * pods, with HOST_DATA pinned from the requesting pod's own policy annotation.
  */
 export { PSP_REPORT_PATH, pspApp, type PspAppOptions } from './app.ts';

@@ -1,5 +1,5 @@
 /**
- * The mock PSP for clusters (DESIGN §3 "Mocked mode"): it plays the host of every confidential pod.
+ * The mock PSP for clusters (docs/design.md, "Simulated mode"): it plays the host of every confidential pod.
  * A pod proves who it is with its service-account token; the PSP reads *that* pod's policy
  * annotation, computes its digest with the same function the operator uses, and pins it as HOST_DATA
  * of the pod's "launch" — the first report it signs for that pod uid. The pod supplies only
@@ -38,7 +38,7 @@ export interface PspServiceOptions {
   /**
    * Namespaces whose pods get reports; all when absent. The mock enforces no policy inside the "guest",
    * so anyone who may create pods can copy another pod's policy annotation and get its HOST_DATA: this
-   * limit is mocked mode's only isolation (DESIGN §3; the README and the chart say so).
+   * limit is simulated mode's only isolation (docs/threat-model.md; the README and the chart say so).
    */
   readonly allowedNamespaces?: readonly string[];
 }

@@ -1,5 +1,5 @@
 /**
- * The guest ABIs of the SEV-SNP report interfaces, as bytes (research A2): Linux 6.x
+ * The guest ABIs of the SEV-SNP report interfaces, as bytes (Linux `include/uapi/linux/sev-guest.h`): Linux 6.x
  * `/dev/sev-guest` (include/uapi/linux/sev-guest.h), the older Azure ACI `/dev/sev` (the 5.15
  * out-of-tree driver's psp-sev-guest.h), and the firmware's MSG_REPORT_REQ / MSG_REPORT_RSP
  * (SNP ABI 56860). All integers are little-endian; structs are laid out by the x86-64 SysV ABI.

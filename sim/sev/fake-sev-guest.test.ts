@@ -1,6 +1,6 @@
 /**
  * /dev/sev-guest and /dev/sev, driven with structs built byte by byte from the kernel headers
- * (research A2.1, A2.2), in process and over the device socket.
+ * (Linux `sev-guest.h` ioctls and configfs-tsm), in process and over the device socket.
  */
 import { X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';

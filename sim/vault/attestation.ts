@@ -8,7 +8,7 @@
  *     `AKV.SKR.1012`, a real message; anything unverifiable → 403 Forbidden);
  *  4. the whole release policy evaluated by the core evaluator (refusal → 403, quoting its reasons,
  *     which name the claim values the token had, e.g. its hostdata).
- * The statuses of steps 3 and 4 are the ones research §3.5 reports for policy and authority mismatches
+ * The statuses of steps 3 and 4 are the ones seen from real Key Vault and Managed HSM for policy and authority mismatches
  * (403); the exact messages of the real service are not public, these are ours.
  */
 import { evaluatePolicy, sameAuthority } from '../../core/policy/index.ts';

@@ -3,7 +3,7 @@
  * `{"request":{"api-version","enc","kid","nonce"?},"response":{"key":{"attributes","key","release_policy"}}}`
  * with header `{alg, kid, x5c, x5t#S256}` — `x5c` is the vault's signing certificate (SAN = the vault
  * host) then the simulator CA, `kid` and `x5t#S256` its SHA-256 thumbprint — as decoded from a real
- * Managed HSM response (research §3.3). In the payload the key type loses its `-HSM` suffix and the
+ * Managed HSM response (as the SKR sidecar parses it, `pkg/skr`). In the payload the key type loses its `-HSM` suffix and the
  * wrapped key travels as `key_hsm`; members are in alphabetical order, as there.
  */
 import crypto from 'node:crypto';

@@ -5,7 +5,7 @@
  * `https://kv1.vault.localhost:<port>` with challenge resource `https://vault.localhost`, an HSM
  * `https://hsm1.managedhsm.localhost:<port>` with `https://managedhsm.localhost` — mirroring
  * vault.azure.net / managedhsm.azure.net, so the SDK's challenge-resource check passes unchanged.
- * Clients resolve `*.localhost` to loopback (edge/azure loopbackLookup). In a cluster, set
+ * Clients resolve `*.localhost` to loopback (edge/http loopbackLookup). In a cluster, set
  * `publicHost` and `resource` (the host must end with "." + the resource's host).
  */
 import { FaultInjector } from '../common/http.ts';

@@ -1,7 +1,7 @@
 /**
  * Test support: SEV-SNP evidence signed by a fake AMD chain (core/snp/testing/fake-amd.ts), and the
  * attest request body built exactly as the Microsoft SKR sidecar builds it (`pkg/common/maa.go`,
- * research §2.1): Go's `base64.URLEncoding` (URL-safe, padded), struct members in declaration order,
+ * the SKR sidecar, `pkg/attest`): Go's `base64.URLEncoding` (URL-safe, padded), struct members in declaration order,
  * `initTimeData` always present and empty, `nonce` a bare JSON number.
  */
 import crypto, { type X509Certificate } from 'node:crypto';
