@@ -1,6 +1,6 @@
 /**
- * Is this release response the vault's? (DESIGN §4: "the agent verifies the vault's release response
- * before trusting the key".) The answer is a compact JWS whose header carries `x5c`: the vault's
+ * Is this release response the vault's? (docs/threat-model.md, "What must hold" 3: the agent verifies
+ * the vault's answer before trusting the key.) The answer is a compact JWS whose header carries `x5c`: the vault's
  * signing certificate, then intermediates (and often the root). We check, in this order:
  *   1. the certificate chain from `x5c[0]` up to one of the configured trust roots (signatures,
  *      issuer names, CA flags, validity at `now`);
