@@ -17,8 +17,8 @@ export default tseslint.config(
 
 /**
  * The layers (docs/design.md): core ← edge ← entry points (operator, agent, cli, sim), which never
- * import one another; tools (test, bench, scripts) may import anything. Specs and `testing/`
- * folders are test code and may reach the simulators and test support. The core does no I/O.
+ * import one another; tools (test, bench, scripts) may import anything. Specs (`*.test.ts`) may reach
+ * the simulators and test support (`test/support/`). The core does no I/O.
  * test/unit/layers.test.ts shows each rule failing on a deliberate violation.
  */
 function layers() {
@@ -39,7 +39,7 @@ function layers() {
   ];
   const rule = (files, groups, extra = []) => ({
     files,
-    ignores: ['**/*.test.ts', '**/testing/**'],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

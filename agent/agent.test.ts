@@ -16,8 +16,8 @@ import {
   startAgentWorld,
   type AgentWorld,
   type KeyKind,
-} from './testing/world.ts';
-import { startReleaseMitm, type ReleaseMitm, type Tampering } from './testing/release-mitm.ts';
+} from '../test/support/agent/world.ts';
+import { startReleaseMitm, type ReleaseMitm, type Tampering } from '../test/support/agent/release-mitm.ts';
 
 let world: AgentWorld;
 let bundle: AgentBundle;

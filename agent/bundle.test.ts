@@ -12,7 +12,12 @@ import { bundleAgent, type AgentBundle } from '../scripts/bundle-agent.ts';
 import { freePort } from '../scripts/cluster/ports.ts';
 import { eventually } from '../test/support/eventually.ts';
 import { repoRoot } from '../test/support/paths.ts';
-import { runAgentProcess, startAgentWorld, type AgentRun, type AgentWorld } from './testing/world.ts';
+import {
+  runAgentProcess,
+  startAgentWorld,
+  type AgentRun,
+  type AgentWorld,
+} from '../test/support/agent/world.ts';
 
 let world: AgentWorld;
 let bundle: AgentBundle;
@@ -31,7 +36,7 @@ afterAll(async () => {
 });
 
 const chunk = (name: string) => readFileSync(path.join(bundle.dir, name), 'utf8');
-const EAGER_WINDOW = ['--import', path.join(repoRoot, 'agent/testing/eager-window.ts')];
+const EAGER_WINDOW = ['--import', path.join(repoRoot, 'test/support/agent/eager-window.ts')];
 /** The `{"eagerWindow":[…]}` lines of a run's stderr: Node modules first loaded under `--no-lazy`. */
 const eagerWindows = (stderr: string): string[][] =>
   stderr

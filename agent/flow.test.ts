@@ -12,7 +12,7 @@ import { parseAgentConfig } from './config.ts';
 import { AgentError } from './errors.ts';
 import { runAgent } from './flow.ts';
 import { sleep } from './retry.ts';
-import { ADMITTED_DIGEST, startAgentWorld, type AgentWorld } from './testing/world.ts';
+import { ADMITTED_DIGEST, startAgentWorld, type AgentWorld } from '../test/support/agent/world.ts';
 
 let world: AgentWorld;
 

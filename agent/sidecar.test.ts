@@ -10,7 +10,7 @@ import { createLogger } from '../edge/log/log.ts';
 import { eventually } from '../test/support/eventually.ts';
 import { parseAgentConfig } from './config.ts';
 import { startSidecar } from './sidecar.ts';
-import { startAgentWorld, type AgentWorld } from './testing/world.ts';
+import { startAgentWorld, type AgentWorld } from '../test/support/agent/world.ts';
 
 let world: AgentWorld;
 beforeAll(async () => {

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAgentConfig } from '../agent/config.ts';
 import { runAgent } from '../agent/flow.ts';
-import { startAgentWorld } from '../agent/testing/world.ts';
+import { startAgentWorld } from '../test/support/agent/world.ts';
 import { bundleAgent } from '../scripts/bundle-agent.ts';
 import { repoRoot } from '../test/support/paths.ts';
 

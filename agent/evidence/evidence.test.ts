@@ -12,7 +12,7 @@ import { serveDeviceSocket, simulatedGuest, type SimulatedGuestOptions } from '.
 import { parseAgentConfig } from '../config.ts';
 import { AgentError } from '../errors.ts';
 import { runAgent, type AgentResult } from '../flow.ts';
-import { ADMITTED_DIGEST, startAgentWorld, type AgentWorld } from '../testing/world.ts';
+import { ADMITTED_DIGEST, startAgentWorld, type AgentWorld } from '../../test/support/agent/world.ts';
 import { SevGuestDeviceAttester } from './sev-guest.ts';
 import { TsmAttester } from './tsm.ts';
 

@@ -15,7 +15,7 @@ import { nodeArgs } from '../../core/inject/index.ts';
 import { createSimulatorCa } from '../../sim/common/tls.ts';
 import { bundleAgent } from '../../scripts/bundle-agent.ts';
 import { AgentError } from '../errors.ts';
-import { runAgentProcess } from '../testing/world.ts';
+import { runAgentProcess } from '../../test/support/agent/world.ts';
 import { fetchFromNodeAgent } from './node-client.ts';
 import { parseNodeConfig } from './node-config.ts';
 

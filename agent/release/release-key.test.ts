@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyClientFor } from '../../edge/azure/key-client.ts';
 import type { RunningVault } from '../../sim/vault/start.ts';
-import { startWorld, type World } from '../../sim/vault/testing/world.ts';
+import { startWorld, type World } from '../../test/support/sim/vault-world.ts';
 import type { KeySpec } from '../config.ts';
 import { AgentError } from '../errors.ts';
 import { releaseKey, type ReleaseContext } from './release-key.ts';

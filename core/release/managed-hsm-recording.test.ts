@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { KeyWrapError } from '../keywrap/errors.ts';
 import { parseKeyHsm, unwrapKeyHsm } from '../keywrap/key-hsm.ts';
 import { selectWrappingKey } from '../runtime-data/x-ms-runtime.ts';
-import { expectKind } from '../snp/testing/test-helpers.ts';
+import { expectKind } from '../../test/support/snp.ts';
 import { parsePemCertificates } from '../x509/index.ts';
 import { testdata } from '../../test/support/paths.ts';
 import { ReleaseVerifyError, verifyRelease, type VerifyReleaseOptions } from './verify-release.ts';

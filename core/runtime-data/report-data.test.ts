@@ -6,7 +6,7 @@ import {
   ACI_RUNTIME_DATA_B64,
   MAA_REPORT_DATA_CLAIM,
   MAA_RUNTIME_DATA_B64,
-} from './microsoft-vectors.fixture.ts';
+} from '../../test/support/microsoft-vectors.ts';
 import { checkReportDataBinding, reportDataFor } from './report-data.ts';
 
 function expectKind(fn: () => unknown, kind: RuntimeDataErrorKind): RuntimeDataError {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { jwkThumbprint } from '../keys/jwk-thumbprint.ts';
 import { RuntimeDataError } from './errors.ts';
-import { ACI_RUNTIME_DATA_B64, ACI_RUNTIME_KID } from './microsoft-vectors.fixture.ts';
+import { ACI_RUNTIME_DATA_B64, ACI_RUNTIME_KID } from '../../test/support/microsoft-vectors.ts';
 import { runtimeKeyJwks } from './runtime-key-jwks.ts';
 
 describe('runtimeKeyJwks', () => {

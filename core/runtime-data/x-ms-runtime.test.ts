@@ -2,7 +2,11 @@ import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RuntimeDataError } from './errors.ts';
 import type { RuntimeDataErrorKind } from './errors.ts';
-import { ACI_RUNTIME_DATA_B64, ACI_RUNTIME_KID, MAA_RUNTIME_DATA_B64 } from './microsoft-vectors.fixture.ts';
+import {
+  ACI_RUNTIME_DATA_B64,
+  ACI_RUNTIME_KID,
+  MAA_RUNTIME_DATA_B64,
+} from '../../test/support/microsoft-vectors.ts';
 import { runtimeKeyJwks } from './runtime-key-jwks.ts';
 import { parseRuntimeData, selectWrappingKey } from './x-ms-runtime.ts';
 

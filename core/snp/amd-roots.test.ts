@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { testdata } from '../../test/support/paths.ts';
 import { AMD_ASK_ARK_PEMS, amdRoots, identifyAmdCertificate, SNP_PRODUCTS } from './index.ts';
-import { realChain } from './testing/test-helpers.ts';
+import { realChain } from '../../test/support/snp.ts';
 
 describe('pinned AMD roots', () => {
   it.each(SNP_PRODUCTS)('%s constant is byte-identical to testdata/amd-roots', (product) => {

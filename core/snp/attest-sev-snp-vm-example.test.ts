@@ -11,7 +11,7 @@ import { RuntimeDataError } from '../runtime-data/errors.ts';
 import { checkReportDataBinding } from '../runtime-data/report-data.ts';
 import { parseRuntimeData, selectWrappingKey } from '../runtime-data/x-ms-runtime.ts';
 import { decodeGuestPolicy, OFFSET, parseReport, REPORT_SIZE, SIZE, SnpFormatError } from './index.ts';
-import { expectKind, flipBit } from './testing/test-helpers.ts';
+import { expectKind, flipBit } from '../../test/support/snp.ts';
 
 const example = JSON.parse(readFileSync(testdata('azure-rest-api-specs', 'AttestSevSnpVm.json'), 'utf8')) as {
   parameters: { request: { reportType: string; report: string } };

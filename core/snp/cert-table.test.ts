@@ -7,7 +7,7 @@ import {
   parseCertTable,
   SnpFormatError,
 } from './index.ts';
-import { expectKind, realChain } from './testing/test-helpers.ts';
+import { expectKind, realChain } from '../../test/support/snp.ts';
 
 const entries = [
   { guid: CERT_TABLE_GUIDS.vcek, data: realChain.vcek.raw },

@@ -9,8 +9,8 @@ import {
   SnpFormatError,
   type KdsExtensions,
 } from './index.ts';
-import { expectKind, realChain, realReport } from './testing/test-helpers.ts';
-import { amdName } from './testing/fake-amd.ts';
+import { expectKind, realChain, realReport } from '../../test/support/snp.ts';
+import { amdName } from '../../sim/amd/hierarchy.ts';
 
 // A P-384 issuer keeps these certificates cheap; the KDS extensions do not care who signed.
 const issuer = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });

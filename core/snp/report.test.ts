@@ -12,7 +12,7 @@ import {
   SnpFormatError,
   type AttestationReport,
 } from './index.ts';
-import { expectKind, flipBit, realChain, realReport, thim } from './testing/test-helpers.ts';
+import { expectKind, flipBit, realChain, realReport, thim } from '../../test/support/snp.ts';
 
 const hex = (b: Buffer): string => b.toString('hex');
 

@@ -13,7 +13,7 @@ import {
   SIGNED_LENGTH,
   SnpFormatError,
 } from './index.ts';
-import { expectKind, flipBit, realChain, realReport } from './testing/test-helpers.ts';
+import { expectKind, flipBit, realChain, realReport } from '../../test/support/snp.ts';
 
 const signed = realReport.subarray(0, SIGNED_LENGTH);
 const key = realChain.vcek.publicKey;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { composeTcb, decomposeTcb, productFromCpuid, SnpFormatError, tcbLayout } from './index.ts';
-import { expectKind, thim } from './testing/test-helpers.ts';
+import { expectKind, thim } from '../../test/support/snp.ts';
 
 const le = (hex: string): bigint => Buffer.from(hex, 'hex').readBigUInt64LE();
 

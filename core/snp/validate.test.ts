@@ -10,7 +10,7 @@ import {
   validateReport,
   type AttestationReport,
 } from './index.ts';
-import { expectKind, realReport } from './testing/test-helpers.ts';
+import { expectKind, realReport } from '../../test/support/snp.ts';
 
 const report = parseReport(realReport);
 const policyDigest = createHash('sha256')

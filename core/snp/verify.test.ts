@@ -24,7 +24,7 @@ import {
   type SnpProduct,
   type TcbPartsInput,
 } from './index.ts';
-import { expectKind, flipBit, realChain, realReport, thim } from './testing/test-helpers.ts';
+import { expectKind, flipBit, realChain, realReport, thim } from '../../test/support/snp.ts';
 import {
   amdName,
   buildArk,
@@ -32,7 +32,7 @@ import {
   buildVcek,
   fixtureAmdKeys,
   type CertOverride,
-} from './testing/fake-amd.ts';
+} from '../../sim/amd/hierarchy.ts';
 
 const now = new Date('2025-06-01T00:00:00Z');
 const realEvidence = { report: realReport, ...realChain };

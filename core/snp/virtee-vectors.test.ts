@@ -20,7 +20,7 @@ import {
   verifyReportSignature,
   verifyVcekChain,
 } from './index.ts';
-import { expectKind, flipBit } from './testing/test-helpers.ts';
+import { expectKind, flipBit } from '../../test/support/snp.ts';
 
 const vector = (name: string): Buffer => readFileSync(testdata('virtee-sev', name));
 

@@ -7,7 +7,7 @@ import { testdata } from '../../test/support/paths.ts';
 import { INJECT_LABEL } from './constants.ts';
 import { desiredDigests, selectedPods } from './desired-digests.ts';
 import { ReconcileError } from './errors.ts';
-import { pod, policy, secureKey } from './testing.ts';
+import { pod, policy, secureKey } from '../../test/support/reconcile.ts';
 
 const T0 = new Date('2026-11-22T10:00:00.000Z');
 const HOUR = 3_600_000;

@@ -4,7 +4,7 @@ import { desiredDigests } from './desired-digests.ts';
 import { nextStatus, type NextStatusInput } from './next-status.ts';
 import { planReleasePolicy } from './release-policy-plan.ts';
 import { statusChanged } from './status-diff.ts';
-import { pod, secureKey } from './testing.ts';
+import { pod, secureKey } from '../../test/support/reconcile.ts';
 
 const T0 = new Date('2026-11-22T12:00:00Z');
 const T1 = new Date('2026-11-22T12:05:00Z');

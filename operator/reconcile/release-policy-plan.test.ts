@@ -8,7 +8,7 @@ import {
 } from '../../core/policy/index.ts';
 import { MAX_POLICY_DIGESTS, NO_DIGEST } from '../../core/policy/index.ts';
 import { planReleasePolicy } from './release-policy-plan.ts';
-import { digests, MAA, secureKey } from './testing.ts';
+import { digests, MAA, secureKey } from '../../test/support/reconcile.ts';
 
 const NEU = 'https://sharedneu.neu.attest.azure.net';
 

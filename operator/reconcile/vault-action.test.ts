@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicyJson } from '../../core/policy/index.ts';
 import { planReleasePolicy } from './release-policy-plan.ts';
-import { digests, secureKey } from './testing.ts';
+import { digests, secureKey } from '../../test/support/reconcile.ts';
 import { planVaultAction, type ObservedKey } from './vault-action.ts';
 
 const NOW = new Date('2026-11-22T12:00:00Z');

@@ -12,7 +12,7 @@ import {
   verifyReportSignature,
   type SnpProduct,
 } from '../../core/snp/index.ts';
-import { expectKind } from '../../core/snp/testing/test-helpers.ts';
+import { expectKind } from '../../test/support/snp.ts';
 import { certificateFields, getExtension } from '../../core/x509/index.ts';
 import { FakeAmd, fixtureRootKeys, randomChipSecret, ReportSigner, tcbHex } from './index.ts';
 

@@ -1,6 +1,6 @@
 /**
  * A simulated AMD SEV-SNP platform: one chip of one product at one TCB, with its key hierarchy
- * ARK → ASK → VCEK built with real crypto by the one fake AMD (core/snp/testing/fake-amd.ts). It hands
+ * ARK → ASK → VCEK built with real crypto by the one fake AMD (sim/amd/hierarchy.ts). It hands
  * out the forms the real services do: the VCEK and `cert_chain` PEMs, the THIM document, the GHCB
  * certificate table, and the CRL. A VCEK exists per TCB, derived from the chip secret.
  */
@@ -26,7 +26,7 @@ import {
   VCEK_VALIDITY_YEARS,
   type AmdRootKeys,
   type CertOverride,
-} from '../../core/snp/testing/fake-amd.ts';
+} from './hierarchy.ts';
 import { toPem } from '../../core/x509/index.ts';
 import { buildCrl } from './crl.ts';
 import { AmdSimError } from './errors.ts';
@@ -45,7 +45,7 @@ export const DEFAULT_TCB: Readonly<Record<SnpProduct, TcbPartsInput>> = {
 export interface FakeAmdOptions {
   /** Default Milan. */
   readonly product?: SnpProduct;
-  /** ARK and ASK keys; default the product's fixture keys (core/snp/testing/fixtures). */
+  /** ARK and ASK keys; default the product's fixture keys (sim/amd/fixtures). */
   readonly keys?: AmdRootKeys;
   /** The chip's secret, from which CHIP_ID and every VCEK key derive; default the product's fixture chip. */
   readonly chipSecret?: Uint8Array;

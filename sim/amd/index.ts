@@ -15,7 +15,7 @@ export {
   type CertOverride,
   type KeyPair,
   type VcekInput,
-} from '../../core/snp/testing/fake-amd.ts';
+} from './hierarchy.ts';
 export { buildCrl, type CrlOptions } from './crl.ts';
 export { AmdSimError, type AmdSimErrorKind } from './errors.ts';
 export {

@@ -1,6 +1,6 @@
 /**
  * The chip of the simulated platform. ARK and ASK keys are the fake AMD hierarchy's fixtures
- * (core/snp/testing/fake-amd.ts). A chip is a secret: as on real silicon, its CHIP_ID and its VCEKs are
+ * (sim/amd/hierarchy.ts). A chip is a secret: as on real silicon, its CHIP_ID and its VCEKs are
  * derived from it, one VCEK per TCB, so a VCEK for another TCB has another key — exactly why a
  * verifier with a stale VCEK fails.
  */

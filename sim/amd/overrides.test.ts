@@ -10,7 +10,7 @@ import {
   verifyAttestation,
   type SnpVerifyErrorKind,
 } from '../../core/snp/index.ts';
-import { expectKind } from '../../core/snp/testing/test-helpers.ts';
+import { expectKind } from '../../test/support/snp.ts';
 import { certificateFields } from '../../core/x509/index.ts';
 import { amdName, FakeAmd, ReportSigner, type CertOverride, type FakeAmdOptions } from './index.ts';
 

@@ -7,7 +7,7 @@ import {
   verifyAttestation,
   SnpValidationError,
 } from '../../core/snp/index.ts';
-import { expectKind } from '../../core/snp/testing/test-helpers.ts';
+import { expectKind } from '../../test/support/snp.ts';
 import { AmdSimError, FakeAmd, ReportSigner } from './index.ts';
 
 const amd = new FakeAmd();

@@ -3,7 +3,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reportDataFor } from '../../core/runtime-data/report-data.ts';
 import { amdRoots } from '../../core/snp/index.ts';
-import { fixtureAmdKeys } from '../../core/snp/testing/fake-amd.ts';
+import { fixtureAmdKeys } from '../amd/hierarchy.ts';
 import { createSimulatorCa, type SimulatorCa } from '../common/tls.ts';
 import { MaaError } from './errors.ts';
 import { MaaService, type MaaServiceOptions } from './maa-service.ts';
@@ -15,7 +15,7 @@ import {
   REPORT_FIELDS,
   signedReport,
   type FakeSnp,
-} from './testing/sidecar-request.ts';
+} from '../../test/support/sim/sidecar-request.ts';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const RUNTIME = Buffer.from(

@@ -1,15 +1,15 @@
 import crypto, { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACI_RUNTIME_DATA_B64 } from '../../core/runtime-data/microsoft-vectors.fixture.ts';
+import { ACI_RUNTIME_DATA_B64 } from '../../test/support/microsoft-vectors.ts';
 import { reportDataFor } from '../../core/runtime-data/report-data.ts';
 import { composeTcb, OFFSET } from '../../core/snp/index.ts';
-import { buildArk, buildAsk, fixtureAmdKeys, fixtureRootKeys } from '../../core/snp/testing/fake-amd.ts';
-import { flipBit, realReport, thim } from '../../core/snp/testing/test-helpers.ts';
+import { buildArk, buildAsk, fixtureAmdKeys, fixtureRootKeys } from '../amd/hierarchy.ts';
+import { flipBit, realReport, thim } from '../../test/support/snp.ts';
 import { createSimulatorCa, type SimulatorCa } from '../common/tls.ts';
 import { DENY_DEBUG_POLICY, PERMIT_ALL_POLICY } from './attestation-policy.ts';
 import { amdArks } from './trusted-arks.ts';
 import { startMaa, type RunningMaa } from './start.ts';
-import { request, verifyViaDiscovery, type HttpResult } from './testing/relying-party.ts';
+import { request, verifyViaDiscovery, type HttpResult } from '../../test/support/sim/maa-relying-party.ts';
 import {
   chainPem,
   fakeSnp,
@@ -19,7 +19,7 @@ import {
   sidecarRequestBody,
   signedReport,
   type FakeSnp,
-} from './testing/sidecar-request.ts';
+} from '../../test/support/sim/sidecar-request.ts';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const NOW_S = NOW / 1000;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MAA_RUNTIME_DATA_B64 } from '../../core/runtime-data/microsoft-vectors.fixture.ts';
+import { MAA_RUNTIME_DATA_B64 } from '../../test/support/microsoft-vectors.ts';
 import { MaaError } from './errors.ts';
 import { parseAttestRequest } from './request.ts';
-import { goUrlBase64, sidecarRequestBody } from './testing/sidecar-request.ts';
+import { goUrlBase64, sidecarRequestBody } from '../../test/support/sim/sidecar-request.ts';
 
 const REPORT = Buffer.alloc(1184, 0xab);
 const CHAIN = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';

@@ -13,7 +13,7 @@ import {
 } from '../../core/snp/index.ts';
 import { FakeAmd, ReportSigner } from '../amd/index.ts';
 import { simulatedGuest, type SimulatedGuest, type SimulatedGuestOptions } from './index.ts';
-import { TRANSPORTS, type GuestTransport } from './testing/transports.ts';
+import { TRANSPORTS, type GuestTransport } from '../../test/support/sim/sev-transports.ts';
 
 // _IOWR('S', nr, size) = 3 << 30 | size << 16 | 'S' << 8 | nr
 const SNP_GET_REPORT = 0xc0205300;

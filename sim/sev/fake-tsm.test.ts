@@ -20,7 +20,7 @@ import {
   type SimulatedGuestOptions,
   type TsmFilesystem,
 } from './index.ts';
-import { TRANSPORTS, type GuestTransport } from './testing/transports.ts';
+import { TRANSPORTS, type GuestTransport } from '../../test/support/sim/sev-transports.ts';
 
 const amd = new FakeAmd({ product: 'Genoa' });
 const hostData = Buffer.alloc(32, 0x5a);

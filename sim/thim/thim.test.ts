@@ -8,7 +8,7 @@ import {
   SnpVerifyError,
   verifyAttestation,
 } from '../../core/snp/index.ts';
-import { expectKind } from '../../core/snp/testing/test-helpers.ts';
+import { expectKind } from '../../test/support/snp.ts';
 import { FakeAmd, ReportSigner } from '../amd/index.ts';
 import { startThim, THIM_PATH, type RunningThim } from './index.ts';
 

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIMULATOR_HEADER } from '../common/http.ts';
 import { httpsRequest } from '../../test/support/https-request.ts';
 import type { RunningVault } from './start.ts';
-import { rejection, startWorld } from './testing/world.ts';
-import type { World } from './testing/world.ts';
+import { rejection, startWorld } from '../../test/support/sim/vault-world.ts';
+import type { World } from '../../test/support/sim/vault-world.ts';
 
 let world: World;
 let kv: RunningVault;

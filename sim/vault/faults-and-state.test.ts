@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrapKeyHsm } from '../../core/keywrap/key-hsm.ts';
 import { decodeJwt } from '../common/jwt/jwt.ts';
 import { httpsRequest } from '../../test/support/https-request.ts';
-import { rejection, startWorld } from './testing/world.ts';
-import type { World } from './testing/world.ts';
+import { rejection, startWorld } from '../../test/support/sim/vault-world.ts';
+import type { World } from '../../test/support/sim/vault-world.ts';
 
 let world: World;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vault-sim-'));

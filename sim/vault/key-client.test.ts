@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyClient } from '@azure/keyvault-keys';
 import { decodeReleasePolicy, policyHash } from '../../core/policy/index.ts';
 import type { RunningVault } from './start.ts';
-import { rejection, startWorld } from './testing/world.ts';
-import type { World } from './testing/world.ts';
+import { rejection, startWorld } from '../../test/support/sim/vault-world.ts';
+import type { World } from '../../test/support/sim/vault-world.ts';
 
 let world: World;
 let kv: RunningVault;

@@ -8,8 +8,8 @@ import { decodeJwt } from '../common/jwt/jwt.ts';
 import { startTestIssuer } from '../common/jwt/oidc-issuer.ts';
 import type { TestIssuer } from '../common/jwt/oidc-issuer.ts';
 import type { RunningVault } from './start.ts';
-import { rejection, startWorld } from './testing/world.ts';
-import type { World } from './testing/world.ts';
+import { rejection, startWorld } from '../../test/support/sim/vault-world.ts';
+import type { World } from '../../test/support/sim/vault-world.ts';
 
 let world: World;
 let kv: RunningVault;

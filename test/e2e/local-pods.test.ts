@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgentWorld, type AgentWorld } from '../../agent/testing/world.ts';
+import { startAgentWorld, type AgentWorld } from '../support/agent/world.ts';
 import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { startControlPlane, type ControlPlane } from '../../scripts/cluster/control-plane.ts';
 import { buildImages } from '../../scripts/cluster/images.ts';

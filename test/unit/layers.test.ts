@@ -30,6 +30,7 @@ describe('layer rules', () => {
     ['cli/x.ts', "import { x } from '../sim/amd/index.ts';"],
     ['sim/vault/x.ts', "import { x } from '../../agent/config.ts';"],
     ['sim/vault/x.ts', "import { x } from '../../operator/config.ts';"],
+    ['sim/amd/x.ts', "import { x } from '../../test/support/snp.ts';"], // product code never uses test support
   ])('%s: %s is refused', async (file, code) => {
     expect(await crossings(file, code)).toEqual([expect.stringMatching(/crosses a layer|does no I\/O/)]);
   });
@@ -40,7 +41,7 @@ describe('layer rules', () => {
     ['agent/x.ts', "import { x } from '../edge/azure/index.ts';"],
     ['sim/vault/x.ts', "import { x } from '../../core/errors.ts';"],
     ['agent/flow.test.ts', "import { x } from '../sim/amd/index.ts';"], // specs may use the simulators
-    ['agent/testing/x.ts', "import { x } from '../../sim/amd/index.ts';"],
+    ['test/support/agent/x.ts', "import { x } from '../../../sim/amd/index.ts';"],
     ['bench/x.ts', "import { x } from '../operator/config.ts';"],
   ])('%s: %s is allowed', async (file, code) => {
     expect(await crossings(file, code)).toEqual([]);

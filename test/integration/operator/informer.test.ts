@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { Informer, type InformerEvent } from '../../../edge/kube/informer.ts';
 import { KubeHttp } from '../../../edge/kube/kube-http.ts';
 import { trimPod, type ObservedPod } from '../../../operator/reconcile/index.ts';
-import { policy } from '../../../operator/reconcile/testing.ts';
+import { policy } from '../../support/reconcile.ts';
 import { kubeAccessFromFile } from '../../../edge/kube/kubeconfig.ts';
 import { eventually } from '../../support/eventually.ts';
 

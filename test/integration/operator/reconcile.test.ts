@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecureKey } from '../../../core/api/securekey.generated.ts';
 import { POLICY_ANNOTATIONS } from '../../../core/digest/index.ts';
 import { digestsOf, NO_DIGEST, parsePolicyJson } from '../../../core/policy/index.ts';
-import { policy } from '../../../operator/reconcile/testing.ts';
+import { policy } from '../../support/reconcile.ts';
 import { eventually, startHarness, type Harness } from './harness.ts';
 
 const ANNOTATION = POLICY_ANNOTATIONS['kata-agent-policy'];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POLICY_ANNOTATIONS } from '../../../core/digest/index.ts';
 import { digestsOf, parsePolicyJson } from '../../../core/policy/index.ts';
-import { policy } from '../../../operator/reconcile/testing.ts';
+import { policy } from '../../support/reconcile.ts';
 import { eventually, startHarness, type Harness } from './harness.ts';
 
 /** The operator's and the vault's clocks run `skewMs` ahead of real time; the test moves them together. */

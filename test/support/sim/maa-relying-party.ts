@@ -4,7 +4,7 @@
  * `x5c` certificate — but with `jose`, independently of the simulator's own code.
  */
 import { decodeProtectedHeader, importX509, jwtVerify, type JWTPayload } from 'jose';
-import { httpsRequest, type RawResponse } from '../../../test/support/https-request.ts';
+import { httpsRequest, type RawResponse } from '../https-request.ts';
 
 export type HttpResult = RawResponse;
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { SecureKey, SecureKeySpec } from '../../core/api/securekey.generated.ts';
 import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
-import { INJECT_LABEL, INJECT_LABEL_VALUE } from './constants.ts';
-import { trimPod, type ObservedPod } from './observed-pod.ts';
+import { INJECT_LABEL, INJECT_LABEL_VALUE } from '../../operator/reconcile/constants.ts';
+import { trimPod, type ObservedPod } from '../../operator/reconcile/observed-pod.ts';
 
-/** Test helpers shared by this folder's tests and, later, by the operator's edges. */
+/** Builders of SecureKeys and pods for the reconciler's specs. */
 
 export const MAA = 'https://sharedeus.eus.attest.azure.net';
 

@@ -2,9 +2,9 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { testdata } from '../../../test/support/paths.ts';
-import type { SecureKeyError } from '../../errors.ts';
-import { parsePemCertificates } from '../../x509/index.ts';
+import { testdata } from './paths.ts';
+import type { SecureKeyError } from '../../core/errors.ts';
+import { parsePemCertificates } from '../../core/x509/index.ts';
 
 export const realReport: Buffer = readFileSync(testdata('snp-real/report.bin'));
 

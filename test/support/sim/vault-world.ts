@@ -12,14 +12,14 @@ import { clientAssertionCredential, keyClientFor } from '../../../edge/azure/ind
 import type { RetryOptions } from '../../../edge/azure/index.ts';
 import { buildPolicy, serializePolicy } from '../../../core/policy/index.ts';
 import { runtimeKeyJwks } from '../../../core/runtime-data/runtime-key-jwks.ts';
-import { createSimulatorCa } from '../../common/tls.ts';
-import type { SimulatorCa } from '../../common/tls.ts';
-import { startEntra } from '../../entra/start.ts';
-import type { RunningEntra } from '../../entra/start.ts';
-import { startTestIssuer } from '../../common/jwt/oidc-issuer.ts';
-import type { SignOptions, TestIssuer } from '../../common/jwt/oidc-issuer.ts';
-import { startVault } from '../start.ts';
-import type { RunningVault, StartVaultOptions } from '../start.ts';
+import { createSimulatorCa } from '../../../sim/common/tls.ts';
+import type { SimulatorCa } from '../../../sim/common/tls.ts';
+import { startEntra } from '../../../sim/entra/start.ts';
+import type { RunningEntra } from '../../../sim/entra/start.ts';
+import { startTestIssuer } from '../../../sim/common/jwt/oidc-issuer.ts';
+import type { SignOptions, TestIssuer } from '../../../sim/common/jwt/oidc-issuer.ts';
+import { startVault } from '../../../sim/vault/start.ts';
+import type { RunningVault, StartVaultOptions } from '../../../sim/vault/start.ts';
 
 export const TENANT = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 export const OFFICER = 'aaaaaaaa-1111-4111-8111-000000000001';

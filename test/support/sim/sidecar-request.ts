@@ -1,5 +1,5 @@
 /**
- * Test support: SEV-SNP evidence signed by a fake AMD chain (core/snp/testing/fake-amd.ts), and the
+ * Test support: SEV-SNP evidence signed by a fake AMD chain (sim/amd/hierarchy.ts), and the
  * attest request body built exactly as the Microsoft SKR sidecar builds it (`pkg/common/maa.go`,
  * the SKR sidecar, `pkg/attest`): Go's `base64.URLEncoding` (URL-safe, padded), struct members in declaration order,
  * `initTimeData` always present and empty, `nonce` a bare JSON number.
@@ -15,7 +15,7 @@ import {
   type SnpProduct,
   type TcbPartsInput,
 } from '../../../core/snp/index.ts';
-import { buildArk, buildAsk, buildVcek, type FakeAmdKeys } from '../../../core/snp/testing/fake-amd.ts';
+import { buildArk, buildAsk, buildVcek, type FakeAmdKeys } from '../../../sim/amd/hierarchy.ts';
 
 export interface FakeSnp {
   readonly product: SnpProduct;

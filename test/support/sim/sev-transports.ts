@@ -5,12 +5,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { IoctlCall, IoctlResult } from '../fake-sev-guest.ts';
-import type { SimulatedGuest } from '../guest.ts';
-import type { DeviceName } from '../protocol.ts';
-import { DeviceSocketClient } from '../socket-client.ts';
-import { serveDeviceSocket } from '../socket-server.ts';
-import type { TsmFilesystem } from '../tsm-filesystem.ts';
+import type { IoctlCall, IoctlResult } from '../../../sim/sev/fake-sev-guest.ts';
+import type { SimulatedGuest } from '../../../sim/sev/guest.ts';
+import type { DeviceName } from '../../../sim/sev/protocol.ts';
+import { DeviceSocketClient } from '../../../sim/sev/socket-client.ts';
+import { serveDeviceSocket } from '../../../sim/sev/socket-server.ts';
+import type { TsmFilesystem } from '../../../sim/sev/tsm-filesystem.ts';
 
 export interface GuestTransport {
   ioctl(device: DeviceName, call: IoctlCall): Promise<IoctlResult>;

@@ -17,9 +17,9 @@ import {
   subjectNameDer,
   type CertificateOptions,
   type NameAttributeInput,
-} from '../../x509/index.ts';
-import { encodeKdsExtensions, type KdsExtensions } from '../kds.ts';
-import { SNP_PRODUCTS, type SnpProduct } from '../tcb.ts';
+} from '../../core/x509/index.ts';
+import { encodeKdsExtensions, type KdsExtensions } from '../../core/snp/kds.ts';
+import { SNP_PRODUCTS, type SnpProduct } from '../../core/snp/tcb.ts';
 
 /** AMD's subject and issuer layout, in AMD's order: OU, C, L, ST, O, CN. */
 export function amdName(cn: string): NameAttributeInput[] {
@@ -95,7 +95,7 @@ export function fixtureKeyFile(product: SnpProduct, role: 'ark' | 'ask'): URL {
 }
 
 function loadRsa4096(file: URL): KeyPair {
-  const hint = 'run `node core/snp/testing/fixtures/regenerate.ts` to recreate the fixture keys';
+  const hint = 'run `node sim/amd/fixtures/regenerate.ts` to recreate the fixture keys';
   let privateKey: KeyObject;
   try {
     privateKey = crypto.createPrivateKey(readFileSync(file));

@@ -10,12 +10,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { KeyClient } from '@azure/keyvault-keys';
-import { policyDigest } from '../../core/digest/index.ts';
-import { buildPolicy, serializePolicy } from '../../core/policy/index.ts';
-import { keyClientFor, workloadIdentityCredential } from '../../edge/azure/index.ts';
-import { ReportSigner } from '../../sim/amd/index.ts';
-import { startSandbox, type Sandbox } from '../../sim/sandbox/sandbox.ts';
-import { repoRoot, testdata } from '../../test/support/paths.ts';
+import { policyDigest } from '../../../core/digest/index.ts';
+import { buildPolicy, serializePolicy } from '../../../core/policy/index.ts';
+import { keyClientFor, workloadIdentityCredential } from '../../../edge/azure/index.ts';
+import { ReportSigner } from '../../../sim/amd/index.ts';
+import { startSandbox, type Sandbox } from '../../../sim/sandbox/sandbox.ts';
+import { repoRoot, testdata } from '../paths.ts';
 
 export const KATA_POLICY = 'io.katacontainers.config.agent.policy';
 /** sha256 of the real policy behind testdata/snp-real: the digest the keys admit. */

@@ -10,10 +10,10 @@ import crypto from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { wrapKeyHsm, type KeyHsmEnc } from '../../core/keywrap/key-hsm.ts';
-import { httpsAgent } from '../../edge/http/https-agent.ts';
-import { decodeJwt, signJwt } from '../../sim/common/jwt/jwt.ts';
-import { createSimulatorCa, type SimulatorCa } from '../../sim/common/tls.ts';
+import { wrapKeyHsm, type KeyHsmEnc } from '../../../core/keywrap/key-hsm.ts';
+import { httpsAgent } from '../../../edge/http/https-agent.ts';
+import { decodeJwt, signJwt } from '../../../sim/common/jwt/jwt.ts';
+import { createSimulatorCa, type SimulatorCa } from '../../../sim/common/tls.ts';
 
 export type Tampering =
   /** Forward unchanged (and remember the release responses, for `replay`). */
