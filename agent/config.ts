@@ -113,6 +113,7 @@ export function parseAgentConfig(argv: readonly string[], env: Env): AgentConfig
     releaseEnc: oneOf(or('releaseEnc', 'RSA_AES_KEY_WRAP_256'), Object.keys(KEY_HSM_ENCS) as KeyHsmEnc[]),
     timeoutMs: duration(or('timeout', '120s'), 1_000),
     admissionWaitMs: duration(or('admissionWait', '0s'), 0),
+    allowDiskOutput: bool(get('allowDiskOutput'), false),
     simulators,
   };
   const trustRoots = get('releaseTrustRoots');

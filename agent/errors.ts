@@ -55,6 +55,10 @@ export type AgentErrorKind =
   | 'unwrap-failed'
   /** A key or the readiness marker could not be written. */
   | 'write-failed'
+  /** The output directory is on a disk, not tmpfs or ramfs (sink/exposure.ts). */
+  | 'output-on-disk'
+  /** Memory could not be excluded from core dumps (sink/exposure.ts). */
+  | 'core-dumps-enabled'
   /** The overall deadline passed. */
   | 'deadline-exceeded'
   /** Node mode: the node agent refused (identity or admission) or answered something unusable. */

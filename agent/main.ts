@@ -15,6 +15,7 @@ import { agentErrorFields, describeAgentError } from './errors.ts';
 import { logEvents } from '../edge/log/log.ts';
 import { agentLogger } from './log.ts';
 import { generateRuntimeKey } from './runtime-key.ts';
+import { assertOutputInMemory, excludeMemoryFromCoreDumps } from './sink/exposure.ts';
 import { Timeline } from './timeline.ts';
 
 async function main(): Promise<number> {
@@ -41,12 +42,21 @@ async function main(): Promise<number> {
         Promise.all([import('./node/node-config.ts'), import('./node/node-client.ts')]),
       );
       const config = parseNodeConfig(process.argv.slice(2), process.env);
-      log.info('starting', { mode: 'node', nodeAgent: config.url, keys: config.keys });
+      assertOutputInMemory(config.outputDir, config);
+      log.info('starting', {
+        mode: 'node',
+        nodeAgent: config.url,
+        keys: config.keys,
+        coreDumpsExcluded: excludeMemoryFromCoreDumps(),
+      });
       const keys = await fetchFromNodeAgent(config, logEvents(log));
       result.info('ready', { keys });
       return 0;
     }
     const config = parseAgentConfig(process.argv.slice(2), process.env);
+    // Before any key exists: an output directory on a disk is refused, and no core dump holds memory.
+    assertOutputInMemory(config.outputDir, config);
+    const coreDumpsExcluded = excludeMemoryFromCoreDumps();
     log.info('starting', {
       mode: config.mode,
       evidence: config.evidence,
@@ -60,6 +70,7 @@ async function main(): Promise<number> {
         path: k.path,
       })),
       ...(config.simulators ? { simulators: true } : {}),
+      coreDumpsExcluded,
     });
     if (config.mode === 'sidecar') {
       const { startSidecar } = await loadEagerly(() => import('./sidecar.ts'));

@@ -95,6 +95,8 @@ export interface AgentConfig {
   /** How long a release refused for a digest not (yet) admitted is retried. */
   admissionWaitMs: number;
   fileOwner?: { uid: number; gid: number };
+  /** TESTS AND SANDBOX ONLY: the output directory may be on a disk (sink/exposure.ts). */
+  allowDiskOutput: boolean;
   simulators: boolean;
 }
 

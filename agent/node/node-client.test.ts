@@ -205,6 +205,7 @@ describe('node mode client', () => {
         SECUREKEY_NODE_AGENT_CA: caFile,
         SECUREKEY_NODE_TOKEN_FILE: tokenFile,
         SECUREKEY_OUTPUT_DIR: out,
+        SECUREKEY_ALLOW_DISK_OUTPUT: 'true', // `out` is under the OS temp directory
       };
       const run = await runAgentProcess(
         env,

@@ -14,7 +14,7 @@ import {
 import { ALIAS, FILE, NAME } from '../../core/inject/requests.ts';
 import { KEY_FORMATS, type KeyFormat } from '../../core/keys/output-formats.ts';
 import { readArgs, READY_FILE_NAME, type Env } from '../config/options.ts';
-import { invalid, missing } from '../config/validators.ts';
+import { bool, invalid, missing } from '../config/validators.ts';
 
 export interface NodeKeyRequest {
   alias: string;
@@ -30,6 +30,7 @@ export interface NodeConfig {
   keys: NodeKeyRequest[];
   outputDir: string;
   readyFile: string;
+  allowDiskOutput: boolean;
   timeoutMs: number;
 }
 
@@ -98,6 +99,7 @@ export function parseNodeConfig(argv: readonly string[], env: Env): NodeConfig {
     keys,
     outputDir,
     readyFile: path.join(outputDir, READY_FILE_NAME),
+    allowDiskOutput: bool(get('allowDiskOutput'), false),
     timeoutMs: Number(t[1]) * 1000,
   };
 }

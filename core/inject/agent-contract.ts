@@ -70,6 +70,8 @@ export const AGENT_OPTIONS = {
   refresh: { flag: '--refresh', variable: 'SECUREKEY_REFRESH' },
   probePort: { flag: '--probe-port', variable: 'SECUREKEY_PROBE_PORT' },
   fileOwner: { flag: '--file-owner', variable: 'SECUREKEY_FILE_OWNER' },
+  /** TESTS AND SANDBOX ONLY: write keys to a directory that is not tmpfs. The injector never sets it. */
+  allowDiskOutput: { flag: '--allow-disk-output', variable: 'SECUREKEY_ALLOW_DISK_OUTPUT', boolean: true },
   simulators: { flag: '--simulators', variable: 'SECUREKEY_SIMULATORS', boolean: true },
 } as const satisfies Record<string, AgentOption>;
 
@@ -82,6 +84,7 @@ export const NODE_OPTIONS = {
   format: { flag: '--format', repeats: true },
   file: { flag: '--file', repeats: true },
   outputDir: AGENT_OPTIONS.outputDir,
+  allowDiskOutput: AGENT_OPTIONS.allowDiskOutput,
   timeout: AGENT_OPTIONS.timeout,
 } as const satisfies Record<string, AgentOption>;
 

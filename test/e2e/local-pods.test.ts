@@ -75,6 +75,8 @@ function agentEnv(): Array<{ name: string; value: string }> {
     AZURE_FEDERATED_TOKEN_FILE: '/var/run/securekey-e2e/agent-token',
     SECUREKEY_CA_FILE: '/var/run/securekey-e2e/ca.pem',
     SECUREKEY_RELEASE_TRUST_ROOTS: '/var/run/securekey-e2e/ca.pem',
+    // In a pod the keys volume is tmpfs: the agent checks it as in production.
+    SECUREKEY_ALLOW_DISK_OUTPUT: undefined,
   });
   return Object.entries(env).map(([name, value]) => ({ name, value }));
 }

@@ -129,6 +129,8 @@ export async function startAgentWorld(): Promise<AgentWorld> {
           SECUREKEY_PSP_TOKEN_FILE: admittedTokenFile,
           SECUREKEY_RELEASE_TRUST_ROOTS: sb.caFile,
           SECUREKEY_TIMEOUT: '60s',
+          // Output directories are under the OS temp directory, often a disk: the tests' escape hatch.
+          SECUREKEY_ALLOW_DISK_OUTPUT: 'true',
           ...overrides,
         };
         return Object.fromEntries(
