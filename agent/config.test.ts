@@ -406,6 +406,7 @@ const CASES: Record<Option, Case> = {
   refresh: { value: '30s', read: (c) => c.refreshMs, want: 30_000 },
   probePort: { value: '8181', read: (c) => c.probePort, want: 8181 },
   fileOwner: { value: '1000:2000', read: (c) => c.fileOwner, want: { uid: 1000, gid: 2000 } },
+  fileMode: { value: '0440', read: (c) => c.fileMode, want: '0440' },
   allowDiskOutput: { value: 'true', read: (c) => c.allowDiskOutput, want: true },
   simulators: { value: 'true', read: (c) => c.simulators, want: true },
 };

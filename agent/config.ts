@@ -14,6 +14,7 @@ import path from 'node:path';
 import {
   AGENT_OPTIONS,
   EVIDENCE_BACKENDS,
+  KEY_FILE_MODES,
   KEYS_MOUNT_PATH,
   SIDECAR_PROBE_PORT,
   WORKLOAD_IDENTITY_ENV,
@@ -113,6 +114,7 @@ export function parseAgentConfig(argv: readonly string[], env: Env): AgentConfig
     releaseEnc: oneOf(or('releaseEnc', 'RSA_AES_KEY_WRAP_256'), Object.keys(KEY_HSM_ENCS) as KeyHsmEnc[]),
     timeoutMs: duration(or('timeout', '120s'), 1_000),
     admissionWaitMs: duration(or('admissionWait', '0s'), 0),
+    fileMode: oneOf(or('fileMode', '0400'), KEY_FILE_MODES),
     allowDiskOutput: bool(get('allowDiskOutput'), false),
     simulators,
   };

@@ -196,6 +196,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
     const keys = await timeline.time('write', () =>
       writeKeys(unwrapped, {
         readyFile: config.readyFile,
+        fileMode: config.fileMode,
         ...(config.fileOwner === undefined ? {} : { owner: config.fileOwner }),
       }),
     );

@@ -38,6 +38,7 @@ const KEYS: ResolvedKey[] = [
 
 interface Container {
   args: string[];
+  securityContext: { runAsGroup?: number };
   env: { name: string; value: string }[];
   volumeMounts: { name: string; mountPath: string }[];
   startupProbe?: { httpGet: { port: number } };
@@ -47,10 +48,11 @@ interface Container {
 function injected(
   mode: string,
   input: Partial<AgentSettingsInput> = {},
+  app: Record<string, unknown> = {},
 ): { agent: Container; env: Record<string, string> } {
   const pod = {
     metadata: { name: 'web', annotations: { 'securekey.io/agent-mode': mode } },
-    spec: { containers: [{ name: 'app', image: 'app' }] },
+    spec: { containers: [{ name: 'app', image: 'app', ...app }] },
   };
   const settings = agentSettings({ image: 'agent', ...input });
   const result = injectAgent(pod, KEYS, settings);
@@ -115,6 +117,20 @@ describe('what the injector writes, the agent reads', () => {
       caPem: PEM + '\n',
       releaseTrustRootsPem: PEM + '\n',
     });
+  });
+
+  it('an app that reads through the files’ group: 0440 in every mode, the agent in the app’s group', () => {
+    const app = { securityContext: { runAsUser: 1000, runAsGroup: 1000 } };
+    for (const mode of ['init', 'sidecar']) {
+      const { agent, env } = injected(mode, IDENTITY, app);
+      expect(parseAgentConfig(agent.args, env).fileMode).toBe('0440');
+      expect(agent.securityContext.runAsGroup).toBe(1000);
+    }
+    const node = { nodeAgentUrl: 'https://node.example:8443', nodeAgentCaConfigMap: 'ca' };
+    const { agent, env } = injected('node', node, app);
+    expect(parseNodeConfig(agent.args, env).fileMode).toBe('0440');
+    const plain = injected('init', IDENTITY);
+    expect(parseAgentConfig(plain.agent.args, plain.env).fileMode).toBe('0400');
   });
 
   it('node: the node agent, its CA, the pod token and the keys by SecureKey name', () => {

@@ -5,7 +5,12 @@
  * flag wins over its variable.
  */
 import { parseArgs } from 'node:util';
-import type { AgentMode, AgentOption, EvidenceBackend } from '../../core/inject/agent-contract.ts';
+import type {
+  AgentMode,
+  AgentOption,
+  EvidenceBackend,
+  KeyFileMode,
+} from '../../core/inject/agent-contract.ts';
 import type { KeyHsmEnc } from '../../core/keywrap/key-hsm.ts';
 import type { KeyFormat } from '../../core/keys/output-formats.ts';
 import { invalid, missing, type Sourced } from './validators.ts';
@@ -95,6 +100,8 @@ export interface AgentConfig {
   /** How long a release refused for a digest not (yet) admitted is retried. */
   admissionWaitMs: number;
   fileOwner?: { uid: number; gid: number };
+  /** 0400, or 0440 when the app reads the files through their group (ADR 21). */
+  fileMode: KeyFileMode;
   /** TESTS AND SANDBOX ONLY: the output directory may be on a disk (sink/exposure.ts). */
   allowDiskOutput: boolean;
   simulators: boolean;

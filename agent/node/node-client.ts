@@ -118,7 +118,7 @@ export async function fetchFromNodeAgent(
           plaintext.fill(0);
         }
       });
-      const written = await writeKeys(sink, { readyFile: config.readyFile });
+      const written = await writeKeys(sink, { readyFile: config.readyFile, fileMode: config.fileMode });
       log({
         msg: 'keys written',
         keys: written.map((w) => ({ alias: w.alias, kid: w.kid })),

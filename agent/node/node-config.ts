@@ -6,15 +6,17 @@
  */
 import path from 'node:path';
 import {
+  KEY_FILE_MODES,
   KEYS_MOUNT_PATH,
   NODE_OPTIONS,
   NODE_TOKEN_MOUNT_PATH,
   type AgentMode,
+  type KeyFileMode,
 } from '../../core/inject/agent-contract.ts';
 import { ALIAS, FILE, NAME } from '../../core/inject/requests.ts';
 import { KEY_FORMATS, type KeyFormat } from '../../core/keys/output-formats.ts';
 import { readArgs, READY_FILE_NAME, type Env } from '../config/options.ts';
-import { bool, invalid, missing } from '../config/validators.ts';
+import { bool, invalid, missing, oneOf } from '../config/validators.ts';
 
 export interface NodeKeyRequest {
   alias: string;
@@ -30,6 +32,8 @@ export interface NodeConfig {
   keys: NodeKeyRequest[];
   outputDir: string;
   readyFile: string;
+  /** As init mode's (ADR 21). */
+  fileMode: KeyFileMode;
   allowDiskOutput: boolean;
   timeoutMs: number;
 }
@@ -99,6 +103,7 @@ export function parseNodeConfig(argv: readonly string[], env: Env): NodeConfig {
     keys,
     outputDir,
     readyFile: path.join(outputDir, READY_FILE_NAME),
+    fileMode: oneOf(get('fileMode') ?? { value: '0400', from: NODE_OPTIONS.fileMode.flag }, KEY_FILE_MODES),
     allowDiskOutput: bool(get('allowDiskOutput'), false),
     timeoutMs: Number(t[1]) * 1000,
   };

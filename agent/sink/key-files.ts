@@ -1,10 +1,12 @@
 /**
- * The sink: each key written atomically to its file (mode 0400) in its configured format, then the
- * readiness marker that tells the pod (and a readiness probe) that every key is in place. The
- * formatted bytes are wiped after writing; the marker lists aliases, files and key ids, no material.
+ * The sink: each key written atomically to its file in its configured format — mode 0400, or 0440 when
+ * the app reads it through the files' group (ADR 21) — then the readiness marker that tells the pod
+ * (and a readiness probe) that every key is in place. The formatted bytes are wiped after writing; the
+ * marker lists aliases, files and key ids, no material.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { KeyFileMode } from '../../core/inject/agent-contract.ts';
 import { KeyMaterialError } from '../../core/keys/errors.ts';
 import { formatKeyMaterial } from '../../core/keys/output-formats.ts';
 import type { KeyFormat } from '../../core/keys/output-formats.ts';
@@ -17,7 +19,6 @@ export type SinkKey = Pick<UnwrappedKey, 'material' | 'keyOps' | 'kid'> & {
 };
 import { writeFileAtomic } from '../../edge/files/atomic-file.ts';
 
-export const KEY_FILE_MODE = 0o400;
 export const READY_FILE_MODE = 0o444;
 
 export interface WrittenKey {
@@ -31,6 +32,12 @@ export interface WrittenKey {
 
 export interface SinkOptions {
   owner?: { uid: number; gid: number };
+  /**
+   * The key files' mode, 0400 by default. With 0440 the files' group is the one they are created with:
+   * the agent's primary group, which the injector sets to the pod's fsGroup or the app's runAsGroup, or
+   * the directory's when it is setgid (the kubelet's emptyDir with an fsGroup). No chown, no CAP_CHOWN.
+   */
+  fileMode?: KeyFileMode;
 }
 
 /** Every key (concurrently, each atomically), then the readiness marker. */
@@ -41,7 +48,8 @@ export async function writeKeys(
   const dirs = new Set([path.dirname(o.readyFile), ...keys.map((k) => path.dirname(k.spec.path))]);
   for (const dir of dirs) await makeDirectory(dir);
   const owner = o.owner === undefined ? {} : { owner: o.owner };
-  const written = await Promise.all(keys.map((key) => writeKey(key, owner)));
+  const fileMode = o.fileMode === undefined ? {} : { fileMode: o.fileMode };
+  const written = await Promise.all(keys.map((key) => writeKey(key, { ...owner, ...fileMode })));
   await writeReadyMarker(o.readyFile, written, owner);
   return written;
 }
@@ -66,7 +74,10 @@ export async function writeKey(key: SinkKey, o: SinkOptions = {}): Promise<Writt
     );
   }
   try {
-    await writeFileAtomic(spec.path, bytes, { mode: KEY_FILE_MODE, ...(o.owner ? { owner: o.owner } : {}) });
+    await writeFileAtomic(spec.path, bytes, {
+      mode: Number.parseInt(o.fileMode ?? '0400', 8),
+      ...(o.owner ? { owner: o.owner } : {}),
+    });
   } catch (err) {
     throw new AgentError(
       'write-failed',

@@ -14,6 +14,15 @@ export type AgentMode = (typeof AGENT_MODES)[number];
 
 /** Where the keys volume is mounted, and the agent's default output directory (the injector passes none). */
 export const KEYS_MOUNT_PATH = '/run/securekey';
+/**
+ * The key files' modes (ADR 21): owner-read when the app runs as the agent's uid, owner- and group-read
+ * when it shares the files' group (the pod's fsGroup, or the agent's runAsGroup set to the app's). Never
+ * readable by others.
+ */
+export const KEY_FILE_MODES = ['0400', '0440'] as const;
+export type KeyFileMode = (typeof KEY_FILE_MODES)[number];
+/** The agent image's user (images/images.json), which the agent runs as unless the pod says otherwise. */
+export const AGENT_IMAGE_UID = 65532;
 /** The sidecar answers its startup probe here (GET /ready) once every key is written. */
 export const SIDECAR_PROBE_PORT = 9797;
 /** Node mode: the projected token for the node agent; the agent's default token file is `<here>/token`. */
@@ -70,6 +79,7 @@ export const AGENT_OPTIONS = {
   refresh: { flag: '--refresh', variable: 'SECUREKEY_REFRESH' },
   probePort: { flag: '--probe-port', variable: 'SECUREKEY_PROBE_PORT' },
   fileOwner: { flag: '--file-owner', variable: 'SECUREKEY_FILE_OWNER' },
+  fileMode: { flag: '--file-mode', variable: 'SECUREKEY_FILE_MODE' },
   /** TESTS AND SANDBOX ONLY: write keys to a directory that is not tmpfs. The injector never sets it. */
   allowDiskOutput: { flag: '--allow-disk-output', variable: 'SECUREKEY_ALLOW_DISK_OUTPUT', boolean: true },
   simulators: { flag: '--simulators', variable: 'SECUREKEY_SIMULATORS', boolean: true },
@@ -84,6 +94,7 @@ export const NODE_OPTIONS = {
   format: { flag: '--format', repeats: true },
   file: { flag: '--file', repeats: true },
   outputDir: AGENT_OPTIONS.outputDir,
+  fileMode: AGENT_OPTIONS.fileMode,
   allowDiskOutput: AGENT_OPTIONS.allowDiskOutput,
   timeout: AGENT_OPTIONS.timeout,
 } as const satisfies Record<string, AgentOption>;

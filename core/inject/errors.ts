@@ -8,7 +8,9 @@ export type InjectErrorKind =
   /** A Kata policy was generated before injection: mutating now would break the measured policy. */
   | 'policy-before-injection'
   /** A key names a SecureKey that does not exist (or is not ready). */
-  | 'unknown-securekey';
+  | 'unknown-securekey'
+  /** The app would run as a uid that cannot read the key files, and shares no group with them (ADR 21). */
+  | 'unreadable-keys';
 
 /** Why a pod cannot get the agent; the webhook denies admission with this message. */
 export class InjectError extends SecureKeyError<InjectErrorKind> {}

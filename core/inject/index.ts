@@ -2,6 +2,7 @@
 export * from './agent-contract.ts';
 export * from './annotations.ts';
 export { InjectError, type InjectErrorKind } from './errors.ts';
+export { keyFileAccess, type KeyFileAccess } from './key-file-access.ts';
 export { applyPatch, diff, type PatchOperation } from './json-patch.ts';
 export {
   injectAgent,

@@ -236,6 +236,64 @@ describe('injectAgent', () => {
   });
 });
 
+describe('key files the app can read (ADR 21)', () => {
+  type Sc = Record<string, number>;
+  /** The agent's file mode and runAsGroup for a pod with these security contexts (app, proxy: targets). */
+  function access(podSc: Sc, app: Sc = {}, proxy: Sc = {}): { mode: string; runAsGroup?: number } {
+    const p = pod({}, { securityContext: podSc });
+    const [a, b] = (p['spec'] as { containers: Record<string, unknown>[] }).containers;
+    a!['securityContext'] = app;
+    b!['securityContext'] = proxy;
+    const out = injectAgent(p, [key('db')], settings);
+    if (!out.changed) throw new Error('not injected');
+    const agent = (out.pod['spec'] as { initContainers: Record<string, unknown>[] }).initContainers[0]!;
+    const args = agent['args'] as string[];
+    const mode = args.find((x) => x.startsWith('--file-mode='))?.slice('--file-mode='.length) ?? '0400';
+    expect(args.filter((x) => x.startsWith('--file-mode='))).toHaveLength(mode === '0400' ? 0 : 1);
+    const { runAsGroup } = agent['securityContext'] as { runAsGroup?: number };
+    return runAsGroup === undefined ? { mode } : { mode, runAsGroup };
+  }
+
+  it('0400 when every app runs as the agent’s uid: the image’s, or the pod’s that the agent inherits', () => {
+    expect(access({}, { runAsUser: 65532 }, { runAsUser: 65532 })).toEqual({ mode: '0400' });
+    expect(access({ runAsUser: 1000 })).toEqual({ mode: '0400' });
+    expect(access({ runAsUser: 1000, fsGroup: 2000 })).toEqual({ mode: '0400' });
+  });
+
+  it('0440 through the pod’s fsGroup, the agent’s group, when an app runs as another uid', () => {
+    expect(access({ fsGroup: 2000 }, { runAsUser: 1000 })).toEqual({ mode: '0440', runAsGroup: 2000 });
+    expect(access({ runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000 }, { runAsUser: 1001 })).toEqual({
+      mode: '0440',
+      runAsGroup: 2000,
+    });
+  });
+
+  it('without an fsGroup, 0440 with the agent in the apps’ one stated primary group', () => {
+    expect(access({}, { runAsUser: 1000, runAsGroup: 1000 }, { runAsUser: 1001, runAsGroup: 1000 })).toEqual({
+      mode: '0440',
+      runAsGroup: 1000,
+    });
+    expect(access({ runAsGroup: 3000 }, { runAsUser: 1000 }, { runAsUser: 1001 })).toEqual({
+      mode: '0440',
+      runAsGroup: 3000,
+    });
+  });
+
+  it('refuses an app on another uid that shares no group with the files, naming it and what to set', () => {
+    refusedWith('unreadable-keys', () => access({}, { runAsUser: 1000 }), /app runs as uid 1000/);
+    refusedWith(
+      'unreadable-keys',
+      () => access({}, { runAsUser: 1000, runAsGroup: 1000 }, { runAsGroup: 2000 }),
+      /app runs as uid 1000, the agent as 65532/,
+    );
+  });
+
+  it('0400 as before when no uid is stated (the image decides) or the app is root', () => {
+    expect(access({})).toEqual({ mode: '0400' });
+    expect(access({}, { runAsUser: 0 })).toEqual({ mode: '0400' });
+  });
+});
+
 describe('diff and applyPatch', () => {
   it('turns the injection into a patch that reproduces it exactly', () => {
     const before = pod({ 'securekey.io/key-db': 'db-key', 'a/b~c': 'escaped' });

@@ -7,6 +7,7 @@ import { POLICY_ANNOTATIONS } from '../digest/index.ts';
 import {
   AGENT_MODES,
   AGENT_OPTIONS,
+  flagArg,
   KEYS_MOUNT_PATH,
   NODE_OPTIONS,
   NODE_TOKEN_MOUNT_PATH,
@@ -33,6 +34,7 @@ import {
   TOKEN_VOLUME,
 } from './annotations.ts';
 import { InjectError } from './errors.ts';
+import { keyFileAccess } from './key-file-access.ts';
 import type { KeyRequest } from './requests.ts';
 import { targetContainers } from './requests.ts';
 
@@ -148,6 +150,10 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
     annotations as Record<string, string>,
     containers.map((c) => String(c['name'])),
   );
+  const access = keyFileAccess(
+    spec,
+    containers.filter((c) => targets.includes(String(c['name']))),
+  );
   for (const c of containers) {
     if (!targets.includes(String(c['name']))) continue;
     const mounts = list(c['volumeMounts']);
@@ -179,6 +185,7 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
       runAsNonRoot: true,
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
+      ...(access.runAsGroup === undefined ? {} : { runAsGroup: access.runAsGroup }),
     },
     resources: settings.resources ?? {
       requests: { cpu: '50m', memory: '64Mi' },
@@ -223,6 +230,10 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
       periodSeconds: 1,
       failureThreshold: 300,
     };
+  }
+  // 0400 is the agent's default: the argument only when the app reads through the files' group (ADR 21).
+  if (access.mode !== '0400') {
+    agent['args'] = [...(agent['args'] as string[]), flagArg(AGENT_OPTIONS.fileMode, access.mode)];
   }
   spec['initContainers'] = [agent, ...initContainers];
   spec['containers'] = containers;
