@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentWorld, type AgentWorld } from '../support/agent/world.ts';
+import { AGENT_OPTIONS, flagArg, keyFileAccess } from '../../core/inject/index.ts';
 import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { startControlPlane, type ControlPlane } from '../../scripts/cluster/control-plane.ts';
 import { buildImages } from '../../scripts/cluster/images.ts';
@@ -93,6 +94,9 @@ interface PodShape {
   agent?: Record<string, unknown>;
   /** The application's command (default: print the key's sha256 once). */
   app?: string;
+  /** The application container's and the pod's securityContext. */
+  appSecurityContext?: Record<string, unknown>;
+  podSecurityContext?: Record<string, unknown>;
   restartPolicy?: string;
 }
 
@@ -105,6 +109,7 @@ async function runPod(name: string, secret: string, shape: PodShape = {}): Promi
         hostNetwork: true,
         restartPolicy: shape.restartPolicy ?? 'Never',
         automountServiceAccountToken: false,
+        ...(shape.podSecurityContext ? { securityContext: shape.podSecurityContext } : {}),
         initContainers: [
           {
             name: 'securekey-agent',
@@ -125,6 +130,7 @@ async function runPod(name: string, secret: string, shape: PodShape = {}): Promi
             image: agentImage,
             imagePullPolicy: 'Never',
             command: ['/usr/local/bin/node', '-e', shape.app ?? READER],
+            ...(shape.appSecurityContext ? { securityContext: shape.appSecurityContext } : {}),
             volumeMounts: [{ name: 'keys', mountPath: '/run/securekey', readOnly: true }],
           },
         ],
@@ -183,6 +189,45 @@ describe('agent image in real pods (local cluster)', () => {
     const agentLog = await containerLog('db', 'securekey-agent');
     expect(agentLog).toContain('"msg":"ready"');
     expect(agentLog).not.toContain(world.material.oct.export().toString('base64'));
+  }, 180_000);
+
+  it('an application running as another uid (1000) reads its key through the pod’s fsGroup', async () => {
+    const podSecurityContext = { fsGroup: 2000 };
+    const appSecurityContext = { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true };
+    // The agent as the injector configures it for this pod (core/inject/key-file-access.ts), no capability.
+    const access = keyFileAccess({ securityContext: podSecurityContext }, [
+      { name: 'app', securityContext: appSecurityContext },
+    ]);
+    expect(access).toEqual({ mode: '0440', runAsGroup: 2000 });
+    await secretFor('other-uid-sandbox', world.admittedTokenFile);
+    await runPod('other-uid', 'other-uid-sandbox', {
+      agentArgs: ['init', flagArg(AGENT_OPTIONS.fileMode, access.mode)],
+      agent: {
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          runAsGroup: access.runAsGroup,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+      },
+      podSecurityContext,
+      appSecurityContext,
+      app:
+        "const fs=require('node:fs'),s=fs.statSync('/run/securekey/db');" +
+        "console.log('reader uid='+process.getuid()+' file uid='+s.uid+' gid='+s.gid+' mode='+(s.mode&0o777).toString(8));" +
+        READER,
+    });
+    await eventually(
+      async () => ((await phase('other-uid')) === 'Succeeded' ? true : undefined),
+      120_000,
+      'pod other-uid Succeeded',
+    );
+    const expected = crypto.createHash('sha256').update(world.material.oct.export()).digest('hex');
+    const appLog = await containerLog('other-uid', 'app');
+    expect(appLog).toContain('reader uid=1000 file uid=65532 gid=2000 mode=440');
+    expect(appLog).toContain(`key-sha256=${expected}`);
   }, 180_000);
 
   it('a pod whose policy is not admitted: the agent fails naming the digest, the application never starts', async () => {
