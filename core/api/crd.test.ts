@@ -110,6 +110,9 @@ describe('SecureKey CRD', () => {
     expect(all).toContain('self.name == oldSelf.name');
     expect(all).toContain('self.type == oldSelf.type');
     expect(all).toContain("url(self).getScheme() == 'https'");
+    // Bounded durations: a huge retention or interval would overflow the operator's timers.
+    expect(all).toContain("duration(self) <= duration('720h')");
+    expect(all).toContain("duration(self) <= duration('8760h')");
   });
 
   it('prints columns whose paths exist in the schema', () => {

@@ -61,7 +61,8 @@ export interface SecureKeySpec {
   rotation?: RotationSpec;
   /**
    * How long a digest stays admitted after the last pod carrying it is gone, so rolling updates and
-   * restarts never strand a running workload. Default: "24h".
+   * restarts never strand a running workload. At most 720h (30 days); a digest needed for longer
+   * belongs in spec.workloads.allowedDigests. Default: "24h".
    */
   digestRetention?: string;
   /**
@@ -160,7 +161,7 @@ export interface LabelSelectorRequirement {
 
 /** Periodic rotation; each new version gets the current release policy. */
 export interface RotationSpec {
-  /** Time between versions as a duration, e.g. 720h. At least 1h. */
+  /** Time between versions as a duration, e.g. 720h. At least 1h, at most 8760h (a year). */
   interval: string;
 }
 

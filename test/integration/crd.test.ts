@@ -76,7 +76,16 @@ describe('SecureKey CRD on a real kube-apiserver', () => {
       /spec\.workloads\.allowedDigests\[0\]: .*64 lowercase hex/,
     ],
     ['vault URL', { vault: { url: 'ftp://contoso' } }, /spec\.vault\.url: .*must be an https URL/],
-    ['rotation too short', { rotation: { interval: '5m' } }, /spec\.rotation\.interval: .*at least 1h/],
+    ['rotation too short', { rotation: { interval: '5m' } }, /spec\.rotation\.interval: .*from 1h to 8760h/],
+    [
+      'rotation too long',
+      { rotation: { interval: '8761h' } },
+      /spec\.rotation\.interval: .*from 1h to 8760h/,
+    ],
+    // Past what a Go duration holds: CEL cannot even parse it, and the API server still refuses it.
+    ['rotation huge', { rotation: { interval: '99999999h' } }, /spec\.rotation\.interval/],
+    ['retention too long', { digestRetention: '721h' }, /spec\.digestRetention: .*at most 720h/],
+    ['retention huge', { digestRetention: '2562047h' }, /spec\.digestRetention/],
     [
       'policy scheme',
       { workloads: { policyScheme: 'tdx' } },
