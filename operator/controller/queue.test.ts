@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runWorkers, WorkQueue, type Clock } from './queue.ts';
+import { runWorkers, systemClock, WorkQueue, type Clock } from './queue.ts';
 
 /** Timers fire only when the test advances time. */
 class FakeClock implements Clock {
@@ -188,5 +188,15 @@ describe('WorkQueue', () => {
     await done;
     expect(seen).toEqual(['bad', 'good']);
     expect(errors).toEqual(['bad: boom']);
+  });
+});
+
+describe('systemClock', () => {
+  it("never turns a delay past Node's timer range, or NaN, into an immediate timer", async () => {
+    let fired = 0;
+    const handles = [2 ** 40, Number.NaN, Infinity].map((ms) => systemClock.setTimeout(() => fired++, ms));
+    await new Promise((r) => setTimeout(r, 50));
+    for (const h of handles) systemClock.clearTimeout(h);
+    expect(fired).toBe(0);
   });
 });

@@ -16,10 +16,14 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+/** Node's longest timer (about 24.8 days): it fires a longer or NaN delay after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
+    // Firing early only costs a reconcile; Node's 1 ms would spin. `!(ms <= max)` also catches NaN.
+    const t = setTimeout(fn, !(ms <= MAX_TIMER_MS) ? MAX_TIMER_MS : ms);
     t.unref();
     return t;
   },

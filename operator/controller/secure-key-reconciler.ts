@@ -28,6 +28,7 @@ import {
 } from '../reconcile/index.ts';
 import type { KeyVault, VaultKey } from '../vault/key-vault.ts';
 import { VaultCallError } from '../vault/errors.ts';
+import { requeueAfterMs } from './requeue.ts';
 
 export interface ReconcileResult {
   /** Reconcile again after this long even if nothing changes (retention expiry, rotation, re-verify). */
@@ -194,10 +195,9 @@ export class SecureKeyReconciler {
       ...spec,
     });
 
-    const waits = [this.d.resyncMs ?? 600_000];
-    if (desired.nextExpiry) waits.push(desired.nextExpiry.getTime() - now.getTime());
-    if (rotateAt) waits.push(rotateAt.getTime() - now.getTime());
-    return { requeueAfterMs: Math.max(0, Math.min(...waits)) };
+    return {
+      requeueAfterMs: requeueAfterMs(now, this.d.resyncMs ?? 600_000, [desired.nextExpiry, rotateAt]),
+    };
   }
 
   /** Carries out the planned vault write and says so in an event. */
