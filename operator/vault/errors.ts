@@ -6,8 +6,10 @@ export type VaultCallErrorKind =
   | 'forbidden'
   /** 429: the vault throttled us; `retryAfterMs` says for how long. */
   | 'throttled'
-  /** 5xx, timeouts, connection failures: try again later. */
+  /** 5xx, connection failures: try again later. */
   | 'unavailable'
+  /** Neither the vault nor Entra (the token is fetched inside the call) answered within the call's bound. */
+  | 'timeout'
   /** 400: the vault refused the request (key type, size, policy). Retrying the same spec will not help. */
   | 'rejected'
   /** 409: e.g. a deleted key with that name still recoverable. */
@@ -44,7 +46,13 @@ const HINTS: Partial<Record<VaultCallErrorKind, string>> = {
   conflict: 'a deleted key with this name is still recoverable: recover it or purge it, or pick another name',
   throttled: 'the vault is throttling; the operator backs off and retries',
   unavailable: 'the vault was not reached or failed; the operator backs off and retries',
+  timeout: 'the vault or Entra did not answer in time; the operator backs off and retries',
 };
+
+/** What to check or expect after a failure of this kind. */
+export function vaultHint(kind: VaultCallErrorKind): string | undefined {
+  return HINTS[kind];
+}
 
 interface RestErrorLike {
   statusCode?: number;
@@ -74,7 +82,7 @@ export function classifyVaultError(what: string, err: unknown, now = Date.now())
                 : 'rejected';
   const detail = (e.message ?? String(err)).split('\n')[0] ?? '';
   const retry = retryAfterMs(e.response?.headers?.get('retry-after'), now);
-  const hint = HINTS[kind];
+  const hint = vaultHint(kind);
   return new VaultCallError(
     kind,
     `${what}: ${status === undefined ? 'vault not reached' : `HTTP ${status}`}${e.code ? ` ${e.code}` : ''}: ${detail}`,

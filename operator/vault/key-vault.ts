@@ -4,13 +4,20 @@
  * delete. Every call is timed and counted by operation and outcome; failures become VaultCallError.
  *
  * The SDK's own retries are off (the caller passes a client built with maxRetries 0): the operator's
- * work queue owns backoff, so a throttled vault delays one SecureKey, not a worker.
+ * work queue owns backoff, so a throttled vault delays one SecureKey, not a worker. Likewise every call
+ * has a deadline (`callTimeoutMs`, Entra's token request included): a vault or Entra that accepts the
+ * connection and never answers fails the call with a VaultCallError `timeout` instead of holding a
+ * worker for ever. The deadline is enforced here, not only by aborting the SDK's request, so it holds
+ * whatever the credential does with the abort signal.
  */
 import type { KeyClient, KeyVaultKey } from '@azure/keyvault-keys';
 import type { KeySpec } from '../../core/api/securekey.generated.ts';
 import { OWNER_TAG } from '../reconcile/vault-action.ts';
 import { parsePolicyJson, type ReleasePolicy } from '../../core/policy/index.ts';
-import { classifyVaultError, VaultCallError } from './errors.ts';
+import { classifyVaultError, vaultHint, VaultCallError } from './errors.ts';
+
+/** How long one vault call (with its token request) may take by default. */
+export const VAULT_CALL_TIMEOUT_MS = 30_000;
 
 export type VaultOperation = 'get' | 'create' | 'update-policy' | 'delete';
 
@@ -34,6 +41,8 @@ export interface VaultKey {
 export interface KeyVaultOptions {
   client: KeyClient;
   observe?: VaultCallObserver;
+  /** Deadline of one call; VAULT_CALL_TIMEOUT_MS when absent. */
+  callTimeoutMs?: number;
 }
 
 function toVaultKey(key: KeyVaultKey): VaultKey {
@@ -61,6 +70,7 @@ function toVaultKey(key: KeyVaultKey): VaultKey {
 }
 
 function statusOf(err: unknown): string {
+  if (err instanceof VaultCallError && err.kind === 'timeout') return 'timeout';
   const status = (err as { statusCode?: unknown } | null)?.statusCode;
   return typeof status === 'number' ? String(status) : 'error';
 }
@@ -69,30 +79,51 @@ export class KeyVault {
   readonly url: string;
   private readonly client: KeyClient;
   private readonly observe: VaultCallObserver;
+  private readonly timeoutMs: number;
 
   constructor(o: KeyVaultOptions) {
     this.client = o.client;
     this.url = o.client.vaultUrl;
     this.observe = o.observe ?? (() => {});
+    this.timeoutMs = o.callTimeoutMs ?? VAULT_CALL_TIMEOUT_MS;
   }
 
-  private async call<T>(op: VaultOperation, what: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(
+    op: VaultOperation,
+    what: string,
+    fn: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const started = performance.now();
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new VaultCallError(
+          'timeout',
+          `${what} at ${this.url}: no answer within ${this.timeoutMs / 1000}s`,
+          { hint: vaultHint('timeout') as string },
+        );
+        abort.abort(err);
+        reject(err);
+      }, this.timeoutMs);
+    });
     try {
-      const result = await fn();
+      const result = await Promise.race([fn(abort.signal), deadline]);
       this.observe(op, '200', (performance.now() - started) / 1000);
       return result;
     } catch (err) {
       this.observe(op, statusOf(err), (performance.now() - started) / 1000);
-      throw classifyVaultError(`${what} at ${this.url}`, err);
+      throw classifyVaultError(`${what} at ${this.url}`, abort.signal.aborted ? abort.signal.reason : err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   /** The current version of `name`, or undefined when the vault has no such (non-deleted) key. */
   async getKey(name: string): Promise<VaultKey | undefined> {
     try {
-      return await this.call('get', `reading key ${name}`, async () =>
-        toVaultKey(await this.client.getKey(name)),
+      return await this.call('get', `reading key ${name}`, async (abortSignal) =>
+        toVaultKey(await this.client.getKey(name, { abortSignal })),
       );
     } catch (err) {
       if (err instanceof VaultCallError && err.kind === 'not-found') return undefined;
@@ -114,27 +145,31 @@ export class KeyVault {
       ...(spec.curve === undefined ? {} : { curve: spec.curve }),
       ...(spec.operations === undefined ? {} : { keyOps: spec.operations }),
     };
-    return this.call('create', `creating key ${spec.name} (${spec.type})`, async () =>
-      toVaultKey(await this.client.createKey(spec.name, spec.type, options)),
+    return this.call('create', `creating key ${spec.name} (${spec.type})`, async (abortSignal) =>
+      toVaultKey(await this.client.createKey(spec.name, spec.type, { ...options, abortSignal })),
     );
   }
 
   /** Replaces the release policy of one version. */
   async setReleasePolicy(name: string, version: string, policyJson: string): Promise<VaultKey> {
-    return this.call('update-policy', `updating the release policy of key ${name}/${version}`, async () =>
-      toVaultKey(
-        await this.client.updateKeyProperties(name, version, {
-          releasePolicy: { encodedPolicy: new TextEncoder().encode(policyJson), immutable: false },
-        }),
-      ),
+    return this.call(
+      'update-policy',
+      `updating the release policy of key ${name}/${version}`,
+      async (abortSignal) =>
+        toVaultKey(
+          await this.client.updateKeyProperties(name, version, {
+            releasePolicy: { encodedPolicy: new TextEncoder().encode(policyJson), immutable: false },
+            abortSignal,
+          }),
+        ),
     );
   }
 
   /** Deletes the key (soft delete: recoverable for the vault's retention period). Gone already is fine. */
   async deleteKey(name: string): Promise<void> {
     try {
-      await this.call('delete', `deleting key ${name}`, async () => {
-        await this.client.beginDeleteKey(name, { intervalInMs: 500 });
+      await this.call('delete', `deleting key ${name}`, async (abortSignal) => {
+        await this.client.beginDeleteKey(name, { intervalInMs: 500, abortSignal });
       });
     } catch (err) {
       if (err instanceof VaultCallError && err.kind === 'not-found') return;

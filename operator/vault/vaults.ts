@@ -27,6 +27,8 @@ export interface VaultsOptions {
   caPem?: string;
   allowedSuffixes: readonly string[];
   observe?: VaultCallObserver;
+  /** Deadline of one vault call, its token request included; key-vault.ts's default when absent. */
+  callTimeoutMs?: number;
 }
 
 export class Vaults {
@@ -49,7 +51,11 @@ export class Vaults {
         // The work queue owns retries and backoff (and honours Retry-After); see KeyVault.
         retryOptions: { maxRetries: 0 },
       });
-      vault = new KeyVault({ client, ...(this.o.observe ? { observe: this.o.observe } : {}) });
+      vault = new KeyVault({
+        client,
+        ...(this.o.observe ? { observe: this.o.observe } : {}),
+        ...(this.o.callTimeoutMs === undefined ? {} : { callTimeoutMs: this.o.callTimeoutMs }),
+      });
       this.byUrl.set(origin, vault);
     }
     return vault;
