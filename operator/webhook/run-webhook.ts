@@ -1,15 +1,20 @@
 /**
  * The webhook inside the operator process: TLS from cert-manager's files or from the Secret this
  * operator keeps (the leader rotates it and keeps caBundle current), SecureKeys resolved from the
- * controller's cache (or read when the cache has not seen them yet), and admission latency metrics.
+ * controller's cache only, and admission latency metrics.
+ *
+ * SecureKeys are never read from the API server here: the cache holds exactly the SecureKeys this
+ * operator manages, in the pod's namespace only, so an answer can reveal nothing about a namespace the
+ * operator does not watch, and a flood of reviews naming unknown SecureKeys costs the API server nothing.
+ * A SecureKey created a moment before its pod gets CACHE_GRACE_MS to reach the cache.
  */
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
 import { certificatesOnlyProblem } from '../../core/x509/index.ts';
 import { agentSettings, type AgentSettingsInput } from '../../core/inject/index.ts';
 import type { WebhookConfig } from '../config.ts';
 import type { KubeHttp } from '../../edge/kube/kube-http.ts';
-import { secureKeyPath } from '../../edge/kube/secure-keys.ts';
 import { checkAuthorities } from '../reconcile/authorities.ts';
 import { checkVaultUrl } from '../vault/vaults.ts';
 import type { Logger } from '../../edge/log/log.ts';
@@ -26,6 +31,8 @@ export interface RunningWebhook {
 }
 
 const RELOAD_MS = 60_000;
+/** How long a review waits for a SecureKey the cache has not seen yet. */
+export const CACHE_GRACE_MS = 1_000;
 
 export async function runWebhook(o: {
   config: WebhookConfig;
@@ -73,12 +80,7 @@ export async function runWebhook(o: {
       settings: agentSettings(await agentInput(config.agent)),
       excludedNamespaces: new Set([namespace, ...SYSTEM_NAMESPACES]),
       ...(o.allowed ? { refusal: refusalFor(o.allowed) } : {}),
-      resolve: async (ns, name) => {
-        const hit = o.cached(`${ns}/${name}`);
-        if (hit) return hit;
-        const res = await http.request<SecureKey>('GET', secureKeyPath(ns, name));
-        return res.status === 200 ? res.body : undefined;
-      },
+      resolve: (ns, name) => fromCache(() => o.cached(`${ns}/${name}`)),
     },
   });
 
@@ -121,6 +123,15 @@ export async function runWebhook(o: {
       await server.close();
     },
   };
+}
+
+/** What `lookup` finds, waiting up to CACHE_GRACE_MS for an informer that has not caught up yet. */
+async function fromCache(lookup: () => SecureKey | undefined): Promise<SecureKey | undefined> {
+  const deadline = Date.now() + CACHE_GRACE_MS;
+  for (let hit = lookup(); ; hit = lookup()) {
+    if (hit || Date.now() >= deadline) return hit;
+    await sleep(100);
+  }
 }
 
 /** The agents' settings; the simulators' CA is read once, here, and travels in each agent's environment. */
