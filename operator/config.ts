@@ -36,6 +36,8 @@ export interface WebhookConfig {
   port: number;
   /** cert-manager mode: tls.crt and tls.key mounted here. Otherwise the operator keeps them in a Secret. */
   certDir?: string;
+  /** Serve only clients (the API server) with a certificate from this CA (ADR 22). */
+  clientCaFile?: string;
   secretName: string;
   /** The Service's DNS names go into the serving certificate. */
   serviceName: string;
@@ -229,6 +231,7 @@ function webhookFrom(env: Env): WebhookConfig {
     agent,
   };
   if (env['SECUREKEY_WEBHOOK_CERT_DIR']) w.certDir = env['SECUREKEY_WEBHOOK_CERT_DIR'];
+  if (env['SECUREKEY_WEBHOOK_CLIENT_CA_FILE']) w.clientCaFile = env['SECUREKEY_WEBHOOK_CLIENT_CA_FILE'];
   return w;
 }
 

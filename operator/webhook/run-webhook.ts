@@ -69,9 +69,11 @@ export async function runWebhook(o: {
     tls = (await ensureTlsSecret(http, ref, dns, { rotate: false })).tls;
   }
 
+  const clientCaPem = config.clientCaFile ? await readFile(config.clientCaFile, 'utf8') : undefined;
   const server = await startWebhookServer({
     host: config.host,
     port: config.port,
+    ...(clientCaPem === undefined ? {} : { clientCaPem }),
     certPem: tls.certPem,
     keyPem: tls.keyPem,
     latency,
