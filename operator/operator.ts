@@ -5,7 +5,6 @@
  * (stop leading and let in-flight reconciles finish, release the Lease, stop watches, close the server).
  */
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import type { TokenCredential } from '@azure/identity';
 import { clientSecretCredential, workloadIdentityCredential } from '../edge/azure/index.ts';
@@ -21,9 +20,6 @@ import { startOpsServer } from './observability/ops-server.ts';
 import { operatorMetrics } from './operator-metrics.ts';
 import { Vaults } from './vault/vaults.ts';
 import { runWebhook } from './webhook/run-webhook.ts';
-
-/** How often the leader checks the webhook's certificate and caBundle. */
-const WEBHOOK_UPKEEP_MS = 3_600_000;
 
 export interface RunningOperator {
   controller: SecureKeyController;
@@ -123,12 +119,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
         allowed: { vaultSuffixes: config.allowedVaultSuffixes, authorities: config.allowedAuthorities },
       })
     : undefined;
-  async function webhookDuties(signal: AbortSignal): Promise<void> {
-    while (webhook && !signal.aborted) {
-      await webhook.maintain().catch((err: unknown) => log.warn('webhook TLS upkeep failed', { error: err }));
-      await sleep(WEBHOOK_UPKEEP_MS, undefined, { signal }).catch(() => {});
-    }
-  }
+  const webhookDuties = async (signal: AbortSignal): Promise<void> => webhook?.lead(signal);
 
   const shutdown = new AbortController();
   let leading = false;

@@ -1,7 +1,8 @@
 /**
  * The webhook inside the operator process: TLS from cert-manager's files or from the Secret this
- * operator keeps (the leader rotates it and keeps caBundle current), SecureKeys resolved from the
- * controller's cache only, and admission latency metrics.
+ * operator keeps (the leader rotates it, recreates it when deleted and keeps caBundle current; every
+ * replica reloads it), SecureKeys resolved from the controller's cache only, and admission latency
+ * metrics.
  *
  * SecureKeys are never read from the API server here: the cache holds exactly the SecureKeys this
  * operator manages, in the pod's namespace only, so an answer can reveal nothing about a namespace the
@@ -25,12 +26,19 @@ import { ensureTlsSecret, syncCaBundle, watchCertificateFiles } from './tls-mana
 
 export interface RunningWebhook {
   url: string;
-  /** Leader duty: rotate the Secret when due and keep caBundle current. */
-  maintain(): Promise<void>;
+  /**
+   * Leader duty until `signal` aborts: every TLS_CHECK_MS, create or rotate the Secret when due (or
+   * gone) and keep caBundle current.
+   */
+  lead(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
-const RELOAD_MS = 60_000;
+/**
+ * How often the leader checks the Secret and caBundle, and every replica reloads the Secret: a deleted
+ * Secret or an overwritten caBundle is repaired within seconds, for two GETs per check.
+ */
+export const TLS_CHECK_MS = 5_000;
 /** How long a review waits for a SecureKey the cache has not seen yet. */
 export const CACHE_GRACE_MS = 1_000;
 
@@ -102,21 +110,28 @@ export async function runWebhook(o: {
             }
           })
           .catch((err: unknown) => log.warn('webhook certificate reload failed', { error: err }));
-      }, RELOAD_MS);
+      }, TLS_CHECK_MS);
   reload?.unref();
+
+  async function maintain(): Promise<void> {
+    if (config.certDir) return; // cert-manager and its cainjector own rotation and caBundle
+    const { tls: next, changed, reason } = await ensureTlsSecret(http, ref, dns);
+    if (changed) log.info('webhook TLS updated', { reason });
+    if (next.certPem !== current) {
+      current = next.certPem;
+      server.setCertificate(next.certPem, next.keyPem);
+    }
+    if (await syncCaBundle(http, config.configurationName, next.caBundlePem)) {
+      log.info('webhook caBundle updated', { configuration: config.configurationName });
+    }
+  }
 
   return {
     url: server.url,
-    async maintain() {
-      if (config.certDir) return; // cert-manager and its cainjector own rotation and caBundle
-      const { tls: next, changed, reason } = await ensureTlsSecret(http, ref, dns);
-      if (changed) log.info('webhook TLS updated', { reason });
-      if (next.certPem !== current) {
-        current = next.certPem;
-        server.setCertificate(next.certPem, next.keyPem);
-      }
-      if (await syncCaBundle(http, config.configurationName, next.caBundlePem)) {
-        log.info('webhook caBundle updated', { configuration: config.configurationName });
+    async lead(signal) {
+      while (!signal.aborted) {
+        await maintain().catch((err: unknown) => log.warn('webhook TLS upkeep failed', { error: err }));
+        await sleep(TLS_CHECK_MS, undefined, { signal }).catch(() => {});
       }
     },
     async close() {

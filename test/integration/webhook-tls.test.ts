@@ -1,8 +1,13 @@
 import { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { splitPemCertificates } from '../../core/x509/index.ts';
 import { KubeHttp } from '../../edge/kube/kube-http.ts';
+import { silentLogger } from '../../edge/log/log.ts';
+import { Registry } from '../../operator/observability/metrics.ts';
+import { runWebhook, TLS_CHECK_MS } from '../../operator/webhook/run-webhook.ts';
 import { ensureTlsSecret, readTlsSecret, syncCaBundle } from '../../operator/webhook/tls-manager.ts';
+import { clusterEventually } from '../support/eventually.ts';
 
 const NS = 'webhook-tls';
 const REF = { namespace: NS, name: 'securekey-webhook-tls' };
@@ -87,4 +92,77 @@ describe('webhook TLS in a Secret, caBundle in step (real API server)', () => {
       new X509Certificate(before.caCertPem).fingerprint256,
     ]);
   });
+
+  it('recreates a deleted Secret and resyncs caBundle and the served certificate within seconds', async () => {
+    const ref = { namespace: NS, name: 'securekey-webhook-tls-deleted' };
+    const webhook = await runWebhook({
+      config: {
+        host: '127.0.0.1',
+        port: 0,
+        secretName: ref.name,
+        serviceName: 'securekey-webhook',
+        configurationName: HOOK,
+        agent: { image: 'securekey/agent:test' },
+      },
+      namespace: NS,
+      http,
+      registry: new Registry(),
+      cached: () => undefined,
+      log: silentLogger,
+    });
+    const leading = new AbortController();
+    const lead = webhook.lead(leading.signal);
+    try {
+      const caBundle = async () => {
+        const hook = await http.expect<{ webhooks: Array<{ clientConfig: { caBundle?: string } }> }>(
+          'GET',
+          `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${HOOK}`,
+          [200],
+        );
+        return Buffer.from(hook.webhooks[0]!.clientConfig.caBundle ?? '', 'base64').toString();
+      };
+      const served = () =>
+        new Promise<string>((resolve, reject) => {
+          const { port } = new URL(webhook.url);
+          const socket = tls.connect(
+            { host: '127.0.0.1', port: Number(port), rejectUnauthorized: false },
+            () => {
+              resolve(socket.getPeerX509Certificate()!.fingerprint256);
+              socket.end();
+            },
+          );
+          socket.on('error', reject);
+        });
+      const inStep = async () => {
+        const stored = (await readTlsSecret(http, ref)).tls;
+        return (
+          stored !== undefined &&
+          (await caBundle()) === stored.caBundlePem &&
+          (await served()) === new X509Certificate(stored.certPem).fingerprint256 &&
+          stored
+        );
+      };
+      const before = await clusterEventually(inStep, 15_000, 'the first Secret in caBundle');
+
+      await http.expect('DELETE', `/api/v1/namespaces/${NS}/secrets/${ref.name}`, [200]);
+      const deleted = Date.now();
+      const after = await clusterEventually(
+        async () => {
+          const now = await inStep();
+          return now && now.caCertPem !== before.caCertPem && now;
+        },
+        15_000,
+        'a new Secret, its CA in caBundle and its certificate served',
+      );
+      // One check to notice, one write, the replica's reload: well within three check periods.
+      expect(Date.now() - deleted).toBeLessThan(3 * TLS_CHECK_MS);
+      expect(new X509Certificate(after.certPem).verify(new X509Certificate(after.caCertPem).publicKey)).toBe(
+        true,
+      );
+    } finally {
+      leading.abort();
+      await lead;
+      await webhook.close();
+    }
+  }, 30_000);
 });
