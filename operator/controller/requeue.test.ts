@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { desiredDigests } from '../reconcile/desired-digests.ts';
 import { rotationDue } from '../reconcile/rotation.ts';
-import { secureKey } from '../reconcile/testing.ts';
+import { secureKey } from '../../test/support/reconcile.ts';
 import { MIN_REQUEUE_MS, requeueAfterMs } from './requeue.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');

@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorld, type World } from '../../sim/vault/testing/world.ts';
+import { startWorld, type World } from '../../test/support/sim/vault-world.ts';
 import { VaultCallError } from './errors.ts';
 import { SIMULATED_VAULT_SUFFIXES, Vaults } from './vaults.ts';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
-import { secureKey as testSecureKey } from '../reconcile/testing.ts';
+import { secureKey as testSecureKey } from '../../test/support/reconcile.ts';
 import type { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { silentLogger } from '../../edge/log/log.ts';
 import { httpsRequest } from '../../test/support/https-request.ts';
