@@ -7,6 +7,7 @@ import type { KeyObject, X509Certificate } from 'node:crypto';
 import {
   attributeValues,
   issuerAttributes,
+  publicKeyOf,
   signatureAlgorithm,
   subjectAttributes,
   X509Error,
@@ -129,7 +130,7 @@ function checkAlgorithm(cert: X509Certificate, what: string): void {
 }
 
 function checkRsa4096(cert: X509Certificate, what: string): void {
-  const key = cert.publicKey;
+  const key = publicKeyOf(cert, what);
   if (key.asymmetricKeyType !== 'rsa' || key.asymmetricKeyDetails?.modulusLength !== 4096) {
     throw new SnpVerifyError(
       'bad-key',
@@ -154,7 +155,7 @@ function checkLink(child: X509Certificate, issuer: X509Certificate, what: string
       `${what} was not issued by its parent (issuer name, key identifier or key usage differ)`,
     );
   }
-  if (!child.verify(issuer.publicKey)) {
+  if (!child.verify(publicKeyOf(issuer, `${what}'s issuer`))) {
     throw new SnpVerifyError(
       'chain-signature-invalid',
       `${what} signature does not verify with its issuer's key`,
@@ -180,7 +181,8 @@ function checkValidity(cert: X509Certificate, now: Date, what: string): void {
   }
 }
 
-const spki = (cert: X509Certificate): Buffer => cert.publicKey.export({ type: 'spki', format: 'der' });
+const spki = (cert: X509Certificate, what: string): Buffer =>
+  publicKeyOf(cert, what).export({ type: 'spki', format: 'der' });
 
 /** Verifies VCEK ← ASK ← ARK up to the pinned ARK. */
 export function verifyVcekChain(chain: VcekChain, options: VerifyChainOptions): VerifiedChain {
@@ -206,7 +208,7 @@ export function verifyVcekChain(chain: VcekChain, options: VerifyChainOptions): 
       : toCertificate(options.trustedArk, 'trusted ARK');
   let rootMatchedBy: VerifiedChain['rootMatchedBy'];
   if (pinned.raw.equals(ark.raw)) rootMatchedBy = 'der';
-  else if (spki(pinned).equals(spki(ark))) rootMatchedBy = 'public-key';
+  else if (spki(pinned, 'trusted ARK').equals(spki(ark, 'ARK'))) rootMatchedBy = 'public-key';
   else {
     throw new SnpVerifyError(
       'untrusted-root',
@@ -225,7 +227,7 @@ export function verifyVcekChain(chain: VcekChain, options: VerifyChainOptions): 
   checkAlgorithm(vcek, 'VCEK');
   checkRsa4096(ark, 'ARK');
   checkRsa4096(ask, 'ASK');
-  checkP384(vcek.publicKey, 'VCEK');
+  checkP384(publicKeyOf(vcek, 'VCEK'), 'VCEK');
 
   checkName(subjectAttributes(ark), `ARK-${product}`, 'ARK subject');
   checkName(issuerAttributes(ark), `ARK-${product}`, 'ARK issuer');

@@ -192,6 +192,21 @@ describe('real Milan evidence', () => {
       'bad-certificate',
     );
   });
+
+  it('rejects a VCEK whose public key does not decode with an X509Error, not an OpenSSL message', () => {
+    // Found by fuzzing: the EC point's 0x04 (uncompressed) prefix changed to 0x05.
+    const der = Buffer.from(realChain.vcek.raw);
+    const spki = realChain.vcek.publicKey.export({ type: 'spki', format: 'der' });
+    der[der.indexOf(spki) + spki.length - 97] = 0x05;
+    const vcek = new X509Certificate(der);
+    const err = expectKind(
+      () => verifyVcekChain({ ...realChain, vcek }, { now }),
+      X509Error,
+      'bad-certificate',
+    );
+    expect(err.message).toBe('VCEK SubjectPublicKeyInfo does not decode as a public key');
+    expectKind(() => verifyReportSignature(realReport, vcek), X509Error, 'bad-certificate');
+  });
 });
 
 describe('fake AMD chains built with the certificate builder', () => {

@@ -7,6 +7,7 @@
  * (report, signature, KDS extensions) and X509Error for certificates that do not parse.
  */
 import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
+import { publicKeyOf } from '../x509/index.ts';
 import { SnpFormatError, SnpVerifyError } from './errors.ts';
 import type { KdsExtensions } from './kds.ts';
 import { REPORT_SIZE, SIGNED_LENGTH } from './layout.ts';
@@ -32,7 +33,7 @@ export function verifyReportSignature(report: Uint8Array, vcek: X509Certificate 
       `attestation report is ${report.length} bytes, expected ${REPORT_SIZE}`,
     );
   }
-  const key = vcek instanceof X509Certificate ? vcek.publicKey : vcek;
+  const key = vcek instanceof X509Certificate ? publicKeyOf(vcek, 'VCEK') : vcek;
   checkP384(key, 'VCEK');
   const signature = amdSignatureToP1363(readReportSignature(report));
   const ok = crypto.verify(

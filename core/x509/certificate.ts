@@ -2,7 +2,7 @@
  * The fields of an X.509 certificate (RFC 5280 §4.1) read with our DER reader, for what
  * `crypto.X509Certificate` does not expose: extensions by OID, algorithm parameters, raw names.
  */
-import type { X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import {
   Asn1Error,
   children,
@@ -147,6 +147,20 @@ function parseExtensions(list: Tlv): Extension[] {
     out.push({ oid, critical, value });
   }
   return out;
+}
+
+/**
+ * The certificate's public key. node:crypto parses SubjectPublicKeyInfo only on access and throws
+ * OpenSSL's message for a key that does not decode (a point off the curve, a bad algorithm OID).
+ */
+export function publicKeyOf(cert: X509Certificate, what: string): KeyObject {
+  try {
+    return cert.publicKey;
+  } catch (cause) {
+    throw new X509Error('bad-certificate', `${what} SubjectPublicKeyInfo does not decode as a public key`, {
+      cause,
+    });
+  }
 }
 
 /** Every extension, in certificate order. */

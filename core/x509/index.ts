@@ -27,6 +27,7 @@ export {
   certificateFields,
   getExtension,
   getExtensions,
+  publicKeyOf,
   type CertificateFields,
   type CertificateInput,
   type Extension,
