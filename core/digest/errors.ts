@@ -2,6 +2,8 @@ import { SecureKeyError } from '../errors.ts';
 
 export type DigestErrorKind =
   | 'annotation-missing'
+  /** The annotation holds a number, list or map (a hand-written manifest), not a string. */
+  | 'not-a-string'
   | 'bad-base64'
   | 'bad-gzip'
   | 'too-large'

@@ -49,6 +49,13 @@ describe('policyDigest', () => {
     expect(err.message).toContain('offset 10');
   });
 
+  it('refuses an annotation that is not a string with a DigestError', () => {
+    // Found by fuzzing: `[false]` reached the base64 decoder and threw a TypeError.
+    const cce = POLICY_ANNOTATIONS['aci-cce'];
+    const notString = { [cce]: [false] } as unknown as Record<string, string>;
+    expectDigestError(() => policyDigest('aci-cce', notString), 'not-a-string', /ccepolicy: holds a list/);
+  });
+
   it('names the annotation and the base64 problem', () => {
     expectDigestError(
       () => policyDigest('kata-agent-policy', { [KATA]: 'cGFja2FnZQ' }),

@@ -90,6 +90,15 @@ export function policyDigest(
         : 'add the policy annotation, or change spec.workloads.policyScheme',
     );
   }
+  if (typeof value !== 'string') {
+    // Kubernetes annotations are strings; YAML reads an unquoted `true` or `1` as something else.
+    throw new DigestError(
+      'not-a-string',
+      annotation,
+      `holds ${value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`}, not a string`,
+      'quote the value in the manifest',
+    );
+  }
   const digest =
     scheme === 'kata-initdata' ? initdataDigest(value, annotation) : regoPolicyDigest(value, annotation);
   return { scheme, annotation, digest };
