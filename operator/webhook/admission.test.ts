@@ -68,3 +68,39 @@ describe('admission of pods whose SecureKey the operator would refuse', () => {
     );
   });
 });
+
+describe('malformed reviews (counterexamples found by fuzzing)', () => {
+  const sk = secureKey('https://hsm1.managedhsm.azure.net', 'https://sharedeus.eus.attest.azure.net');
+  type Pod = {
+    metadata: { annotations: Record<string, unknown> };
+    spec: { containers: Record<string, unknown>[] };
+  };
+  const withPod = (change: (pod: Pod) => void) => {
+    const r = review();
+    change(r.request!.object as unknown as Pod);
+    return r;
+  };
+
+  it.each([
+    ['no request', {}, '', 'malformed AdmissionReview: no request object'],
+    ['no review at all', null, '', 'malformed AdmissionReview: no request object'],
+    ['a uid that is not a string', { request: { uid: {} } }, '', 'request.uid is missing or not a string'],
+    [
+      'a non-string annotation',
+      withPod((p) => (p.metadata.annotations['securekey.io/format-db'] = {})),
+      'u1',
+      'malformed pod: metadata.annotations["securekey.io/format-db"] is an object, not a string',
+    ],
+    [
+      'a null volume mount',
+      withPod((p) => (p.spec.containers[0]!['volumeMounts'] = [null])),
+      'u1',
+      'malformed pod: spec.containers[0].volumeMounts[0] is null, not an object',
+    ],
+  ])('denies %s with a message instead of throwing', async (_what, body, uid, message) => {
+    const { response, outcome } = await admit(body as never, context(sk));
+    expect(outcome).toBe('denied');
+    expect(response).toMatchObject({ uid, allowed: false, status: { code: 400 } });
+    expect(response.status?.message).toContain(message);
+  });
+});
