@@ -14,6 +14,7 @@ import {
   type AgentSettings,
   type ResolvedKey,
 } from '../../core/inject/index.ts';
+import { describeType, isObject, podMetadataProblem, podSpecProblem } from '../../core/workload/pod-shape.ts';
 
 export interface AdmissionRequest {
   uid: string;
@@ -61,79 +62,28 @@ function deny(uid: string, message: string, code = 403): AdmissionResponse {
 
 type Obj = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function describe(v: unknown): string {
-  if (v === null || v === undefined) return String(v);
-  if (Array.isArray(v)) return 'a list';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-}
-
 /**
  * Why the review cannot be read, or undefined. The API server sends well-formed reviews; anything
  * else (another client, a bug) is refused here rather than met by a TypeError deeper in.
  */
 function malformedRequest(req: Obj): string | undefined {
   const kind = req['kind'];
-  if (kind !== undefined && !isObject(kind)) return `request.kind is ${describe(kind)}, not an object`;
+  if (kind !== undefined && !isObject(kind)) return `request.kind is ${describeType(kind)}, not an object`;
   for (const field of ['group', 'version', 'kind'] as const) {
     const v = kind?.[field];
     if (v !== undefined && typeof v !== 'string')
-      return `request.kind.${field} is ${describe(v)}, not a string`;
+      return `request.kind.${field} is ${describeType(v)}, not a string`;
   }
   for (const field of ['namespace', 'operation'] as const) {
     const v = req[field];
-    if (v !== undefined && typeof v !== 'string') return `request.${field} is ${describe(v)}, not a string`;
+    if (v !== undefined && typeof v !== 'string')
+      return `request.${field} is ${describeType(v)}, not a string`;
   }
   const object = req['object'];
   if (object !== undefined && object !== null && !isObject(object)) {
-    return `request.object is ${describe(object)}, not an object`;
+    return `request.object is ${describeType(object)}, not an object`;
   }
   return undefined;
-}
-
-/** Why the pod's metadata the webhook and injector read is not of its Kubernetes types, or undefined. */
-function malformedMetadata(pod: Obj): string | undefined {
-  const metadata = pod['metadata'];
-  if (metadata !== undefined && !isObject(metadata))
-    return `metadata is ${describe(metadata)}, not an object`;
-  if (metadata?.['namespace'] !== undefined && typeof metadata['namespace'] !== 'string') {
-    return `metadata.namespace is ${describe(metadata['namespace'])}, not a string`;
-  }
-  for (const field of ['labels', 'annotations'] as const) {
-    const map = metadata?.[field];
-    if (map === undefined || map === null) continue;
-    if (!isObject(map)) return `metadata.${field} is ${describe(map)}, not a map`;
-    const bad = Object.entries(map).find(([, v]) => typeof v !== 'string');
-    if (bad) return `metadata.${field}[${JSON.stringify(bad[0])}] is ${describe(bad[1])}, not a string`;
-  }
-  return undefined;
-}
-
-/** As malformedMetadata, for the spec: checked only for pods that are to be injected. */
-function malformedSpec(pod: Obj): string | undefined {
-  const spec = pod['spec'];
-  if (spec !== undefined && !isObject(spec)) return `spec is ${describe(spec)}, not an object`;
-  for (const field of ['containers', 'initContainers', 'volumes'] as const) {
-    const problem = listOfObjects(spec?.[field], `spec.${field}`);
-    if (problem !== undefined) return problem;
-    const items = (spec?.[field] ?? []) as Obj[];
-    if (field === 'volumes') continue;
-    for (const [i, c] of items.entries()) {
-      if (typeof c['name'] !== 'string')
-        return `spec.${field}[${i}].name is ${describe(c['name'])}, not a string`;
-      const mounts = listOfObjects(c['volumeMounts'], `spec.${field}[${i}].volumeMounts`);
-      if (mounts !== undefined) return mounts;
-    }
-  }
-  return undefined;
-}
-
-function listOfObjects(items: unknown, path: string): string | undefined {
-  if (items === undefined || items === null) return undefined;
-  if (!Array.isArray(items)) return `${path} is ${describe(items)}, not a list`;
-  const i = items.findIndex((item) => !isObject(item));
-  return i < 0 ? undefined : `${path}[${i}] is ${describe(items[i])}, not an object`;
 }
 
 /**
@@ -166,7 +116,7 @@ export async function admit(
     return allow('skipped');
   }
   const pod = request.object;
-  const badMetadata = malformedMetadata(pod);
+  const badMetadata = podMetadataProblem(pod);
   if (badMetadata !== undefined) {
     return { response: deny(uid, `malformed pod: ${badMetadata}`, 400), outcome: 'denied' };
   }
@@ -179,7 +129,7 @@ export async function admit(
   if (ctx.excludedNamespaces.has(namespace) || meta.labels?.[INJECT_LABEL] !== INJECT_LABEL_VALUE) {
     return allow('skipped');
   }
-  const badSpec = malformedSpec(pod);
+  const badSpec = podSpecProblem(pod);
   if (badSpec !== undefined)
     return { response: deny(uid, `malformed pod: ${badSpec}`, 400), outcome: 'denied' };
   try {
