@@ -4,7 +4,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { testdata } from '../../test/support/paths.ts';
+import { ManifestError } from '../manifests.ts';
 import { main } from '../securekey.ts';
+import { injectCommand } from './inject.ts';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -158,5 +160,57 @@ describe('securekey inject', () => {
       file('bad', 'x'),
     );
     expect(notPem.err).toContain('holds no PEM certificate');
+  });
+});
+
+describe('securekey inject on malformed manifests (counterexamples found by fuzzing)', () => {
+  const quiet = { out: () => {}, err: () => {} };
+  function injectError(name: string, text: string): ManifestError {
+    let thrown: unknown;
+    try {
+      injectCommand(['-f', file(name, text), ...IMAGE], quiet);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown, String(thrown)).toBeInstanceOf(ManifestError);
+    return thrown as ManifestError;
+  }
+
+  it.each([
+    [
+      'a SecureKey without spec.vault',
+      `${SECUREKEY.replace(/ {2}vault: .*\n/, '')}---\n${DEPLOYMENT}`,
+      'bad-manifest',
+      'spec.vault.url is missing',
+    ],
+    [
+      'a SecureKey whose key is not a map',
+      `${SECUREKEY.replace(/ {2}key: .*\n/, '  key: db\n')}---\n${DEPLOYMENT}`,
+      'bad-manifest',
+      'spec.key.name is missing',
+    ],
+    [
+      'a null annotation',
+      `${SECUREKEY}---\n${DEPLOYMENT.replace('securekey.io/format-db: pem', 'securekey.io/format-db: null')}`,
+      'bad-manifest',
+      'metadata.annotations["securekey.io/format-db"] is null, not a string',
+    ],
+    [
+      'a null container',
+      `${SECUREKEY}---\n${DEPLOYMENT.replace('containers: [{name: app, image: app:1}]', 'containers: [null]')}`,
+      'bad-manifest',
+      'spec.containers[0] is null, not an object',
+    ],
+    ['an alias without its anchor', `${SECUREKEY}---\nmetadata: *nowhere\n`, 'bad-file', 'nowhere'],
+    [
+      'a SecureKey that is not among the manifests',
+      `${SECUREKEY}---\n${DEPLOYMENT.replace('db-key', 'other-key')}`,
+      'unknown-securekey',
+      'names SecureKey other-key',
+    ],
+  ])('refuses %s with a ManifestError', (_what, text, kind, message) => {
+    const err = injectError('m.yaml', text);
+    expect(err.kind).toBe(kind);
+    expect(err.message).toContain(message);
   });
 });

@@ -10,10 +10,11 @@ import {
   keyRequests,
   type ResolvedKey,
 } from '../../core/inject/index.ts';
+import { podMetadataProblem, podSpecProblem } from '../../core/workload/pod-shape.ts';
 import { mapPodTemplates } from '../../core/workload/pod-templates.ts';
 import { certificatesOnlyProblem } from '../../core/x509/index.ts';
 import { agentSettings } from '../../core/inject/index.ts';
-import { loadManifests } from '../manifests.ts';
+import { loadManifests, ManifestError } from '../manifests.ts';
 import { UsageError, type Io } from '../io.ts';
 
 export const usage = `securekey inject -f <file|dir|-> [-f …] --agent-image <image> [--tenant-id <id>]
@@ -31,6 +32,40 @@ the agent attest through the mock PSP and trust the simulators' CA, as the webho
 installs the simulators.`;
 
 type Obj = Record<string, unknown>;
+
+/**
+ * The vault, key and authority a SecureKey manifest names. The manifest is not checked by an API
+ * server here, so a missing or mistyped field is reported rather than read as undefined.
+ */
+function secureKeyTarget(
+  sk: SecureKey,
+  source: string,
+): Pick<ResolvedKey, 'vaultUrl' | 'keyName' | 'authority'> {
+  const at = (path: string[]): unknown =>
+    path.reduce<unknown>(
+      (node, p) => (typeof node === 'object' && node !== null ? (node as Obj)[p] : undefined),
+      sk,
+    );
+  const text = (path: string[]): string => {
+    const v = at(path);
+    if (typeof v !== 'string' || v === '') {
+      throw new ManifestError(
+        'bad-manifest',
+        `${source} SecureKey/${sk.metadata?.name}: ${path.join('.')} is ${v === undefined ? 'missing' : `${JSON.stringify(v)}, not a non-empty string`}`,
+      );
+    }
+    return v;
+  };
+  const authorities = at(['spec', 'attestation', 'authorities']);
+  return {
+    vaultUrl: text(['spec', 'vault', 'url']),
+    keyName: text(['spec', 'key', 'name']),
+    authority:
+      Array.isArray(authorities) && authorities.length > 0
+        ? text(['spec', 'attestation', 'authorities', '0'])
+        : '',
+  };
+}
 
 export function injectCommand(argv: string[], io: Io): number {
   const { values } = parseArgs({
@@ -90,11 +125,16 @@ export function injectCommand(argv: string[], io: Io): number {
         labels?: Record<string, string>;
         annotations?: Record<string, string>;
       };
+      const malformed = podMetadataProblem(template) ?? podSpecProblem(template);
+      if (malformed !== undefined)
+        throw new ManifestError('bad-manifest', `${source} ${owner}: ${malformed}`);
       let requests;
       try {
         requests = keyRequests(meta.annotations);
       } catch (err) {
-        if (err instanceof InjectError) throw new Error(`${source} ${owner}: ${err.message}`, { cause: err });
+        if (err instanceof InjectError) {
+          throw new ManifestError('cannot-inject', `${source} ${owner}: ${err.message}`, { cause: err });
+        }
         throw err;
       }
       if (requests.length === 0) return template;
@@ -105,16 +145,12 @@ export function injectCommand(argv: string[], io: Io): number {
             (namespace === undefined || (s.metadata?.namespace ?? namespace) === namespace),
         );
         if (!sk) {
-          throw new Error(
+          throw new ManifestError(
+            'unknown-securekey',
             `${source} ${owner}: key ${r.alias} names SecureKey ${r.secureKey}, which is not among the manifests (add its file with -f)`,
           );
         }
-        return {
-          ...r,
-          vaultUrl: sk.spec.vault.url,
-          keyName: sk.spec.key.name,
-          authority: sk.spec.attestation.authorities[0] ?? '',
-        };
+        return { ...r, ...secureKeyTarget(sk, source) };
       });
       const labelled: Obj = {
         ...template,
@@ -131,9 +167,8 @@ export function injectCommand(argv: string[], io: Io): number {
         return result.pod;
       } catch (err) {
         if (err instanceof InjectError) {
-          throw new Error(`${source} ${owner}: ${err.message}${err.hint ? ` (${err.hint})` : ''}`, {
-            cause: err,
-          });
+          const message = `${source} ${owner}: ${err.message}${err.hint ? ` (${err.hint})` : ''}`;
+          throw new ManifestError('cannot-inject', message, { cause: err });
         }
         throw err;
       }
