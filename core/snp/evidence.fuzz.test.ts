@@ -8,9 +8,11 @@ import { describe, it } from 'vitest';
 import { fuzzParams, mutatedBytes, typedOrOk } from '../../test/support/fuzz.ts';
 import { parseCertTable } from './cert-table.ts';
 import { toCertificate } from './chain.ts';
-import { decodeKdsExtensions } from './kds.ts';
+import { decodeKdsExtensions, type KdsExtensions } from './kds.ts';
 import { REPORT_SIZE } from './layout.ts';
 import { parseReport } from './report.ts';
+import { signReport } from './signature.ts';
+import { buildArk, buildAsk, buildVcek, fixtureAmdKeys } from './testing/fake-amd.ts';
 import { realChain, realReport } from './testing/test-helpers.ts';
 import { verifyAttestation, verifyReportSignature } from './verify.ts';
 import { verifyVcekChain } from './verify-chain.ts';
@@ -109,6 +111,78 @@ describe('VCEK chain (fuzz)', () => {
     fc.assert(
       fc.property(mutatedBytes(vcekDer), (der) => typedOrOk(() => decodeKdsExtensions(der))),
       fuzzParams(),
+    );
+  });
+});
+
+describe('evidence signed by a fake AMD chain (fuzz)', () => {
+  // Signed with keys we hold, so changed bytes get past the signatures to the checks behind them.
+  const keys = fixtureAmdKeys();
+  const ark = buildArk('Milan', keys.ark);
+  const ask = buildAsk('Milan', keys.ask, { cert: ark, privateKey: keys.ark.privateKey });
+  const realExt = decodeKdsExtensions(realChain.vcek);
+  const vcek = (kds: Partial<KdsExtensions>) =>
+    buildVcek(
+      {
+        extensions: realExt,
+        publicKey: keys.vcek.publicKey,
+        ask: { cert: ask, privateKey: keys.ask.privateKey },
+        notBefore: new Date('2024-01-01T00:00:00Z'),
+        notAfter: new Date('2031-01-01T00:00:00Z'),
+      },
+      { kds },
+    );
+  const genuineVcek = vcek({});
+  const options = { now: new Date('2025-06-01T00:00:00Z'), trustedArk: ark };
+
+  it('the real report with signed bytes changed, re-signed', () => {
+    const report = mutatedBytes(realReport.subarray(0, 0x2a0)).map((signed) => {
+      const bytes = Buffer.alloc(REPORT_SIZE);
+      signed.copy(bytes, 0, 0, Math.min(signed.length, 0x2a0));
+      return signReport(bytes, keys.vcek.privateKey);
+    });
+    fc.assert(
+      fc.property(report, (bytes) =>
+        typedOrOk(() => verifyAttestation({ report: bytes, vcek: genuineVcek, ask, ark }, options)),
+      ),
+      fuzzParams(300),
+    );
+  });
+
+  it('a VCEK with random KDS extension values', () => {
+    const spl = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constant(undefined));
+    const kds = fc.record(
+      {
+        structVersion: fc.oneof(fc.nat(), fc.constant(undefined)),
+        productName: fc.oneof(
+          fc.constantFrom('Milan-B0', 'Genoa', 'Milan'),
+          fc.string(),
+          fc.constant(undefined),
+        ),
+        blSpl: spl,
+        teeSpl: spl,
+        snpSpl: spl,
+        ucodeSpl: spl,
+        spl4: spl,
+        fmcSpl: spl,
+        hwId: fc.oneof(
+          fc.constant(realExt.hwId),
+          fc.uint8Array({ minLength: 8, maxLength: 8 }).map((b) => Buffer.from(b)),
+          fc.constant(undefined),
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(kds, (k) =>
+        typedOrOk(() =>
+          verifyAttestation(
+            { report: signReport(realReport, keys.vcek.privateKey), vcek: vcek(k), ask, ark },
+            options,
+          ),
+        ),
+      ),
+      fuzzParams(100),
     );
   });
 });
