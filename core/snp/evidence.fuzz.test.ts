@@ -12,8 +12,8 @@ import { decodeKdsExtensions, type KdsExtensions } from './kds.ts';
 import { REPORT_SIZE } from './layout.ts';
 import { parseReport } from './report.ts';
 import { signReport } from './signature.ts';
-import { buildArk, buildAsk, buildVcek, fixtureAmdKeys } from './testing/fake-amd.ts';
-import { realChain, realReport } from './testing/test-helpers.ts';
+import { buildArk, buildAsk, buildVcek, fixtureAmdKeys } from '../../sim/amd/hierarchy.ts';
+import { realChain, realReport } from '../../test/support/snp.ts';
 import { verifyAttestation, verifyReportSignature } from './verify.ts';
 import { verifyVcekChain } from './verify-chain.ts';
 

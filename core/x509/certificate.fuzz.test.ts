@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { realChain, thim } from '../snp/testing/test-helpers.ts';
+import { realChain, thim } from '../../test/support/snp.ts';
 import { fuzzParams, mutatedBytes, typedOrOk } from '../../test/support/fuzz.ts';
 import { signatureAlgorithm } from './algorithms.ts';
 import { certificateFields } from './certificate.ts';
