@@ -10,7 +10,7 @@ import { httpsRequest } from '../../test/support/https-request.ts';
 import { Registry } from '../observability/metrics.ts';
 import { planWebhookTls } from './certificates.ts';
 import { CACHE_GRACE_MS, runWebhook, type RunningWebhook } from './run-webhook.ts';
-import { podReviewJson } from './testing.ts';
+import { podReviewJson } from '../../test/support/admission.ts';
 
 const { tls } = planWebhookTls(undefined, ['127.0.0.1'], new Date());
 const certDir = mkdtempSync(path.join(tmpdir(), 'webhook-certs-'));

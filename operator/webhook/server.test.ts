@@ -4,7 +4,7 @@ import { agentSettings } from '../../core/inject/index.ts';
 import { createCertificateAuthority, issueLeaf, privateKeyPem } from '../../core/x509/index.ts';
 import { httpsRequest } from '../../test/support/https-request.ts';
 import { planWebhookTls } from './certificates.ts';
-import { podReviewJson } from './testing.ts';
+import { podReviewJson } from '../../test/support/admission.ts';
 import { MAX_REVIEW_BYTES, startWebhookServer, type WebhookServer } from './server.ts';
 
 const { tls } = planWebhookTls(undefined, ['127.0.0.1'], new Date());

@@ -1,4 +1,4 @@
-/** Test helpers for this folder's specs: the AdmissionReview the API server sends for a new pod. */
+/** The webhook's specs: the AdmissionReview the API server sends for a new pod. */
 
 /** A CREATE review of an opted-in pod in `namespace` naming SecureKey `secureKey` under alias `db`. */
 export function podReviewJson(uid: string, namespace: string, secureKey: string): string {
