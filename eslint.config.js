@@ -19,7 +19,7 @@ export default tseslint.config(
  * The layers (docs/design.md): core ← edge ← entry points (operator, agent, cli, sim), which never
  * import one another; tools (test, bench, scripts) may import anything. Specs (`*.test.ts`) may reach
  * the simulators and test support (`test/support/`). The core does no I/O.
- * test/unit/layers.test.ts shows each rule failing on a deliberate violation.
+ * test/component/layers.component.test.ts shows each rule failing on a deliberate violation.
  */
 function layers() {
   const folder = (name) => [`**/${name}/**`, `${name}/**`];

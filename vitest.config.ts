@@ -4,10 +4,24 @@ export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
+      // Pure code and the fuzz tier: no servers, no child processes; seconds (`npm run test:unit`).
       {
         test: {
           name: 'unit',
           include: ['{core,operator,agent,sim,cli,edge}/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          exclude: ['**/*.component.test.ts', '**/node_modules/**'],
+          environment: 'node',
+        },
+      },
+      // Simulators, servers on loopback, the agent as a child process, the real Azure SDK over HTTPS
+      // (`npm run test:component`). A spec that starts a server or a process is named *.component.test.ts.
+      {
+        test: {
+          name: 'component',
+          include: [
+            '{core,operator,agent,sim,cli,edge}/**/*.component.test.ts',
+            'test/component/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

@@ -22,7 +22,7 @@ const bundled = typeof SECUREKEY_BUNDLE !== 'undefined' && SECUREKEY_BUNDLE;
 
 /**
  * Node's modules the agent's chunks load (ours, the Key Vault SDK and its dependencies, some by their bare
- * names). agent.test.ts runs the bundle and fails if any Node module is first loaded while `--no-lazy` is set.
+ * names). agent.component.test.ts runs the bundle and fails if any Node module is first loaded while `--no-lazy` is set.
  */
 export const PATH_BUILTINS = [
   'node:assert',

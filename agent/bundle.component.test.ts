@@ -1,8 +1,8 @@
 /**
  * The agent as its image ships it (ADR 19): the bundle of scripts/bundle-agent.ts, run from a directory with
  * no node_modules anywhere above it (the world's temporary directory), as the image runs it. The main init
- * specs run from the bundle in agent.test.ts; here: what only the bundle has — its chunks, the image-build
- * warm-up, the eager compilation window — and the modes agent.test.ts runs from source only.
+ * specs run from the bundle in agent.component.test.ts; here: what only the bundle has — its chunks, the image-build
+ * warm-up, the eager compilation window — and the modes agent.component.test.ts runs from source only.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';

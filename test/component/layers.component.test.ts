@@ -40,7 +40,7 @@ describe('layer rules', () => {
     ['edge/kube/x.ts', "import { readFileSync as x } from 'node:fs';"],
     ['agent/x.ts', "import { x } from '../edge/azure/index.ts';"],
     ['sim/vault/x.ts', "import { x } from '../../core/errors.ts';"],
-    ['agent/flow.test.ts', "import { x } from '../sim/amd/index.ts';"], // specs may use the simulators
+    ['agent/flow.component.test.ts', "import { x } from '../sim/amd/index.ts';"], // specs may use the simulators
     ['test/support/agent/x.ts', "import { x } from '../../../sim/amd/index.ts';"],
     ['bench/x.ts', "import { x } from '../operator/config.ts';"],
   ])('%s: %s is allowed', async (file, code) => {
