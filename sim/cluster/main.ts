@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { inClusterAccess } from '../../edge/kube/kubeconfig.ts';
+import { serviceAccountJwks } from '../../edge/kube/service-account-issuer.ts';
 import { createLogger, logEvents } from '../../edge/log/log.ts';
 import { FakeAmd } from '../amd/index.ts';
 import { loadSimulatorCa, withPersistentSigningKeys } from '../common/tls.ts';
@@ -39,7 +40,7 @@ async function clusterIssuer(kube: KubeHttp): Promise<{ issuer: string; jwks: Jw
   if (!payload.iss) throw new Error('the pod service-account token has no iss claim');
   return {
     issuer: payload.iss,
-    jwks: await kube.expect<Jwks>('GET', '/openid/v1/jwks', [200], { timeoutMs: 10_000 }),
+    jwks: (await serviceAccountJwks(kube)) as Jwks,
   };
 }
 
