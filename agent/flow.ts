@@ -14,11 +14,11 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
-import { rootCertificates } from 'node:tls';
 import type { TokenCredential } from '@azure/identity';
 import { isErrorOf } from '../core/errors.ts';
 import { parseReport } from '../core/snp/index.ts';
 import { parsePemCertificates } from '../core/x509/index.ts';
+import { vaultRootCertificates } from '../core/release/vault-roots.ts';
 // The Key Vault client only: the agent's identity is its own (ADR 18), so @azure/identity never loads.
 import { keyClientFor, preloadKeyVaultSdk } from '../edge/azure/key-client.ts';
 import { HttpError } from '../edge/http/client.ts';
@@ -91,7 +91,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
     config.caPem ?? (config.caFile === undefined ? undefined : await readConfigPem(config.caFile, 'caFile'));
   const ca = caPem === undefined ? {} : { caPem };
   // Configured trust roots are the user's input: a bad one fails now, before a report and an MAA call are
-  // spent on every kubelet retry. Node's built-in ones (~140) are parsed later, while MAA answers.
+  // spent on every kubelet retry. Without them the pinned vault roots are used.
   const configuredTrustRoots = await configuredReleaseTrustRoots(config);
   const attester = deps.attester ?? (await attesterFor(config, { ...ca, deadline }));
   try {
@@ -152,8 +152,8 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
       ),
     );
     attestation.catch(() => {}); // surfaces where it is awaited
-    // While MAA answers (attestEach sent the request): Node's built-in roots, unless configured.
-    const trustRoots = configuredTrustRoots ?? builtInTrustRoots();
+    // While MAA answers (attestEach sent the request): the pinned vault roots, unless configured.
+    const trustRoots = configuredTrustRoots ?? vaultRootCertificates();
     const tokens = await attestation;
     log.info('attested', { authorities });
 
@@ -214,7 +214,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
   }
 }
 
-/** The roots the release JWS must chain to, when configured; undefined means Node's built-in ones. */
+/** The roots the release JWS must chain to, when configured; undefined means the pinned vault roots. */
 async function configuredReleaseTrustRoots(config: AgentConfig): Promise<X509Certificate[] | undefined> {
   const pem =
     config.releaseTrustRootsPem ??
@@ -231,11 +231,6 @@ async function configuredReleaseTrustRoots(config: AgentConfig): Promise<X509Cer
       cause: err,
     });
   }
-}
-
-/** Node's built-in root store, as the SKR sidecar uses the system's. */
-function builtInTrustRoots(): X509Certificate[] {
-  return parsePemCertificates(rootCertificates.join('\n'));
 }
 
 function hostDataOf(evidence: Evidence): string {

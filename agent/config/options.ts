@@ -71,7 +71,7 @@ export interface AgentConfig {
   /** At least one; keys sharing an attestation authority share one attestation. */
   keys: KeySpec[];
   identity: WorkloadIdentity;
-  /** PEM file of the roots the release JWS must chain to; Node's built-in roots when absent. */
+  /** PEM file of the roots the release JWS must chain to; the pinned vault roots when absent. */
   releaseTrustRootsFile?: string;
   /** PEM file of the only CA to trust for TLS (simulators); system roots when absent. */
   caFile?: string;

@@ -8,15 +8,14 @@
  */
 import crypto, { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { KeyWrapError } from '../keywrap/errors.ts';
 import { parseKeyHsm, unwrapKeyHsm } from '../keywrap/key-hsm.ts';
 import { selectWrappingKey } from '../runtime-data/x-ms-runtime.ts';
 import { expectKind } from '../../test/support/snp.ts';
-import { parsePemCertificates } from '../x509/index.ts';
 import { testdata } from '../../test/support/paths.ts';
 import { ReleaseVerifyError, verifyRelease, type VerifyReleaseOptions } from './verify-release.ts';
+import { vaultRootCertificates } from './vault-roots.ts';
 
 interface Entry {
   RequestUri: string;
@@ -46,9 +45,9 @@ const KEY_NAME = 'exportkey-68488';
 /** The key's `created` time: the release happened the same second. */
 const RECORDED_AT = new Date(1653692560 * 1000);
 
-/** The agent's default trust roots when none are configured: Node's built-in store. */
+/** The agent's default trust roots when none are configured: the pinned vault roots. */
 const options: VerifyReleaseOptions = {
-  trustRoots: parsePemCertificates(rootCertificates.join('\n')),
+  trustRoots: vaultRootCertificates(),
   vaultHost: HSM_HOST,
   keyName: KEY_NAME,
   now: RECORDED_AT,
@@ -78,7 +77,7 @@ describe('Managed HSM release recorded by the Azure SDK for JS', () => {
     ]);
   });
 
-  it("verifies with the agent's release verifier against Node's root store, at the time it was recorded", async () => {
+  it("verifies with the agent's release verifier against the pinned vault roots, at the time it was recorded", async () => {
     const verified = await verifyRelease(jws, options);
     expect(verified).toMatchObject({
       kty: 'RSA',
@@ -98,7 +97,7 @@ describe('Managed HSM release recorded by the Azure SDK for JS', () => {
     await refused(jws, { vaultHost: 'azure_managedhsm.managedhsm.azure.net' }, 'host-mismatch');
     await refused(jws, { now: new Date('2025-06-01T00:00:00Z') }, 'certificate-expired'); // the leaf expired in May 2023
     const withoutDigiCertG2 = options.trustRoots.filter((root) => !root.raw.equals(x5c[2]!.raw));
-    expect(withoutDigiCertG2.length).toBe(options.trustRoots.length - 1); // the root is Node's, not only the recording's
+    expect(withoutDigiCertG2.length).toBe(options.trustRoots.length - 1); // the root is pinned, not only in the recording
     await refused(jws, { trustRoots: withoutDigiCertG2 }, 'untrusted-chain');
   });
 
