@@ -12,6 +12,7 @@ import {
   EXTENSION_OIDS,
   generateKey,
   getExtension,
+  issueIntermediate,
   issueLeaf,
   parseSignatureAlgorithm,
   X509Error,
@@ -49,6 +50,28 @@ describe('createCertificateAuthority and issueLeaf', () => {
     expect(cert.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
     expect(crypto.createPublicKey(leaf.key).equals(cert.publicKey)).toBe(true);
     expect(leaf.key.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+  });
+
+  it('issues an intermediate CA with its path length, whose leaves chain to the root', () => {
+    const issuing = issueIntermediate(ca, {
+      subject: [{ type: 'CN', value: 'issuing CA' }],
+      ...validity,
+      pathLength: 0,
+    });
+    const leaf = new X509Certificate(
+      issueLeaf(issuing, { subject: [{ type: 'CN', value: 'x' }], ...validity }).certDer,
+    );
+    const cert = new X509Certificate(issuing.certDer);
+    expect(decodeBasicConstraints(getExtension(cert, EXTENSION_OIDS.basicConstraints)!.value)).toEqual({
+      ca: true,
+      pathLength: 0,
+    });
+    expect(cert.checkIssued(new X509Certificate(ca.certDer))).toBe(true);
+    expect(cert.verify(new X509Certificate(ca.certDer).publicKey)).toBe(true);
+    expect(leaf.checkIssued(cert) && leaf.verify(cert.publicKey)).toBe(true);
+    expect(authorityKeyId(issuing.certDer)).toEqual(
+      encodeAuthorityKeyIdentifier(ca.keyIdentifier as Uint8Array),
+    );
   });
 
   it('gives every certificate a fresh positive serial', () => {

@@ -105,6 +105,28 @@ export function createCertificateAuthority(o: AuthorityOptions): CertificateAuth
   return certificateAuthority(der, key);
 }
 
+/**
+ * An intermediate CA under `parent`, with `pathLength` as its pathLenConstraint when given: the
+ * shape of a public TLS chain (root, issuing CA, leaf) for tests of chain verification.
+ */
+export function issueIntermediate(
+  parent: CertificateAuthority,
+  o: AuthorityOptions & { readonly pathLength?: number },
+): CertificateAuthority {
+  const key = o.key ?? generateKey();
+  const der = certify(
+    o,
+    key,
+    { name: parent.subject, key: parent.key },
+    {
+      basicConstraints: o.pathLength === undefined ? { ca: true } : { ca: true, pathLength: o.pathLength },
+      keyUsage: ['keyCertSign', 'cRLSign', 'digitalSignature'],
+      authorityKeyIdentifier: parent.keyIdentifier,
+    },
+  );
+  return certificateAuthority(der, key);
+}
+
 /** A CA made elsewhere (say by Helm or OpenSSL): its certificate and the private key that belongs to it. */
 export function certificateAuthority(
   cert: Uint8Array | X509Certificate,

@@ -13,6 +13,7 @@ export {
   certificateAuthority,
   createCertificateAuthority,
   generateKey,
+  issueIntermediate,
   issueLeaf,
   privateKeyPem,
   randomSerial,
@@ -57,7 +58,9 @@ export {
 } from './pem.ts';
 export {
   decodeBasicConstraints,
+  decodeExtKeyUsage,
   decodeKeyUsage,
+  decodeSubjectAltDnsNames,
   encodeAuthorityKeyIdentifier,
   encodeBasicConstraints,
   encodeCrlDistributionPoints,

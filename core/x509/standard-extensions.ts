@@ -11,7 +11,10 @@ import {
   contextPrimitive,
   decodeBitString,
   decodeBoolean,
+  decodeOid,
   decodeSmallInteger,
+  decodeStringContents,
+  isContext,
   explicit,
   integer,
   isUniversal,
@@ -113,6 +116,13 @@ export function encodeExtKeyUsage(usages: readonly (ExtendedKeyUsage | string)[]
   return sequence(...usages.map((u) => oid((EXTENDED_KEY_USAGE_OIDS as Record<string, string>)[u] ?? u)));
 }
 
+/** The purposes of an ExtKeyUsageSyntax, as dotted OIDs (unknown ones included). */
+export function decodeExtKeyUsage(value: Uint8Array): string[] {
+  const purposes = children(expectUniversal(parseDer(value), UNIVERSAL.SEQUENCE, 'ExtKeyUsageSyntax'));
+  if (purposes.length === 0) throw new X509Error('bad-certificate', 'ExtKeyUsageSyntax is empty');
+  return purposes.map((p) => decodeOid(p, 'KeyPurposeId'));
+}
+
 export interface SubjectAltNames {
   readonly dns?: readonly string[];
   readonly ip?: readonly string[];
@@ -128,6 +138,15 @@ export function encodeSubjectAltNames(san: SubjectAltNames): Buffer {
   ];
   if (names.length === 0) throw new X509Error('bad-input', 'subjectAltNames needs at least one name');
   return sequence(...names);
+}
+
+/** The dNSName [2] entries of GeneralNames, in order; other kinds of name are skipped. */
+export function decodeSubjectAltDnsNames(value: Uint8Array): string[] {
+  const names = children(expectUniversal(parseDer(value), UNIVERSAL.SEQUENCE, 'GeneralNames'));
+  if (names.length === 0) throw new X509Error('bad-certificate', 'GeneralNames is empty');
+  return names
+    .filter((n) => isContext(n, 2) && !n.constructed)
+    .map((n) => decodeStringContents('ia5', n.value, n.offset));
 }
 
 function ia5(text: string, what: string): Buffer {

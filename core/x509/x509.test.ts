@@ -20,7 +20,9 @@ import {
   buildCertificate,
   certificateFields,
   decodeBasicConstraints,
+  decodeExtKeyUsage,
   decodeKeyUsage,
+  decodeSubjectAltDnsNames,
   EXTENSION_OIDS,
   getExtension,
   getExtensions,
@@ -360,6 +362,10 @@ describe('buildCertificate', () => {
     expect(leaf.serialNumber.toUpperCase()).toBe('80000000000000000001');
     expect(certificateFields(leaf).serialNumber).toBe(0x80000000000000000001n);
     expect(leaf.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+    const eku = getExtension(leaf, EXTENSION_OIDS.extKeyUsage)!.value;
+    expect(decodeExtKeyUsage(eku)).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+    const san = getExtension(leaf, EXTENSION_OIDS.subjectAltName)!.value;
+    expect(decodeSubjectAltDnsNames(san)).toEqual(['leaf.example', 'localhost']); // not the iPAddresses
     expect(leaf.checkHost('localhost')).toBe('localhost');
     expect(leaf.checkIP('127.0.0.1')).toBe('127.0.0.1');
     expect(leaf.checkIP('::1')).toBe('::1');
