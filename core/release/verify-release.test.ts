@@ -1,16 +1,27 @@
 import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildCertificate, subjectNameDer } from '../x509/index.ts';
+import {
+  certificateAuthority,
+  createCertificateAuthority,
+  generateKey,
+  issueIntermediate,
+  issueLeaf,
+  type CertificateAuthority,
+  type LeafOptions,
+  buildCertificate,
+} from '../x509/index.ts';
 import {
   ReleaseVerifyError,
   verifyRelease,
   type ReleaseVerifyErrorKind,
   type VerifyReleaseOptions,
 } from './verify-release.ts';
+import { vaultRootCertificates } from './vault-roots.ts';
 
 const HOST = 'hsm1.managedhsm.localhost';
 const KID = `https://${HOST}:8443/keys/db-key/0123abcd`;
 const DAY = 86_400_000;
+const validity = { notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 825 * DAY) };
 
 interface Issued {
   key: KeyObject;
@@ -19,42 +30,30 @@ interface Issued {
   chainDer: Buffer[];
 }
 
+/** A vault's signing certificate, as Azure's: a TLS server certificate whose SAN names `HOST`. */
+function vaultLeaf(issuer: CertificateAuthority, keyType: 'rsa' | 'ec', over: Partial<LeafOptions> = {}) {
+  return issueLeaf(issuer, {
+    subject: [{ type: 'CN', value: HOST }],
+    ...validity,
+    key: generateKey(keyType),
+    extKeyUsage: ['serverAuth'],
+    subjectAltNames: { dns: [HOST] },
+    ...over,
+  });
+}
+
 /** A CA that issues signing certificates naming `HOST`, as the vault's (RSA unless asked for EC). */
 function testCa(name: string) {
-  const caKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-  const certDer = buildCertificate({
-    serial: 1,
+  const authority = createCertificateAuthority({
     subject: [{ type: 'CN', value: name }],
-    issuer: [{ type: 'CN', value: name }],
     notBefore: new Date(Date.now() - DAY),
     notAfter: new Date(Date.now() + 3650 * DAY),
-    publicKey: caKey,
-    signingKey: caKey,
-    signatureAlgorithm: 'ecdsa-sha256',
-    basicConstraints: { ca: true },
-    keyUsage: ['keyCertSign', 'digitalSignature'],
   });
-  const issue = (keyType: 'rsa' | 'ec' = 'rsa'): Issued => {
-    const key =
-      keyType === 'rsa'
-        ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
-        : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    const leafDer = buildCertificate({
-      serial: 2,
-      subject: [{ type: 'CN', value: HOST }],
-      issuer: subjectNameDer(certDer),
-      notBefore: new Date(Date.now() - DAY),
-      notAfter: new Date(Date.now() + 825 * DAY),
-      publicKey: key,
-      signingKey: caKey,
-      signatureAlgorithm: 'ecdsa-sha256',
-      basicConstraints: { ca: false },
-      keyUsage: ['digitalSignature'],
-      subjectAltNames: { dns: [HOST], ip: [] },
-    });
-    return { key, certDer: leafDer, chainDer: [leafDer, certDer] };
+  const issue = (keyType: 'rsa' | 'ec' = 'rsa', over: Partial<LeafOptions> = {}): Issued => {
+    const leaf = vaultLeaf(authority, keyType, over);
+    return { key: leaf.key, certDer: leaf.certDer, chainDer: [leaf.certDer, authority.certDer] };
   };
-  return { certDer, issue };
+  return { authority, certDer: authority.certDer, issue };
 }
 
 const ca = testCa('release test CA');
@@ -64,13 +63,13 @@ const signing = ca.issue();
 const keyHsm = 'eyJjaXBoZXJ0ZXh0IjoiIn0';
 
 /** The vault's release JWS (sim/vault/release-response.ts has the shape, from a real Managed HSM). */
-function genuine(over: { kid?: string; nonce?: string } = {}): string {
-  const thumbprint = crypto.createHash('sha256').update(signing.certDer).digest('base64url');
+function genuine(over: { kid?: string; nonce?: string } = {}, signer: Issued = signing): string {
+  const thumbprint = crypto.createHash('sha256').update(signer.certDer).digest('base64url');
   const kid = over.kid ?? KID;
   const header = {
     alg: 'RS256',
     kid: thumbprint,
-    x5c: signing.chainDer.map((c) => c.toString('base64')),
+    x5c: signer.chainDer.map((c) => c.toString('base64')),
     'x5t#S256': thumbprint,
   };
   const payload = {
@@ -83,7 +82,7 @@ function genuine(over: { kid?: string; nonce?: string } = {}): string {
       },
     },
   };
-  return sign(header, payload, signing.key, 'rsa');
+  return sign(header, payload, signer.key, signer.key.asymmetricKeyType === 'ec' ? 'ec' : 'rsa');
 }
 
 const options = (o: Partial<VerifyReleaseOptions> = {}): VerifyReleaseOptions => ({
@@ -260,5 +259,114 @@ describe('verifyRelease', () => {
       'malformed',
     );
     expect(crit.message).toMatch(/crit/);
+  });
+
+  it('a leaf that is not a TLS server certificate → wrong-purpose', async () => {
+    for (const extKeyUsage of [['clientAuth'], ['codeSigning'], undefined] as const) {
+      const leaf = ca.issue('rsa', { extKeyUsage });
+      await refused(genuine({}, leaf), {}, 'wrong-purpose');
+    }
+    // An issuing CA restricted to client authentication cannot vouch for a server.
+    const clientsOnly = issueIntermediate(ca.authority, {
+      subject: [{ type: 'CN', value: 'clients' }],
+      ...validity,
+    });
+    const restricted = certificateAuthority(
+      buildCertificate({
+        serial: 7,
+        subject: [{ type: 'CN', value: 'clients CA' }],
+        issuer: ca.authority.subject,
+        ...validity,
+        publicKey: clientsOnly.key,
+        signingKey: ca.authority.key,
+        signatureAlgorithm: 'ecdsa-sha256',
+        basicConstraints: { ca: true },
+        keyUsage: ['keyCertSign'],
+        extKeyUsage: ['clientAuth'],
+      }),
+      clientsOnly.key,
+    );
+    const leaf = vaultLeaf(restricted, 'rsa');
+    await refused(
+      genuine({}, { ...leaf, chainDer: [leaf.certDer, restricted.certDer] }),
+      {},
+      'wrong-purpose',
+    );
+  });
+
+  it('names the host by dNSName SAN only, never by subject CN → host-mismatch', async () => {
+    // CN is the vault host, SAN another name or none at all.
+    await refused(
+      genuine({}, ca.issue('rsa', { subjectAltNames: { dns: ['other.localhost'] } })),
+      {},
+      'host-mismatch',
+    );
+    await refused(
+      genuine({}, ca.issue('rsa', { subjectAltNames: { ip: ['127.0.0.1'] } })),
+      {},
+      'host-mismatch',
+    );
+    const noSan = issueLeaf(ca.authority, {
+      subject: [{ type: 'CN', value: HOST }],
+      ...validity,
+      key: generateKey('rsa'),
+      extKeyUsage: ['serverAuth'],
+    });
+    await refused(genuine({}, { ...noSan, chainDer: [noSan.certDer, ca.certDer] }), {}, 'host-mismatch');
+  });
+
+  it('matches a wildcard SAN to one left-most label (RFC 6125), as Managed HSM certificates use', async () => {
+    const wildcard = ca.issue('rsa', {
+      subject: [{ type: 'CN', value: 'not the host' }],
+      subjectAltNames: { dns: ['*.managedhsm.localhost'] },
+    });
+    expect((await verifyRelease(genuine({}, wildcard), options())).kid).toBe(KID);
+    const sub = `a.${HOST}`;
+    await refused(
+      genuine({ kid: `https://${sub}/keys/db-key/1` }, wildcard),
+      { vaultHost: sub },
+      'host-mismatch',
+    );
+    const tooWide = ca.issue('rsa', { subjectAltNames: { dns: ['*.localhost', 'hsm1.*.localhost'] } });
+    await refused(
+      genuine({ kid: 'https://x.localhost/keys/db-key/1' }, tooWide),
+      { vaultHost: 'x.localhost' },
+      'host-mismatch',
+    );
+    await refused(genuine({}, tooWide), {}, 'host-mismatch');
+  });
+
+  it('an issuer that is not a CA → not-a-ca; more intermediates than pathLenConstraint → path-too-long', async () => {
+    const subject = (cn: string) => [{ type: 'CN', value: cn }] as const;
+    // An end entity (cA false) that signs certificates: node:crypto's issuer check looks at
+    // keyUsage keyCertSign only, so basicConstraints is what refuses it.
+    const endEntity = issueLeaf(ca.authority, {
+      subject: subject('end entity'),
+      ...validity,
+      keyUsage: ['digitalSignature', 'keyCertSign'],
+    });
+    const notCa = certificateAuthority(endEntity.certDer, endEntity.key);
+    const underNotCa = vaultLeaf(notCa, 'rsa');
+    const chain1 = { ...underNotCa, chainDer: [underNotCa.certDer, notCa.certDer, ca.certDer] };
+    await refused(genuine({}, chain1), {}, 'not-a-ca');
+
+    // root → issuing (pathLen 0) → leaf is fine; root → issuing (pathLen 0) → sub-CA → leaf is not.
+    const issuing = issueIntermediate(ca.authority, {
+      subject: subject('issuing'),
+      ...validity,
+      pathLength: 0,
+    });
+    const direct = vaultLeaf(issuing, 'rsa');
+    const ok = { ...direct, chainDer: [direct.certDer, issuing.certDer] };
+    expect((await verifyRelease(genuine({}, ok), options())).kid).toBe(KID);
+    const sub = issueIntermediate(issuing, { subject: subject('sub'), ...validity });
+    const deep = vaultLeaf(sub, 'rsa');
+    const tooLong = { ...deep, chainDer: [deep.certDer, sub.certDer, issuing.certDer, ca.certDer] };
+    const err = await refused(genuine({}, tooLong), {}, 'path-too-long');
+    expect(err.message).toContain('x5c[2]');
+  });
+
+  it('a chain to a root that is not pinned, with the default roots → untrusted-chain', async () => {
+    await refused(genuine(), { trustRoots: vaultRootCertificates() }, 'untrusted-chain');
   });
 });

@@ -2,9 +2,10 @@
  * Is this release response the vault's? (docs/threat-model.md, "What must hold" 3: the agent verifies
  * the vault's answer before trusting the key.) The answer is a compact JWS whose header carries `x5c`: the vault's
  * signing certificate, then intermediates (and often the root). We check, in this order:
- *   1. the certificate chain from `x5c[0]` up to one of the configured trust roots (signatures,
- *      issuer names, CA flags, validity at `now`);
- *   2. the leaf names the vault host we called (SAN, as TLS would check it);
+ *   1. the certificate chain from `x5c[0]` up to one of the trust roots (signatures, issuer names,
+ *      validity at `now`), each issuer a CA whose path length constraint the chain respects;
+ *   2. the leaf is a TLS server certificate (EKU serverAuth: the vault signs with its TLS certificate)
+ *      naming the vault host in a dNSName SAN (RFC 6125; never the subject CN);
  *   3. `x5t#S256`, when present, is the leaf's thumbprint;
  *   4. the JWS signature with the leaf's key (jose, with an algorithm allow-list);
  *   5. the payload: our nonce echoed, the key we asked for on this vault, a `key_hsm` to unwrap.
@@ -13,17 +14,32 @@
 import crypto, { X509Certificate } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, errors } from 'jose';
 import { SecureKeyError } from '../errors.ts';
+import {
+  decodeBasicConstraints,
+  decodeExtKeyUsage,
+  decodeKeyUsage,
+  decodeSubjectAltDnsNames,
+  EXTENDED_KEY_USAGE_OIDS,
+  EXTENSION_OIDS,
+  getExtension,
+} from '../x509/index.ts';
 
 export type ReleaseVerifyErrorKind =
   /** Not a compact JWS, a header/payload that is not the JSON expected, or a `crit` extension. */
   | 'malformed'
   /** A JWS algorithm other than RS256/384/512, PS256/384/512, ES256/384. */
   | 'unsupported-alg'
-  /** `x5c` missing, unparsable, or not chaining to a configured root. */
+  /** `x5c` missing, unparsable, or not chaining to a trust root. */
   | 'untrusted-chain'
+  /** An issuing certificate is not a CA (basicConstraints cA, keyUsage keyCertSign). */
+  | 'not-a-ca'
+  /** More intermediates below a CA than its pathLenConstraint allows. */
+  | 'path-too-long'
+  /** The leaf (or an intermediate) is not for TLS servers: its extended key usage lacks serverAuth. */
+  | 'wrong-purpose'
   /** A certificate in the chain is outside its validity period. */
   | 'certificate-expired'
-  /** The leaf does not name the vault host. */
+  /** No dNSName SAN of the leaf names the vault host (the subject CN does not count). */
   | 'host-mismatch'
   /** `x5t#S256` is not the leaf's SHA-256 thumbprint. */
   | 'thumbprint-mismatch'
@@ -37,7 +53,7 @@ export type ReleaseVerifyErrorKind =
 export class ReleaseVerifyError extends SecureKeyError<ReleaseVerifyErrorKind> {}
 
 export interface VerifyReleaseOptions {
-  /** The roots the vault's signing certificate must chain to. */
+  /** The roots the vault's signing certificate must chain to (the agent's default: vault-roots.ts). */
   trustRoots: readonly X509Certificate[];
   /** The vault host we called, e.g. `myhsm.managedhsm.azure.net`. */
   vaultHost: string;
@@ -87,11 +103,12 @@ export async function verifyRelease(jws: string, o: VerifyReleaseOptions): Promi
 
   const chain = certificates(header['x5c']);
   const leaf = chain[0]!;
-  verifyChain(chain, o.trustRoots, o.now);
-  if (leaf.checkHost(o.vaultHost) === undefined) {
+  checkIssuers(verifyChain(chain, o.trustRoots, o.now));
+  checkServerAuth(leaf, 'the release signing certificate');
+  if (!namesHost(leaf, o.vaultHost)) {
     throw new ReleaseVerifyError(
       'host-mismatch',
-      `the release signing certificate (${leaf.subject.replace(/\n/g, ', ')}) does not name the vault host ${o.vaultHost}`,
+      `the release signing certificate (${leaf.subject.replace(/\n/g, ', ')}) has no DNS name for the vault host ${o.vaultHost}`,
     );
   }
   const x5t = header['x5t#S256'];
@@ -191,25 +208,104 @@ function certificates(x5c: unknown): X509Certificate[] {
 
 /**
  * Walks from the leaf: each certificate is either issued by a trust root (done), identical to one
- * (done), or issued by the next certificate in `x5c`, which must be a CA.
+ * (done), or issued by the next certificate in `x5c`. Returns the path, leaf first, root last.
  */
-function verifyChain(chain: X509Certificate[], roots: readonly X509Certificate[], now: Date): void {
+function verifyChain(
+  chain: X509Certificate[],
+  roots: readonly X509Certificate[],
+  now: Date,
+): X509Certificate[] {
   for (const [i, cert] of chain.entries()) {
     checkValidity(cert, `x5c[${i}]`, now);
-    if (roots.some((r) => r.raw.equals(cert.raw))) return;
+    if (roots.some((r) => r.raw.equals(cert.raw))) return chain.slice(0, i + 1);
     const root = roots.find((r) => issued(cert, r));
     if (root) {
       checkValidity(root, 'the trust root', now);
-      return;
+      return [...chain.slice(0, i + 1), root];
     }
     const next = chain[i + 1];
-    if (!next || !next.ca || !issued(cert, next)) break;
+    if (!next || !issued(cert, next)) break;
   }
   throw new ReleaseVerifyError(
     'untrusted-chain',
-    `the release signing certificate (${chain[0]!.subject.replace(/\n/g, ', ')}) does not chain to a configured trust root`,
+    `the release signing certificate (${chain[0]!.subject.replace(/\n/g, ', ')}) does not chain to a trust root`,
     { hint: 'a man in the middle, or SECUREKEY_RELEASE_TRUST_ROOTS does not hold the vault’s root' },
   );
+}
+
+/**
+ * RFC 5280 §6.1.4: every intermediate is a CA (basicConstraints cA, keyCertSign when keyUsage is
+ * present) and no CA, the root included, has more intermediates below it than its pathLenConstraint.
+ * An intermediate restricted by EKU must allow serverAuth, as TLS clients require.
+ */
+function checkIssuers(path: X509Certificate[]): void {
+  for (let j = 1; j < path.length; j++) {
+    const cert = path[j]!;
+    const isRoot = j === path.length - 1;
+    const what = isRoot ? 'the trust root' : `x5c[${j}]`;
+    const constraints = extension(cert, EXTENSION_OIDS.basicConstraints, decodeBasicConstraints, what);
+    const usage = extension(cert, EXTENSION_OIDS.keyUsage, decodeKeyUsage, what);
+    if (!isRoot && (!constraints?.ca || (usage && !usage.includes('keyCertSign')))) {
+      throw new ReleaseVerifyError(
+        'not-a-ca',
+        `${what} (${cert.subject.replace(/\n/g, ', ')}) issues x5c[${j - 1}] but is not a CA`,
+      );
+    }
+    const below = j - 1;
+    if (constraints?.pathLength !== undefined && below > constraints.pathLength) {
+      throw new ReleaseVerifyError(
+        'path-too-long',
+        `${what} allows ${constraints.pathLength} intermediate CA(s) below it, the chain has ${below}`,
+      );
+    }
+    if (!isRoot) checkServerAuth(cert, what, { required: false });
+  }
+}
+
+/** The leaf must name serverAuth; a CA only when it restricts its purposes at all. */
+function checkServerAuth(cert: X509Certificate, what: string, o = { required: true }): void {
+  const purposes = extension(cert, EXTENSION_OIDS.extKeyUsage, decodeExtKeyUsage, what);
+  if (purposes === undefined ? o.required : !purposes.includes(EXTENDED_KEY_USAGE_OIDS.serverAuth)) {
+    throw new ReleaseVerifyError(
+      'wrong-purpose',
+      `${what} is not for TLS servers (extended key usage ${purposes?.join(', ') ?? 'absent'})`,
+      { hint: 'the vault signs releases with its TLS server certificate' },
+    );
+  }
+}
+
+/** RFC 6125 §6.4: a dNSName equal to the host, or `*.` and the host minus its left-most label. */
+function namesHost(leaf: X509Certificate, host: string): boolean {
+  const want = host.toLowerCase().replace(/\.$/, '');
+  const names =
+    extension(leaf, EXTENSION_OIDS.subjectAltName, decodeSubjectAltDnsNames, 'the signing certificate') ?? [];
+  return names.some((name) => {
+    const pattern = name.toLowerCase().replace(/\.$/, '');
+    if (pattern === want) return true;
+    const suffix = pattern.slice(1); // `.example.com` of `*.example.com`
+    return (
+      pattern.startsWith('*.') &&
+      !suffix.includes('*') &&
+      suffix.split('.').length > 2 && // not `*.com`
+      want.endsWith(suffix) &&
+      /^[^.]+$/.test(want.slice(0, -suffix.length))
+    );
+  });
+}
+
+/** A certificate extension decoded; a malformed one makes the chain untrusted. */
+function extension<T>(
+  cert: X509Certificate,
+  oid: string,
+  decode: (value: Buffer) => T,
+  what: string,
+): T | undefined {
+  try {
+    const ext = getExtension(cert, oid);
+    return ext && decode(ext.value);
+  } catch {
+    throw new ReleaseVerifyError('untrusted-chain', `${what} has a malformed extension ${oid}`);
+  }
 }
 
 function issued(cert: X509Certificate, issuer: X509Certificate): boolean {

@@ -93,7 +93,9 @@ function simulatorCa(name: string, ca: CertificateAuthority): SimulatorCa {
         notBefore: days(-1),
         notAfter: days(o.days ?? 825),
         key: generateKey(keyType),
-        ...(o.usage === 'signing' ? {} : { extKeyUsage: ['serverAuth'] }),
+        // A signing certificate that names a host is that host's TLS certificate, as the vault's is
+        // (the agent requires serverAuth of the release signer); token signers name no host.
+        ...(o.usage === 'signing' && !o.dns?.length ? {} : { extKeyUsage: ['serverAuth'] }),
         ...(o.dns?.length || o.ip?.length ? { subjectAltNames: { dns: o.dns ?? [], ip: o.ip ?? [] } } : {}),
       });
       return {
