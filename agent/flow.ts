@@ -92,7 +92,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
   const ca = caPem === undefined ? {} : { caPem };
   // Configured trust roots are the user's input: a bad one fails now, before a report and an MAA call are
   // spent on every kubelet retry. Without them the pinned vault roots are used.
-  const configuredTrustRoots = await configuredReleaseTrustRoots(config);
+  const trustRoots = await releaseTrustRoots(config);
   const attester = deps.attester ?? (await attesterFor(config, { ...ca, deadline }));
   try {
     // 1. Gather evidence. Meanwhile: the identity token, and THIM's certificates when they are the source.
@@ -152,8 +152,6 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
       ),
     );
     attestation.catch(() => {}); // surfaces where it is awaited
-    // While MAA answers (attestEach sent the request): the pinned vault roots, unless configured.
-    const trustRoots = configuredTrustRoots ?? vaultRootCertificates();
     const tokens = await attestation;
     log.info('attested', { authorities });
 
@@ -214,14 +212,16 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
   }
 }
 
-/** The roots the release JWS must chain to, when configured; undefined means the pinned vault roots. */
-async function configuredReleaseTrustRoots(config: AgentConfig): Promise<X509Certificate[] | undefined> {
+/** The roots the release JWS must chain to: the configured ones, else the pinned vault roots. */
+export async function releaseTrustRoots(
+  config: Pick<AgentConfig, 'releaseTrustRootsPem' | 'releaseTrustRootsFile'>,
+): Promise<X509Certificate[]> {
   const pem =
     config.releaseTrustRootsPem ??
     (config.releaseTrustRootsFile === undefined
       ? undefined
       : await readConfigPem(config.releaseTrustRootsFile, 'releaseTrustRoots'));
-  if (pem === undefined) return undefined;
+  if (pem === undefined) return vaultRootCertificates();
   try {
     return parsePemCertificates(pem);
   } catch (err) {
