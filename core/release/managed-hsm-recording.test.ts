@@ -14,6 +14,14 @@ import { parseKeyHsm, unwrapKeyHsm } from '../keywrap/key-hsm.ts';
 import { selectWrappingKey } from '../runtime-data/x-ms-runtime.ts';
 import { expectKind } from '../../test/support/snp.ts';
 import { testdata } from '../../test/support/paths.ts';
+import {
+  decodeBasicConstraints,
+  decodeExtKeyUsage,
+  decodeSubjectAltDnsNames,
+  EXTENDED_KEY_USAGE_OIDS,
+  EXTENSION_OIDS,
+  getExtension,
+} from '../x509/index.ts';
 import { ReleaseVerifyError, verifyRelease, type VerifyReleaseOptions } from './verify-release.ts';
 import { vaultRootCertificates } from './vault-roots.ts';
 
@@ -75,6 +83,22 @@ describe('Managed HSM release recorded by the Azure SDK for JS', () => {
       'CN=Microsoft Azure TLS Issuing CA 06',
       'CN=DigiCert Global Root G2',
     ]);
+  });
+
+  it('is signed by the HSM’s TLS server certificate, naming the host in its SAN, under a pathLen 0 CA', () => {
+    const [leaf, issuing] = x5c as [X509Certificate, X509Certificate];
+    const value = (cert: X509Certificate, oid: string) => getExtension(cert, oid)!.value;
+    expect(decodeExtKeyUsage(value(leaf, EXTENSION_OIDS.extKeyUsage))).toContain(
+      EXTENDED_KEY_USAGE_OIDS.serverAuth,
+    );
+    expect(decodeSubjectAltDnsNames(value(leaf, EXTENSION_OIDS.subjectAltName))).toEqual([
+      `*.${HSM_HOST}`,
+      HSM_HOST,
+    ]);
+    expect(decodeBasicConstraints(value(issuing, EXTENSION_OIDS.basicConstraints))).toEqual({
+      ca: true,
+      pathLength: 0,
+    });
   });
 
   it("verifies with the agent's release verifier against the pinned vault roots, at the time it was recorded", async () => {
