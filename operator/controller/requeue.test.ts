@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { desiredDigests } from '../reconcile/desired-digests.ts';
+import { DEFAULT_POD_ADMISSION } from '../reconcile/pod-admission.ts';
 import { rotationDue } from '../reconcile/rotation.ts';
 import { secureKey } from '../../test/support/reconcile.ts';
 import { MIN_REQUEUE_MS, requeueAfterMs } from './requeue.ts';
@@ -25,6 +26,7 @@ describe('requeueAfterMs', () => {
     // The CRD refuses this (at most 720h); an older CRD or a direct etcd write does not.
     const sk = secureKey({}, { digestRetention: '2500000000h' });
     const desired = desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
       secureKey: sk,
       pods: [],
       previous: [

@@ -12,6 +12,7 @@ import type { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { KubeApiError } from '../../edge/kube/errors.ts';
 import { allSecureKeysPath } from '../../edge/kube/secure-keys.ts';
 import {
+  FirstPolicies,
   INJECT_LABEL,
   INJECT_LABEL_VALUE,
   selectorMatches,
@@ -90,9 +91,12 @@ export class SecureKeyController {
   private readonly o: SecureKeyControllerOptions;
   /** Objects our own writes returned, newer than the informer's until its watch catches up. */
   private readonly written = new Map<string, SecureKey>();
+  /** Informer-side: the policy annotations each pod uid was first observed with. */
+  private readonly firstPolicies: FirstPolicies;
 
   constructor(o: SecureKeyControllerOptions) {
     this.o = o;
+    this.firstPolicies = new FirstPolicies(() => o.now().getTime());
     this.queue = new WorkQueue(o.queue);
     const common = {
       http: o.http,
@@ -126,11 +130,15 @@ export class SecureKeyController {
       name: 'pods',
       path: podsPath,
       labelSelector: `${INJECT_LABEL}=${INJECT_LABEL_VALUE}`,
-      trim: trimPod,
+      // A pod whose policy annotations differ from those first seen for its uid is marked here.
+      trim: (obj) => this.firstPolicies.observe(trimPod(obj)),
       indexOf: (p) => p.namespace,
       onEvent: (_type, pod, old) => this.podChanged(pod, old),
       onError: (err) => o.hooks?.informerError?.('pods', err),
-      onRelist: (n, ms) => o.hooks?.relisted?.('pods', n, ms),
+      onRelist: (n, ms) => {
+        this.firstPolicies.prune();
+        o.hooks?.relisted?.('pods', n, ms);
+      },
     });
     this.reconciler = new SecureKeyReconciler({
       ...o,

@@ -13,6 +13,7 @@ import { FINALIZER } from '../kube/secure-key-api.ts';
 import type { EventTarget, EventType } from '../kube/event-recorder.ts';
 import {
   ownerOf,
+  DEFAULT_POD_ADMISSION,
   desiredDigests,
   findCondition,
   nextStatus,
@@ -23,6 +24,7 @@ import {
   statusChanged,
   type DesiredDigests,
   type ObservedPod,
+  type PodAdmission,
   type StepFailure,
   type VaultAction,
 } from '../reconcile/index.ts';
@@ -57,6 +59,8 @@ export interface ReconcilerDeps {
   onDigests?(key: string, count: number): void;
   /** Attestation authorities a SecureKey may name (reconcile/authorities.ts); unchecked when absent. */
   allowedAuthorities?: readonly string[];
+  /** Which selected pods may lend their digest; the confidential runtime classes when absent. */
+  podAdmission?: PodAdmission;
   log?(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -121,13 +125,14 @@ export class SecureKeyReconciler {
         pods: this.d.pods(namespace),
         previous: sk.status?.policy?.digests,
         now,
+        admission: this.d.podAdmission ?? DEFAULT_POD_ADMISSION,
       });
     } catch (err) {
       // A spec the core cannot work with (e.g. a selector the API server let through): keep what the
       // vault has, say why in status, and wait for the spec to change.
       if (!(err instanceof ReconcileError)) throw err;
       specFailure = err.message;
-      desired = { digests: sk.status?.policy?.digests ?? [], problems: [] };
+      desired = { digests: sk.status?.policy?.digests ?? [], problems: [], refused: [] };
       if (findCondition(sk.status?.conditions, 'PolicySynced')?.message !== err.message) {
         this.d.event(target(sk), 'Warning', REASONS.InvalidSpec, err.message);
       }

@@ -6,6 +6,7 @@ import { isErrorOf } from '../../core/errors.ts';
 import { testdata } from '../../test/support/paths.ts';
 import { INJECT_LABEL } from './constants.ts';
 import { desiredDigests, selectedPods } from './desired-digests.ts';
+import { DEFAULT_POD_ADMISSION } from './pod-admission.ts';
 import { ReconcileError } from './errors.ts';
 import { pod, policy, secureKey } from '../../test/support/reconcile.ts';
 
@@ -37,11 +38,53 @@ describe('selectedPods', () => {
 });
 
 describe('desiredDigests', () => {
+  it('admits no digest from a pod that fails a pod-admission check, and says why per pod', () => {
+    const refused = [
+      pod('unscheduled', 'package B', { node: undefined }),
+      pod('mirror', 'package B', { mirror: true }),
+      pod('runc', 'package B', { runtimeClass: 'runc' }),
+      pod('no-agent', 'package B', { agent: false }),
+      pod('other-key', 'package B', { secureKeys: ['cache-key'] }),
+      pod('patched', 'package B', { policyChanged: true }),
+    ];
+    const r = desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
+      secureKey: secureKey(),
+      pods: [...refused, pod('proper', 'package A')],
+      previous: undefined,
+      now: T0,
+    });
+    expect(r.digests.map((d) => d.digest)).toEqual([A.digest]);
+    expect(r.refused.map((x) => [x.pod, x.reason])).toEqual([
+      ['shop/mirror', 'mirror-pod'],
+      ['shop/no-agent', 'no-agent'],
+      ['shop/other-key', 'other-securekey'],
+      ['shop/patched', 'policy-changed'],
+      ['shop/runc', 'runtime-class'],
+      ['shop/unscheduled', 'unscheduled'],
+    ]);
+    expect(r.problems).toEqual([]);
+  });
+
+  it('admits pods without a runtime class only when the admission allows them', () => {
+    const run = (noRuntimeClass: boolean) =>
+      desiredDigests({
+        admission: { runtimeClasses: [], noRuntimeClass },
+        secureKey: secureKey(),
+        pods: [pod('virtual-node', 'package A', { runtimeClass: undefined })],
+        previous: undefined,
+        now: T0,
+      }).digests.map((d) => d.digest);
+    expect(run(true)).toEqual([A.digest]);
+    expect(run(false)).toEqual([]);
+  });
+
   it('digests a real policy to the HOST_DATA of the real SNP report', () => {
     const b64 = readFileSync(testdata('snp-real', 'policy.base64'), 'utf8').trim();
     const hostData = readFileSync(testdata('snp-real', 'report.bin')).subarray(0xc0, 0xe0).toString('hex');
     const p = pod('aci', undefined, { annotations: { [POLICY_ANNOTATIONS['aci-cce']]: b64 } });
     const r = desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
       secureKey: secureKey({ policyScheme: 'aci-cce' }),
       pods: [p],
       previous: undefined,
@@ -61,6 +104,7 @@ describe('desiredDigests', () => {
   it('reads the annotation of the SecureKey scheme only', () => {
     const p = pod('x', 'package A');
     const r = desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
       secureKey: secureKey({ policyScheme: 'aci-cce' }),
       pods: [p],
       previous: undefined,
@@ -81,6 +125,7 @@ describe('desiredDigests', () => {
       annotations: { [POLICY_ANNOTATIONS['kata-agent-policy']]: 'not base64!' },
     });
     const r = desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
       secureKey: secureKey(),
       pods: [pod('c', 'package C'), bad, pod('a', 'package A')],
       previous: undefined,
@@ -109,7 +154,13 @@ describe('desiredDigests', () => {
       pod('x', undefined),
     ];
     const run = (ps: typeof pods) =>
-      desiredDigests({ secureKey: secureKey(), pods: ps, previous: undefined, now: T0 });
+      desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
+        secureKey: secureKey(),
+        pods: ps,
+        previous: undefined,
+        now: T0,
+      });
     const first = run(pods);
     expect(run([...pods].reverse())).toEqual(first);
     expect(run([pods[2]!, pods[0]!, pods[3]!, pods[1]!])).toEqual(first);
@@ -121,12 +172,14 @@ describe('desiredDigests', () => {
   it('preserves firstSeen across calls; a carried digest has no lastSeen, so steady state changes nothing', () => {
     const sk = secureKey();
     const one = desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
       secureKey: sk,
       pods: [pod('a', 'package A')],
       previous: undefined,
       now: T0,
     });
     const two = desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
       secureKey: sk,
       pods: [pod('a', 'package A'), pod('b', 'package B')],
       previous: one.digests,
@@ -140,6 +193,7 @@ describe('desiredDigests', () => {
     });
     expect(two.digests.find((d) => d.digest === B.digest)?.firstSeen).toBe(at(HOUR).toISOString());
     const three = desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
       secureKey: sk,
       pods: [pod('a', 'package A'), pod('b', 'package B')],
       previous: two.digests,
@@ -151,6 +205,7 @@ describe('desiredDigests', () => {
   describe('retention of digests no pod carries any more', () => {
     const sk = secureKey({}, { digestRetention: '1h30m' });
     const seen = desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
       secureKey: sk,
       pods: [pod('a', 'package A'), pod('b', 'package B')],
       previous: undefined,
@@ -159,6 +214,7 @@ describe('desiredDigests', () => {
     // Pod a goes at `gone`; the first reconcile after that stamps lastSeen; retention runs from there.
     const gone = at(10 * 60_000);
     const stamped = desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
       secureKey: sk,
       pods: [pod('b', 'package B')],
       previous: seen.digests,
@@ -166,7 +222,13 @@ describe('desiredDigests', () => {
     });
     const expiry = new Date(gone.getTime() + 90 * 60_000);
     const later = (now: Date) =>
-      desiredDigests({ secureKey: sk, pods: [pod('b', 'package B')], previous: stamped.digests, now });
+      desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
+        secureKey: sk,
+        pods: [pod('b', 'package B')],
+        previous: stamped.digests,
+        now,
+      });
 
     it('stamps lastSeen when the last pod carrying a digest goes', () => {
       expect(stamped.digests.find((d) => d.digest === A.digest)).toEqual({
@@ -198,17 +260,36 @@ describe('desiredDigests', () => {
     it('uses the 24h default when digestRetention is unset', () => {
       const def = secureKey();
       const carried = desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
         secureKey: def,
         pods: [pod('a', 'package A')],
         previous: undefined,
         now: T0,
       }).digests;
-      const prev = desiredDigests({ secureKey: def, pods: [], previous: carried, now: T0 }).digests;
-      const keep = desiredDigests({ secureKey: def, pods: [], previous: prev, now: at(24 * HOUR - 1) });
+      const prev = desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
+        secureKey: def,
+        pods: [],
+        previous: carried,
+        now: T0,
+      }).digests;
+      const keep = desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
+        secureKey: def,
+        pods: [],
+        previous: prev,
+        now: at(24 * HOUR - 1),
+      });
       expect(keep.digests.map((d) => d.digest)).toEqual([A.digest]);
       expect(keep.nextExpiry).toEqual(at(24 * HOUR));
       expect(
-        desiredDigests({ secureKey: def, pods: [], previous: prev, now: at(24 * HOUR) }).digests,
+        desiredDigests({
+          admission: DEFAULT_POD_ADMISSION,
+          secureKey: def,
+          pods: [],
+          previous: prev,
+          now: at(24 * HOUR),
+        }).digests,
       ).toEqual([]);
     });
 
@@ -217,13 +298,20 @@ describe('desiredDigests', () => {
         { digest: A.digest, source: 'Pod', firstSeen: T0.toISOString(), lastSeen: at(HOUR).toISOString() },
         { digest: C.digest, source: 'Pod', firstSeen: T0.toISOString(), lastSeen: T0.toISOString() },
       ];
-      const r = desiredDigests({ secureKey: sk, pods: [], previous: prev, now: at(HOUR) });
+      const r = desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
+        secureKey: sk,
+        pods: [],
+        previous: prev,
+        now: at(HOUR),
+      });
       expect(r.digests.map((d) => d.digest)).toEqual([A.digest, C.digest].sort());
       expect(r.nextExpiry).toEqual(at(90 * 60_000));
     });
 
     it('a digest that comes back is carried again (no lastSeen) and keeps firstSeen', () => {
       const back = desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
         secureKey: sk,
         pods: [pod('a2', 'package A')],
         previous: later(at(HOUR)).digests,
@@ -241,7 +329,13 @@ describe('desiredDigests', () => {
       const prev: DigestStatus[] = [
         { digest: A.digest, source: 'Pod', firstSeen: T0.toISOString(), lastSeen: 'yesterday' },
       ];
-      const r = desiredDigests({ secureKey: sk, pods: [], previous: prev, now: T0 });
+      const r = desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
+        secureKey: sk,
+        pods: [],
+        previous: prev,
+        now: T0,
+      });
       expect(r.digests[0]?.lastSeen).toBe(T0.toISOString());
       expect(r.nextExpiry).toEqual(at(90 * 60_000));
     });
@@ -250,7 +344,13 @@ describe('desiredDigests', () => {
   describe('static digests', () => {
     it('are Static with firstSeen preserved, and listed once when pods carry them too', () => {
       const sk = secureKey({ allowedDigests: [C.digest, A.digest] });
-      const one = desiredDigests({ secureKey: sk, pods: [], previous: undefined, now: T0 });
+      const one = desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
+        secureKey: sk,
+        pods: [],
+        previous: undefined,
+        now: T0,
+      });
       expect(one.digests).toEqual(
         [
           { digest: A.digest, source: 'Static', firstSeen: T0.toISOString() },
@@ -258,6 +358,7 @@ describe('desiredDigests', () => {
         ].sort((x, y) => (x.digest < y.digest ? -1 : 1)),
       );
       const two = desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
         secureKey: sk,
         pods: [pod('a', 'package A')],
         previous: one.digests,
@@ -275,6 +376,7 @@ describe('desiredDigests', () => {
     it('removed from the spec: leave at once if never seen on a pod, else after retention', () => {
       const sk = secureKey({ allowedDigests: [A.digest, C.digest] }, { digestRetention: '1h' });
       const prev = desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
         secureKey: sk,
         pods: [pod('a', 'package A')],
         previous: undefined,
@@ -282,8 +384,20 @@ describe('desiredDigests', () => {
       }).digests;
       const removed = secureKey({}, { digestRetention: '1h' });
       // Removed from the spec and pod a gone at T0: retention runs from the first reconcile after.
-      const stamped = desiredDigests({ secureKey: removed, pods: [], previous: prev, now: T0 }).digests;
-      const r = desiredDigests({ secureKey: removed, pods: [], previous: stamped, now: at(HOUR - 1) });
+      const stamped = desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
+        secureKey: removed,
+        pods: [],
+        previous: prev,
+        now: T0,
+      }).digests;
+      const r = desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
+        secureKey: removed,
+        pods: [],
+        previous: stamped,
+        now: at(HOUR - 1),
+      });
       expect(r.digests).toEqual([
         {
           digest: A.digest,
@@ -294,7 +408,13 @@ describe('desiredDigests', () => {
         },
       ]);
       expect(
-        desiredDigests({ secureKey: removed, pods: [], previous: stamped, now: at(HOUR) }).digests,
+        desiredDigests({
+          admission: DEFAULT_POD_ADMISSION,
+          secureKey: removed,
+          pods: [],
+          previous: stamped,
+          now: at(HOUR),
+        }).digests,
       ).toEqual([]);
     });
   });
@@ -302,6 +422,7 @@ describe('desiredDigests', () => {
   it('refuses a malformed digestRetention with bad-duration', () => {
     try {
       desiredDigests({
+        admission: DEFAULT_POD_ADMISSION,
         secureKey: secureKey({}, { digestRetention: '1 day' }),
         pods: [],
         previous: undefined,

@@ -4,6 +4,7 @@ import { INJECT_LABEL, INJECT_LABEL_VALUE } from './constants.ts';
 import { parseDuration } from './duration.ts';
 import { selectorMatches } from './label-selector.ts';
 import { podKey, podPolicy, type ObservedPod } from './observed-pod.ts';
+import { podRefusal, type PodAdmission, type PodRefusalReason } from './pod-admission.ts';
 
 /** A selected pod whose policy annotation yields no digest; the edge turns it into an event and condition. */
 export interface PodProblem {
@@ -14,11 +15,21 @@ export interface PodProblem {
   kind: DigestErrorKind;
 }
 
+/** A selected pod whose digest does not count (pod-admission.ts says why). */
+export interface RefusedPod {
+  /** "namespace/name" */
+  pod: string;
+  reason: PodRefusalReason;
+  message: string;
+}
+
 export interface DesiredDigests {
   /** Admitted digests, sorted by digest. */
   digests: DigestStatus[];
   /** Sorted by pod, then annotation. */
   problems: PodProblem[];
+  /** Sorted by pod. */
+  refused: RefusedPod[];
   /** The earliest moment a retained digest expires; requeue then. */
   nextExpiry?: Date;
 }
@@ -29,6 +40,8 @@ export interface DesiredDigestsInput {
   /** status.policy.digests as last written, so firstSeen and retention survive restarts. */
   previous: readonly DigestStatus[] | undefined;
   now: Date;
+  /** Which selected pods may lend their digest (runtime classes and the like). */
+  admission: PodAdmission;
 }
 
 /** Pods that count: same namespace, opted in, selected, and neither terminating nor finished. */
@@ -53,7 +66,7 @@ function compare(a: string, b: string): number {
 }
 
 /**
- * The digests a SecureKey admits now: those of its selected pods ∪ spec.workloads.allowedDigests ∪
+ * The digests a SecureKey admits now: those of its selected pods that pass podRefusal ∪ spec.workloads.allowedDigests ∪
  * digests seen on pods within the last digestRetention (so rolling updates never strand a pod).
  * Deterministic: the same inputs in any order give the same result.
  */
@@ -71,7 +84,13 @@ export function desiredDigests(input: DesiredDigestsInput): DesiredDigests {
   // Pods are sorted, so the first pod seen for a digest is the lexicographically first.
   const onPods = new Map<string, string>();
   const problems: PodProblem[] = [];
+  const refused: RefusedPod[] = [];
   for (const pod of selectedPods(secureKey, input.pods)) {
+    const refusal = podRefusal(pod, secureKey.metadata?.name ?? '', input.admission);
+    if (refusal !== undefined) {
+      refused.push({ pod: podKey(pod), ...refusal });
+      continue;
+    }
     const policy = podPolicy(pod, scheme);
     if ('digest' in policy) {
       if (!onPods.has(policy.digest)) onPods.set(policy.digest, podKey(pod));
@@ -125,6 +144,7 @@ export function desiredDigests(input: DesiredDigestsInput): DesiredDigests {
   const out: DesiredDigests = {
     digests: [...result.values()].sort((a, b) => compare(a.digest, b.digest)),
     problems: problems.sort((a, b) => compare(a.pod, b.pod) || compare(a.annotation, b.annotation)),
+    refused,
   };
   if (nextExpiry !== undefined) out.nextExpiry = new Date(nextExpiry);
   return out;

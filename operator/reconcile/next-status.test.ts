@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
 import { desiredDigests } from './desired-digests.ts';
+import { DEFAULT_POD_ADMISSION } from './pod-admission.ts';
 import { nextStatus, type NextStatusInput } from './next-status.ts';
 import { planReleasePolicy } from './release-policy-plan.ts';
 import { statusChanged } from './status-diff.ts';
@@ -22,7 +23,13 @@ function input(sk: SecureKey, over: Partial<NextStatusInput> = {}, now = T0): Ne
     pod('a', 'package a'),
     pod('b', undefined, { annotations: { 'io.katacontainers.config.agent.policy': '!!' } }),
   ];
-  const desired = desiredDigests({ secureKey: sk, pods, previous: sk.status?.policy?.digests, now });
+  const desired = desiredDigests({
+    admission: DEFAULT_POD_ADMISSION,
+    secureKey: sk,
+    pods,
+    previous: sk.status?.policy?.digests,
+    now,
+  });
   return {
     secureKey: sk,
     now,

@@ -4,7 +4,8 @@ import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
 import { isErrorOf } from '../../core/errors.ts';
 import { INJECT_LABEL } from './constants.ts';
 import { ReconcileError } from './errors.ts';
-import { podKey, podPolicy, trimPod } from './observed-pod.ts';
+import { AGENT_CONTAINER } from '../../core/inject/annotations.ts';
+import { MIRROR_POD_ANNOTATION, podKey, podPolicy, trimPod } from './observed-pod.ts';
 
 describe('trimPod', () => {
   const pod = {
@@ -18,17 +19,24 @@ describe('trimPod', () => {
       annotations: {
         [POLICY_ANNOTATIONS['kata-agent-policy']]: 'cGFja2FnZQ==',
         [POLICY_ANNOTATIONS['aci-cce']]: 'Y2Nl',
-        'securekey.io/keys': 'k1',
+        'securekey.io/key-db': ' db-key ',
+        'securekey.io/key-db2': 'db-key',
+        'securekey.io/key-cache': 'cache-key',
         'kubectl.kubernetes.io/last-applied-configuration': '{"huge":true}',
         'other.io/x': 'y',
       },
       managedFields: [{ manager: 'kubectl' }],
     },
-    spec: { containers: [{ name: 'c', image: 'x' }] },
+    spec: {
+      nodeName: 'node-1',
+      runtimeClassName: 'kata-cc-isolation',
+      initContainers: [{ name: AGENT_CONTAINER, image: 'agent' }],
+      containers: [{ name: 'c', image: 'x' }],
+    },
     status: { phase: 'Running', podIP: '10.0.0.1' },
   };
 
-  it('keeps identity, labels, phase and the digest of each policy annotation; drops the rest', () => {
+  it('keeps identity, labels, phase, placement, the agent, the SecureKeys named and policy digests; drops the rest', () => {
     const sha = (text: string) => createHash('sha256').update(text).digest('hex');
     expect(trimPod(pod)).toEqual({
       namespace: 'shop',
@@ -41,7 +49,30 @@ describe('trimPod', () => {
       },
       deleting: false,
       phase: 'Running',
+      node: 'node-1',
+      mirror: false,
+      runtimeClass: 'kata-cc-isolation',
+      agent: true,
+      secureKeys: ['cache-key', 'db-key'],
+      policyChanged: false,
     });
+  });
+
+  it('tells a mirror pod by the kubelet’s annotation', () => {
+    const mirror = { ...pod.metadata, annotations: { [MIRROR_POD_ANNOTATION]: 'abc' } };
+    expect(trimPod({ ...pod, metadata: mirror }).mirror).toBe(true);
+  });
+
+  it('finds the agent among init containers or containers, by the injector’s name only', () => {
+    const withSpec = (spec: unknown) => trimPod({ ...pod, spec }).agent;
+    expect(withSpec({ containers: [{ name: AGENT_CONTAINER }] })).toBe(true);
+    expect(withSpec({ containers: [{ name: 'app', image: 'securekey-agent' }] })).toBe(false);
+    expect(withSpec({ initContainers: 'nonsense', containers: [null] })).toBe(false);
+  });
+
+  it('treats an empty nodeName or runtimeClassName as unset', () => {
+    const p = trimPod({ ...pod, spec: { nodeName: '', runtimeClassName: '' } });
+    expect([p.node, p.runtimeClass]).toEqual([undefined, undefined]);
   });
 
   it('keeps a policy that yields no digest as a problem naming the annotation, not the policy text', () => {
@@ -81,6 +112,12 @@ describe('trimPod', () => {
       policies: {},
       deleting: false,
       phase: undefined,
+      node: undefined,
+      mirror: false,
+      runtimeClass: undefined,
+      agent: false,
+      secureKeys: [],
+      policyChanged: false,
     });
     expect(podKey(p)).toBe('a/b');
   });

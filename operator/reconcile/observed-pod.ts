@@ -5,7 +5,11 @@ import {
   policyDigest,
   type DigestErrorKind,
 } from '../../core/digest/index.ts';
+import { AGENT_CONTAINER, KEY_ANNOTATION_PREFIX } from '../../core/inject/annotations.ts';
 import { ReconcileError } from './errors.ts';
+
+/** The kubelet marks the API server's copy of a static pod (one it runs from a file) with this. */
+export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 
 /** Why a pod's policy annotation yields no digest (the annotation named, the problem in words). */
 export interface PolicyProblem {
@@ -32,6 +36,21 @@ export interface ObservedPod {
   deleting: boolean;
   /** status.phase (Pending, Running, Succeeded, Failed, Unknown), when known. */
   phase: string | undefined;
+  /** spec.nodeName, set once the scheduler (or whoever created the pod) bound it to a node. */
+  node: string | undefined;
+  /** A mirror pod: the kubelet's record of a static pod, which no admission webhook ever saw. */
+  mirror: boolean;
+  /** spec.runtimeClassName, when set. */
+  runtimeClass: string | undefined;
+  /** An init container or container named as the injector names the agent. */
+  agent: boolean;
+  /** SecureKeys the pod names in its securekey.io/key-<alias> annotations, sorted, no repeats. */
+  secureKeys: string[];
+  /**
+   * The pod's policy annotations differ from the first ones the operator observed for its uid (set by
+   * FirstPolicies, not by trimPod): an annotation patched on a running pod measures nothing it runs.
+   */
+  policyChanged: boolean;
 }
 
 function record(v: unknown): Record<string, unknown> {
@@ -78,14 +97,29 @@ export function trimPod(pod: unknown): ObservedPod {
     throw new ReconcileError('bad-pod', 'pod object has no metadata.namespace and metadata.name');
   }
   const phase = record(record(pod).status).phase;
+  const spec = record(record(pod).spec);
+  const annotations = strings(meta.annotations, () => true);
+  const containers = [spec.initContainers, spec.containers].flatMap((l) => (Array.isArray(l) ? l : []));
+  const secureKeys = Object.entries(annotations)
+    .filter(([k]) => k.startsWith(KEY_ANNOTATION_PREFIX))
+    .map(([, v]) => v.trim());
   return {
     namespace,
     name,
     uid: typeof uid === 'string' ? uid : '',
     labels: strings(meta.labels, () => true),
-    policies: policiesOf(strings(meta.annotations, (k) => POLICY_NAMES.has(k))),
+    policies: policiesOf(strings(annotations, (k) => POLICY_NAMES.has(k))),
     deleting: deletionTimestamp !== undefined && deletionTimestamp !== null,
     phase: typeof phase === 'string' ? phase : undefined,
+    node: typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined,
+    mirror: annotations[MIRROR_POD_ANNOTATION] !== undefined,
+    runtimeClass:
+      typeof spec.runtimeClassName === 'string' && spec.runtimeClassName !== ''
+        ? spec.runtimeClassName
+        : undefined,
+    agent: containers.some((c) => record(c).name === AGENT_CONTAINER),
+    secureKeys: [...new Set(secureKeys)].sort(),
+    policyChanged: false,
   };
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SecureKey, SecureKeySpec } from '../../core/api/securekey.generated.ts';
 import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
+import { AGENT_CONTAINER, KEY_ANNOTATION_PREFIX } from '../../core/inject/annotations.ts';
 import { INJECT_LABEL, INJECT_LABEL_VALUE } from '../../operator/reconcile/constants.ts';
 import { trimPod, type ObservedPod } from '../../operator/reconcile/observed-pod.ts';
 
@@ -37,7 +38,10 @@ export interface PodOverrides extends Partial<Omit<ObservedPod, 'policies'>> {
   annotations?: Record<string, string>;
 }
 
-/** An opted-in pod in `shop`, trimmed exactly as the informer trims what the API server sends. */
+/**
+ * An opted-in pod in `shop` that passes every pod-admission check for SecureKey db-key (bound to a node,
+ * kata-cc-isolation, carrying the agent, asking for db-key), trimmed as the informer trims it.
+ */
 export function pod(name: string, policyText: string | undefined, over: PodOverrides = {}): ObservedPod {
   const { annotations: raw, ...rest } = over;
   const annotations: Record<string, string> = {};
@@ -49,7 +53,13 @@ export function pod(name: string, policyText: string | undefined, over: PodOverr
       name,
       uid: `uid-${name}`,
       labels: { [INJECT_LABEL]: INJECT_LABEL_VALUE, app: 'db' },
-      annotations: raw ?? annotations,
+      annotations: { [`${KEY_ANNOTATION_PREFIX}db`]: 'db-key', ...(raw ?? annotations) },
+    },
+    spec: {
+      nodeName: 'node-1',
+      runtimeClassName: 'kata-cc-isolation',
+      initContainers: [{ name: AGENT_CONTAINER, image: 'example.invalid/agent:1' }],
+      containers: [{ name: 'app', image: 'example.invalid/app:1' }],
     },
     status: { phase: 'Running' },
   });

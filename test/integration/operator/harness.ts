@@ -4,6 +4,8 @@
  * test file keeps files independent.
  */
 import { SIMULATED_ATTESTATION_SUFFIXES } from '../../../operator/reconcile/authorities.ts';
+import { CONFIDENTIAL_RUNTIME_CLASSES } from '../../../operator/reconcile/pod-admission.ts';
+import { AGENT_CONTAINER, KEY_ANNOTATION_PREFIX } from '../../../core/inject/annotations.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +23,8 @@ import { startSandbox, type Sandbox } from '../../../sim/sandbox/sandbox.ts';
 export { eventually } from '../../support/eventually.ts';
 
 export const MAA = 'https://sandbox.attest.localhost';
+/** A RuntimeClass outside the operator's allowed set. */
+export const RUNC = 'runc';
 
 export interface Harness {
   http: KubeHttp;
@@ -32,10 +36,15 @@ export interface Harness {
   lead(): () => Promise<void>;
   createSecureKey(name: string, spec?: Record<string, unknown>): Promise<SecureKey>;
   getSecureKey(name: string): Promise<SecureKey | undefined>;
+  /**
+   * A pod as the webhook and scheduler leave it: bound to a node, kata-cc-isolation, the agent as an
+   * init container, and a key from the SecureKey named by its app label. `spec` overrides those.
+   */
   createPod(
     name: string,
     annotations: Record<string, string>,
     labels?: Record<string, string>,
+    spec?: Record<string, unknown>,
   ): Promise<void>;
   deletePod(name: string): Promise<void>;
   close(): Promise<void>;
@@ -75,6 +84,15 @@ export async function startHarness(
   await http.expect('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, [201, 409], {
     body: { metadata: { name: 'default' } },
   });
+  // The RuntimeClass admission plugin refuses pods naming a class that does not exist.
+  for (const [name, handler] of [
+    [CONFIDENTIAL_RUNTIME_CLASSES[0], 'kata-cc'],
+    [RUNC, 'runc'],
+  ]) {
+    await http.expect('POST', '/apis/node.k8s.io/v1/runtimeclasses', [201, 409], {
+      body: { metadata: { name }, handler },
+    });
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'securekey-op-'));
   const sandbox = await startSandbox({ dir, ...(options.now ? { vaultNow: options.now } : {}) });
   const env = sandbox.env('operator');
@@ -132,13 +150,21 @@ export async function startHarness(
     async getSecureKey(name) {
       return api.get(ns, name);
     },
-    async createPod(name, annotations, labels = {}) {
+    async createPod(name, annotations, labels = {}, spec = {}) {
       await http.expect('POST', `/api/v1/namespaces/${ns}/pods`, [201], {
         body: {
-          metadata: { name, labels: { 'securekey.io/inject': 'true', ...labels }, annotations },
+          metadata: {
+            name,
+            labels: { 'securekey.io/inject': 'true', ...labels },
+            annotations: { [`${KEY_ANNOTATION_PREFIX}key`]: labels['app'] ?? name, ...annotations },
+          },
           spec: {
+            nodeName: 'node-1',
+            runtimeClassName: CONFIDENTIAL_RUNTIME_CLASSES[0],
+            initContainers: [{ name: AGENT_CONTAINER, image: 'example.invalid/agent:1' }],
             containers: [{ name: 'app', image: 'example.invalid/app:1' }],
             automountServiceAccountToken: false,
+            ...spec,
           },
         },
       });

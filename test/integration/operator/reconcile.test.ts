@@ -3,7 +3,8 @@ import type { SecureKey } from '../../../core/api/securekey.generated.ts';
 import { POLICY_ANNOTATIONS } from '../../../core/digest/index.ts';
 import { digestsOf, NO_DIGEST, parsePolicyJson } from '../../../core/policy/index.ts';
 import { policy } from '../../support/reconcile.ts';
-import { eventually, startHarness, type Harness } from './harness.ts';
+import { MIRROR_POD_ANNOTATION } from '../../../operator/reconcile/observed-pod.ts';
+import { eventually, RUNC, startHarness, type Harness } from './harness.ts';
 
 const ANNOTATION = POLICY_ANNOTATIONS['kata-agent-policy'];
 
@@ -135,6 +136,47 @@ describe('operator reconcile on a real API server with the simulated Managed HSM
     await h.createPod('picky-mine', { [ANNOTATION]: mine.annotation }, { app: 'picky' });
     await eventually(() => vaultDigests(h, 'picky')?.includes(mine.digest));
     expect(vaultDigests(h, 'picky')).toEqual([mine.digest]);
+  });
+
+  it('admits no digest from pods that are unscheduled, mirror, runc, agentless, for another key or patched', async () => {
+    await h.createSecureKey('guard');
+    await eventually(async () => condition(await h.getSecureKey('guard'), 'Ready')?.status === 'True');
+    const bad = (name: string) => policy(`package guard\n${name}`);
+    const labels = { app: 'guard' };
+    await h.createPod('guard-unscheduled', { [ANNOTATION]: bad('unscheduled').annotation }, labels, {
+      nodeName: undefined,
+    });
+    await h.createPod(
+      'guard-mirror',
+      { [ANNOTATION]: bad('mirror').annotation, [MIRROR_POD_ANNOTATION]: 'static' },
+      labels,
+    );
+    await h.createPod('guard-runc', { [ANNOTATION]: bad('runc').annotation }, labels, {
+      runtimeClassName: RUNC,
+    });
+    await h.createPod('guard-no-agent', { [ANNOTATION]: bad('no-agent').annotation }, labels, {
+      initContainers: [],
+    });
+    await h.createPod(
+      'guard-other-key',
+      { [ANNOTATION]: bad('other-key').annotation, 'securekey.io/key-key': 'someone-elses-key' },
+      labels,
+    );
+
+    // A running pod whose policy annotation is patched: its first digest stays, the new one never comes.
+    const first = policy('package guard\nas created');
+    await h.createPod('guard-patched', { [ANNOTATION]: first.annotation }, labels);
+    await eventually(() => vaultDigests(h, 'guard')?.includes(first.digest), 5_000, 'first digest');
+    await h.http.expect('PATCH', `/api/v1/namespaces/${h.ns}/pods/guard-patched`, [200], {
+      body: { metadata: { annotations: { [ANNOTATION]: bad('patched').annotation } } },
+      contentType: 'application/merge-patch+json',
+    });
+
+    // The watch delivers events in order: once the proper pod's digest is in, every pod above was seen.
+    const proper = policy('package guard\nproper');
+    await h.createPod('guard-proper', { [ANNOTATION]: proper.annotation }, labels);
+    await eventually(() => vaultDigests(h, 'guard')?.includes(proper.digest), 5_000, 'proper digest');
+    expect(vaultDigests(h, 'guard')).toEqual([first.digest, proper.digest].sort());
   });
 
   it('reports a malformed policy annotation as an event and a condition naming the pod; other pods are unaffected', async () => {
