@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isErrorOf } from '../core/errors.ts';
 import { ConfigError, parseConfig } from './config.ts';
+import { CONFIDENTIAL_RUNTIME_CLASSES } from './reconcile/pod-admission.ts';
 import { AZURE_ATTESTATION_SUFFIXES, SIMULATED_ATTESTATION_SUFFIXES } from './reconcile/authorities.ts';
 import { AZURE_VAULT_SUFFIXES, SIMULATED_VAULT_SUFFIXES } from './vault/vaults.ts';
 
@@ -114,5 +115,24 @@ describe('parseConfig', () => {
         SECUREKEY_ALLOWED_AUTHORITY_SUFFIXES: ' Sims.NS.svc.cluster.local , .attest.example ',
       }).allowedAuthorities,
     ).toEqual(['sims.ns.svc.cluster.local', '.attest.example']);
+  });
+
+  it('counts pods of the confidential runtime classes only, in every mode, unless told', () => {
+    for (const env of [WI, {}]) {
+      expect(parseConfig(env).podAdmission).toEqual({
+        runtimeClasses: CONFIDENTIAL_RUNTIME_CLASSES,
+        noRuntimeClass: false,
+      });
+    }
+    expect(
+      parseConfig({
+        ...WI,
+        SECUREKEY_ALLOWED_RUNTIME_CLASSES: ' my-cc , ,kata-cc ',
+        SECUREKEY_ALLOW_NO_RUNTIME_CLASS: 'true',
+      }).podAdmission,
+    ).toEqual({ runtimeClasses: ['my-cc', 'kata-cc'], noRuntimeClass: true });
+    expect(() => parseConfig({ ...WI, SECUREKEY_ALLOW_NO_RUNTIME_CLASS: 'yes' })).toThrow(
+      /SECUREKEY_ALLOW_NO_RUNTIME_CLASS/,
+    );
   });
 });

@@ -9,6 +9,7 @@
 import { SecureKeyError } from '../core/errors.ts';
 import { parseDuration } from './reconcile/duration.ts';
 import { AZURE_ATTESTATION_SUFFIXES, SIMULATED_ATTESTATION_SUFFIXES } from './reconcile/authorities.ts';
+import { CONFIDENTIAL_RUNTIME_CLASSES, type PodAdmission } from './reconcile/pod-admission.ts';
 import { AZURE_VAULT_SUFFIXES, SIMULATED_VAULT_SUFFIXES } from './vault/vaults.ts';
 
 export class ConfigError extends SecureKeyError<'bad-value' | 'missing' | 'conflict'> {}
@@ -63,6 +64,8 @@ export interface OperatorConfig {
   allowedVaultSuffixes: readonly string[];
   /** Attestation authorities SecureKeys may name: ".suffix" or an exact host. */
   allowedAuthorities: readonly string[];
+  /** Which selected pods may lend their policy digest: runtime classes, and pods with none. */
+  podAdmission: PodAdmission;
   /** Watch one namespace; all when absent. */
   namespace?: string;
   leaderElection: {
@@ -257,11 +260,22 @@ export function parseConfig(env: Env): OperatorConfig {
     : simulated
       ? SIMULATED_ATTESTATION_SUFFIXES
       : AZURE_ATTESTATION_SUFFIXES;
+  const runtimeClasses = env['SECUREKEY_ALLOWED_RUNTIME_CLASSES'];
+  const podAdmission: PodAdmission = {
+    runtimeClasses: runtimeClasses
+      ? runtimeClasses
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+      : CONFIDENTIAL_RUNTIME_CLASSES,
+    noRuntimeClass: bool(env, 'SECUREKEY_ALLOW_NO_RUNTIME_CLASS', false),
+  };
   const podNamespace = env['POD_NAMESPACE'];
   const config: OperatorConfig = {
     identity,
     allowedVaultSuffixes: allowed,
     allowedAuthorities,
+    podAdmission,
     leaderElection: {
       enabled: bool(env, 'SECUREKEY_LEADER_ELECTION', true),
       namespace: env['SECUREKEY_LEASE_NAMESPACE'] ?? podNamespace ?? 'default',

@@ -94,6 +94,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
     resyncMs: config.resyncMs,
     relistIntervalMs: config.relistIntervalMs,
     allowedAuthorities: config.allowedAuthorities,
+    podAdmission: config.podAdmission,
     hooks: {
       ...metrics.hooks,
       informerError: (informer, err) => {
