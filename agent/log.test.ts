@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AgentError, agentErrorFields } from './errors.ts';
-import { agentLogger } from './log.ts';
+import { agentLogger, failureLine } from './log.ts';
 
 // Fixed bytes (not random): base64 of 32 random bytes could, rarely, look like a path and be kept.
 const key32 = createHash('sha256').update('a released AES-256 key').digest();
@@ -76,5 +76,9 @@ describe('the agent log never carries key material', () => {
     expect(refresh).toMatchObject({
       error: { message: 'bad key [redacted]', cause: { kind: 'unwrap-failed' } },
     });
+    // The plain failure line main.ts writes beside the JSON one.
+    const plain = failureLine(err);
+    for (const secret of spellings) expect(plain).not.toContain(secret);
+    expect(plain).toMatch(/^securekey-agent: \[unwrap\] .*could not unwrap \[redacted\] with \[redacted\]/);
   });
 });

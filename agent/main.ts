@@ -11,9 +11,9 @@
  */
 import { parseAgentConfig } from './config.ts';
 import { loadEagerly } from './eager-load.ts';
-import { agentErrorFields, describeAgentError } from './errors.ts';
+import { agentErrorFields } from './errors.ts';
 import { logEvents } from '../edge/log/log.ts';
-import { agentLogger } from './log.ts';
+import { agentLogger, failureLine } from './log.ts';
 import { generateRuntimeKey } from './runtime-key.ts';
 import { assertOutputInMemory, excludeMemoryFromCoreDumps } from './sink/exposure.ts';
 import { Timeline } from './timeline.ts';
@@ -91,7 +91,7 @@ async function main(): Promise<number> {
     return 0;
   } catch (err) {
     log.error('failed', agentErrorFields(err));
-    process.stderr.write(`securekey-agent: ${describeAgentError(err)}\n`);
+    process.stderr.write(failureLine(err));
     return 1;
   }
 }
