@@ -263,8 +263,18 @@ function timestamp(now: () => Date): string {
   }
 }
 
-/** Writes nothing: the default of code that logs only when its caller passes a logger. */
-export const silentLogger: Logger = createLogger({ write: () => {} });
+/**
+ * Writes nothing, and does no work for it (no redaction, no serialisation): the default of code that logs
+ * only when its caller passes a logger.
+ */
+export const silentLogger: Logger = {
+  level: 'info',
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  child: () => silentLogger,
+};
 
 /**
  * For code that reports `{ msg?, level?, ...fields }` events to a callback instead of taking a Logger (the
