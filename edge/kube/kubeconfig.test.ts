@@ -89,6 +89,35 @@ describe('kubeconfig', () => {
     expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
+  it('never quotes a secret in its errors: not a broken line, a plugin argument or its output', async () => {
+    const secret = 'c2VjcmV0LXRva2VuLXZhbHVl';
+    const broken = write('leaky.yaml', `users:\n- name: u\n  user:\n    token: ${secret}\n    : [\n`);
+    expect(() => kubeAccessFromFile(broken)).toThrow(
+      /leaky\.yaml: cannot be read: not valid YAML at line \d+/,
+    );
+    expect(() => kubeAccessFromFile(broken)).not.toThrow(new RegExp(secret));
+    const failing = write('fail.sh', '#!/bin/sh\nexit 3\n');
+    const garbled = write('garbled.sh', `#!/bin/sh\necho '{"status":{"token":"${secret}"'\n`);
+    chmodSync(failing, 0o755);
+    chmodSync(garbled, 0o755);
+    for (const [command, problem] of [
+      [failing, /failed \(exit 3\)/],
+      [garbled, /printed no ExecCredential JSON/],
+    ] as const) {
+      const access = kubeAccessFromFile(
+        kubeconfig(`${path.basename(command)}.yaml`, {
+          exec: { command, args: ['--client-secret', secret] },
+        }),
+      );
+      const err = await access.authorization().then(
+        () => new Error('accepted'),
+        (e: unknown) => e as Error,
+      );
+      expect(err.message).toMatch(problem);
+      expect(err.message).not.toContain(secret);
+    }
+  });
+
   it('refuses what it cannot use, naming the file and the problem', () => {
     const refused = (file: string, text: RegExp) => {
       try {

@@ -71,12 +71,23 @@ function execAuth(exec: ExecConfig, source: string, tls: KubeTls): () => Promise
     try {
       out = (await execAsync(exec.command, exec.args ?? [], { env, timeout: 60_000 })).stdout;
     } catch (err) {
-      fail(source, `exec credential plugin ${exec.command} failed: ${(err as Error).message.split('\n')[0]}`);
+      // Not the error's message: it quotes the command line, whose arguments may hold a secret.
+      const { code, signal } = err as { code?: unknown; signal?: unknown };
+      fail(
+        source,
+        `exec credential plugin ${exec.command} failed (${signal ? `signal ${signal}` : `exit ${code}`})`,
+      );
     }
-    const status = ((JSON.parse(out) as { status?: Record<string, string> }).status ?? {}) as Record<
-      string,
-      string
-    >;
+    let status: Record<string, string>;
+    try {
+      status = ((JSON.parse(out) as { status?: Record<string, string> }).status ?? {}) as Record<
+        string,
+        string
+      >;
+    } catch {
+      // Not the parser's message: it quotes the output, which holds the credential.
+      fail(source, `exec credential plugin ${exec.command} printed no ExecCredential JSON`);
+    }
     if (status['clientCertificateData'] && status['clientKeyData']) {
       tls.cert = status['clientCertificateData'];
       tls.key = status['clientKeyData'];
@@ -134,7 +145,7 @@ function mergeKubeconfigs(files: string[], mustExist: boolean): MergedKubeconfig
       doc = (parse(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
     } catch (err) {
       if (!mustExist && (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      fail(`kubeconfig ${file}`, `cannot be read: ${(err as Error).message}`);
+      fail(`kubeconfig ${file}`, `cannot be read: ${readProblem(err)}`);
     }
     merged.read += 1;
     const dir = path.dirname(path.resolve(file));
@@ -238,4 +249,15 @@ export function defaultKubeAccess(env: NodeJS.ProcessEnv = process.env): KubeAcc
   if (config.read === 0)
     fail(config.source, 'no such file, and KUBERNETES_SERVICE_HOST is not set (not in a pod)');
   return accessOf(config);
+}
+
+/**
+ * Why a kubeconfig could not be read, without its content: a YAML error's message quotes the offending
+ * line, which may be a `token:` or `client-key-data:` line, so only its position is kept.
+ */
+function readProblem(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { linePos?: Array<{ line: number; col: number }> };
+  if (e.code && e.syscall) return e.message; // a file-system error names the path, not the content
+  const at = e.linePos?.[0];
+  return at ? `not valid YAML at line ${at.line}, column ${at.col}` : 'not valid YAML';
 }
