@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { endpointOf, HttpError, httpRequest, jsonBody, retryAfterMs } from '../edge/http/client.ts';
+import { httpRequest, jsonBody, unavailable } from '../edge/http/client.ts';
 import { transientHttpError, withRetry } from './retry.ts';
 
 export interface FederatedCredentialOptions {
@@ -104,11 +104,6 @@ export class FederatedTokenCredential implements TokenCredential {
     const message = `Entra ID refused the workload identity token exchange (${res.status}): ${what}`;
     if (res.status !== 429 && res.status < 500) throw new Error(message);
     // Throttled or unavailable: worth another try, when Entra says (Retry-After) or after a backoff.
-    const wait = retryAfterMs(res.headers['retry-after']);
-    throw new HttpError('unavailable', message, {
-      endpoint: endpointOf(this.#endpoint),
-      status: res.status,
-      ...(wait === undefined ? {} : { retryAt: new Date(Date.now() + wait) }),
-    });
+    throw unavailable(message, this.#endpoint, res);
   }
 }

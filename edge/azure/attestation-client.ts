@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import type https from 'node:https';
-import { endpointOf, HttpError, httpRequest, retryAfterMs } from '../http/client.ts';
+import { errorBody, httpRequest, jsonBody, unavailable } from '../http/client.ts';
 
 export interface AttestOptions {
   /** `https://<instance>.attest.azure.net` (or a simulator). */
@@ -30,15 +30,13 @@ export interface AttestOptions {
 export class AttestationRequestError extends Error {
   readonly status: number | undefined;
   readonly code: string | undefined;
-  constructor(message: string, status?: number, code?: string, options?: ErrorOptions) {
-    super(message, options);
+  constructor(message: string, status?: number, code?: string) {
+    super(message);
     this.name = 'AttestationRequestError';
     this.status = status;
     this.code = code;
   }
 }
-
-const MAX_RESPONSE_BYTES = 1 << 20;
 
 const b64url = (b: Uint8Array | string) => Buffer.from(b).toString('base64url');
 
@@ -60,34 +58,21 @@ export function attestRequestBody(o: Pick<AttestOptions, 'report' | 'vcekChainPe
 export async function attestSevSnp(o: AttestOptions): Promise<string> {
   const url = new URL(`/attest/SevSnpVm?api-version=${o.apiVersion ?? '2022-08-01'}`, o.attestationUrl);
   const body = attestRequestBody(o);
-  const { status, text, headers } = await httpRequest(url, {
+  const res = await httpRequest(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
     timeoutMs: o.timeoutMs ?? 30_000,
     ...(o.agent === undefined ? { caPem: o.caPem } : { agent: o.agent }),
-    // A token is a few KiB; refuse a runaway answer instead of buffering or truncating it.
-    maxBytes: MAX_RESPONSE_BYTES,
+    // A token is a few KiB: httpRequest's default cap (1 MiB) refuses a runaway answer.
   });
-  let parsed: { token?: unknown; error?: { code?: string; message?: string } } = {};
-  try {
-    parsed = JSON.parse(text) as typeof parsed;
-  } catch {
-    // handled below
+  const token = (jsonBody(res) as { token?: unknown } | undefined)?.token;
+  if (res.status !== 200 || typeof token !== 'string' || token === '') {
+    const e = errorBody(res.text);
+    const message = `attestation at ${url.origin} answered ${res.status}${e.code ? ` ${e.code}` : ''}: ${e.message ?? 'no token in the response'}`;
+    // Throttled or down: worth another try, when the service says (Retry-After) or after a backoff.
+    if (res.status === 429 || res.status >= 500) throw unavailable(message, url, res);
+    throw new AttestationRequestError(message, res.status, e.code);
   }
-  if (status !== 200 || typeof parsed.token !== 'string' || parsed.token === '') {
-    const e = parsed.error;
-    const message = `attestation at ${url.origin} answered ${status}${e?.code ? ` ${e.code}` : ''}: ${e?.message ?? 'no token in the response'}`;
-    if (status === 429 || status >= 500) {
-      // Throttled or down: worth another try, when the service says (Retry-After) or after a backoff.
-      const wait = retryAfterMs(headers['retry-after']);
-      throw new HttpError('unavailable', message, {
-        endpoint: endpointOf(url),
-        status,
-        ...(wait === undefined ? {} : { retryAt: new Date(Date.now() + wait) }),
-      });
-    }
-    throw new AttestationRequestError(message, status, e?.code);
-  }
-  return parsed.token;
+  return token;
 }

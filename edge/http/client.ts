@@ -214,6 +214,23 @@ export function jsonBody(res: Pick<HttpResponse, 'text'>): unknown {
   }
 }
 
+/**
+ * A throttled or failing answer (429, 5xx) as an `unavailable` HttpError, carrying the server's Retry-After
+ * as `retryAt` so that a retry loop waits what the server asks.
+ */
+export function unavailable(
+  message: string,
+  url: string | URL,
+  res: Pick<HttpResponse, 'status' | 'headers'>,
+): HttpError {
+  const wait = retryAfterMs(res.headers['retry-after']);
+  return new HttpError('unavailable', message, {
+    endpoint: endpointOf(url),
+    status: res.status,
+    ...(wait === undefined ? {} : { retryAt: new Date(Date.now() + wait) }),
+  });
+}
+
 /** `{"error":{"code","message"}}` (Azure style) or `{"error":"…"}` (IMDS style), when the body is one. */
 export function errorBody(text: string): { code?: string; message?: string } {
   const doc = jsonBody({ text }) as { error?: unknown } | undefined;
