@@ -29,15 +29,6 @@ export function typedOrOk(fn: () => unknown): void {
   }
 }
 
-/** As `typedOrOk` for async code. */
-export async function typedOrOkAsync(fn: () => Promise<unknown>): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    expectTyped(err);
-  }
-}
-
 function expectTyped(err: unknown): void {
   expect(err, `escaped: ${String(err)}`).toBeInstanceOf(SecureKeyError);
   expect((err as SecureKeyError).message.length).toBeGreaterThan(0);
