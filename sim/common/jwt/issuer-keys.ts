@@ -128,16 +128,17 @@ export class IssuerKeys {
 
   /** The key that signed a token of `issuer` with header `kid`. Throws TokenError. */
   async keyFor(issuer: string, kid: unknown): Promise<KeyObject> {
-    const id = trimTrailingSlash(issuer);
-    let cached = this.#cache.get(id);
-    const ttl = this.#options.ttlMs ?? 600_000;
-    if (cached === undefined || this.#now() - cached.fetchedAt > ttl) cached = await this.#load(id);
+    // Refused before any key is fetched: a token without a kid needs no discovery round-trip.
     if (this.#options.requireKid === true && typeof kid !== 'string') {
       throw new TokenError(
         'unknown-key',
         `the token header names no kid; ${issuer} tokens must name their signing key`,
       );
     }
+    const id = trimTrailingSlash(issuer);
+    let cached = this.#cache.get(id);
+    const ttl = this.#options.ttlMs ?? 600_000;
+    if (cached === undefined || this.#now() - cached.fetchedAt > ttl) cached = await this.#load(id);
     let key = pick(cached, kid);
     if (key === undefined && this.#now() - cached.fetchedAt > (this.#options.minRefreshMs ?? 10_000)) {
       cached = await this.#load(id);
