@@ -10,8 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleAgent, type AgentBundle } from '../scripts/bundle-agent.ts';
 import { freePort } from '../scripts/cluster/ports.ts';
-import { eventually } from '../test/support/eventually.ts';
-import { repoRoot } from '../test/support/paths.ts';
+import { eventually } from '../scripts/cluster/eventually.ts';
+import { repoRoot } from '../scripts/cluster/paths.ts';
 import {
   runAgentProcess,
   startAgentWorld,

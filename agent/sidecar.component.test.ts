@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../edge/log/log.ts';
-import { eventually } from '../test/support/eventually.ts';
+import { eventually } from '../scripts/cluster/eventually.ts';
 import { parseAgentConfig } from './config.ts';
 import { startSidecar } from './sidecar.ts';
 import { startAgentWorld, type AgentWorld } from '../test/support/agent/world.ts';

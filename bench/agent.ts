@@ -25,7 +25,7 @@ import { parseAgentConfig } from '../agent/config.ts';
 import { runAgent } from '../agent/flow.ts';
 import { startAgentWorld } from '../test/support/agent/world.ts';
 import { bundleAgent } from '../scripts/bundle-agent.ts';
-import { repoRoot } from '../test/support/paths.ts';
+import { repoRoot } from '../scripts/cluster/paths.ts';
 
 const { values: args } = parseArgs({
   options: {

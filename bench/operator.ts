@@ -20,7 +20,7 @@ import { secureKeyPath } from '../edge/kube/secure-keys.ts';
 import { startSandbox } from '../sim/sandbox/sandbox.ts';
 import { applyCrds } from '../scripts/cluster/crds.ts';
 import { startControlPlane } from '../scripts/cluster/control-plane.ts';
-import { repoRoot } from '../test/support/paths.ts';
+import { repoRoot } from '../scripts/cluster/paths.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -18,7 +18,7 @@ import { planWebhookTls } from '../operator/webhook/certificates.ts';
 import { startWebhookServer } from '../operator/webhook/server.ts';
 import { applyCrds } from '../scripts/cluster/crds.ts';
 import { startControlPlane } from '../scripts/cluster/control-plane.ts';
-import { repoRoot } from '../test/support/paths.ts';
+import { repoRoot } from '../scripts/cluster/paths.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { repoRoot, testdata } from '../test/support/paths.ts';
+import { repoRoot } from '../scripts/cluster/paths.ts';
+import { testdata } from '../test/support/paths.ts';
 import { main } from './securekey.ts';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../test/support/paths.ts';
+import { repoRoot } from '../scripts/cluster/paths.ts';
 import { DURATION_PATTERN, durationMs } from './duration.ts';
 
 describe('durationMs (the one duration grammar)', () => {

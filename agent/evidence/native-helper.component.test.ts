@@ -21,7 +21,7 @@ import {
 } from '../../core/snp/index.ts';
 import { FakeAmd, ReportSigner } from '../../sim/amd/index.ts';
 import { serveDeviceSocket, simulatedGuest, type SimulatedGuestOptions } from '../../sim/sev/index.ts';
-import { repoRoot } from '../../test/support/paths.ts';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 import { parseAgentConfig } from '../config.ts';
 import { AgentError } from '../errors.ts';
 import type { Evidence } from './attester.ts';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../test/support/paths.ts';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 import { generateApiTypes, type Crd, type JsonSchema } from './generate.ts';
 import { KEY_TYPES, POLICY_SCHEMES, SCHEMA_DEFAULTS, type SecureKey } from './securekey.generated.ts';
 

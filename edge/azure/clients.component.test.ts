@@ -7,7 +7,7 @@ import path from 'node:path';
 import type * as IdentitySdk from '@azure/identity';
 import type * as KeyVaultSdk from '@azure/keyvault-keys';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../test/support/paths.ts';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 import { keyClientFor, workloadIdentityCredential } from './index.ts';
 
 /** Runs `body` in a fresh Node after importing edge/azure; prints which @azure packages were loaded. */

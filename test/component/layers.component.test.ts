@@ -4,7 +4,7 @@
  */
 import { ESLint } from 'eslint';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../support/paths.ts';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 
 const eslint = new ESLint({ cwd: repoRoot });
 

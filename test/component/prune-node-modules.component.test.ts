@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../support/paths.ts';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'prune-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyDigest } from '../../core/digest/index.ts';
-import { clusterEventually as eventually } from '../support/eventually.ts';
+import { clusterEventually as eventually } from '../../scripts/cluster/eventually.ts';
 import { startTargetCluster, type TargetCluster } from '../../scripts/cluster/target.ts';
 import {
   APPS,

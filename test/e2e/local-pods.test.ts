@@ -16,7 +16,7 @@ import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { startControlPlane, type ControlPlane } from '../../scripts/cluster/control-plane.ts';
 import { buildImages } from '../../scripts/cluster/images.ts';
 import { buildPauseImage, startNode, type ClusterNode } from '../../scripts/cluster/node.ts';
-import { clusterEventually as eventually } from '../support/eventually.ts';
+import { clusterEventually as eventually } from '../../scripts/cluster/eventually.ts';
 
 const NS = 'default';
 let plane: ControlPlane;

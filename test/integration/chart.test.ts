@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { ensureBinaries } from '../../scripts/cluster/binaries.ts';
-import { repoRoot } from '../support/paths.ts';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 
 const CHART = path.join(repoRoot, 'charts/securekey');
 const NS = 'securekey-chart';

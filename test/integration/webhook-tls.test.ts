@@ -7,7 +7,7 @@ import { silentLogger } from '../../edge/log/log.ts';
 import { Registry } from '../../operator/observability/metrics.ts';
 import { runWebhook, TLS_CHECK_MS } from '../../operator/webhook/run-webhook.ts';
 import { ensureTlsSecret, readTlsSecret, syncCaBundle } from '../../operator/webhook/tls-manager.ts';
-import { clusterEventually } from '../support/eventually.ts';
+import { clusterEventually } from '../../scripts/cluster/eventually.ts';
 
 const NS = 'webhook-tls';
 const REF = { namespace: NS, name: 'securekey-webhook-tls' };

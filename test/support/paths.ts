@@ -1,8 +1,6 @@
 import path from 'node:path';
 import { repoRoot } from '../../scripts/cluster/paths.ts';
 
-export { repoRoot };
-
 /** Path of a real test vector under `testdata/` (each file's source and licence: `testdata/README.md`). */
 export function testdata(...parts: string[]): string {
   return path.join(repoRoot, 'testdata', ...parts);

@@ -11,7 +11,7 @@ import {
   loadImages,
   type Exec,
 } from '../../scripts/cluster/kind.ts';
-import { repoRoot } from '../support/paths.ts';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 
 function fakeExec(answers: { clusters?: string; cgroup?: string }) {
   const calls: string[][] = [];

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importClosure } from '../support/import-closure.ts';
-import { repoRoot } from '../support/paths.ts';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 
 describe('what the demo loads', () => {
   const { files } = importClosure([path.join(repoRoot, 'scripts/demo.ts')]);

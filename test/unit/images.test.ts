@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importClosure } from '../support/import-closure.ts';
-import { repoRoot } from '../support/paths.ts';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 
 interface Image {
   /** Where the agent's bundle (scripts/bundle-agent.ts) goes, instead of sources and node_modules. */

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importClosure } from '../support/import-closure.ts';
-import { repoRoot } from '../support/paths.ts';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 
 describe('what the operator process loads', () => {
   const { files, packages } = importClosure([path.join(repoRoot, 'operator/main.ts')]);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/securekey.ts';
-import { repoRoot } from '../support/paths.ts';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 
 const readme = readFileSync(`${repoRoot}/README.md`, 'utf8');
 const examples = [...readme.matchAll(/^npm run securekey -- (.+)$/gm)].map((m) => m[1]!.trim());

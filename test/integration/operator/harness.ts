@@ -20,7 +20,7 @@ import { SecureKeyApi } from '../../../operator/kube/secure-key-api.ts';
 import { SIMULATED_VAULT_SUFFIXES, Vaults } from '../../../operator/vault/vaults.ts';
 import { startSandbox, type Sandbox } from '../../../sim/sandbox/sandbox.ts';
 
-export { eventually } from '../../support/eventually.ts';
+export { eventually } from '../../../scripts/cluster/eventually.ts';
 
 export const MAA = 'https://sandbox.attest.localhost';
 /** A RuntimeClass outside the operator's allowed set. */

@@ -10,7 +10,7 @@ import { KubeHttp } from '../../../edge/kube/kube-http.ts';
 import { trimPod, type ObservedPod } from '../../../operator/reconcile/index.ts';
 import { policy } from '../../support/reconcile.ts';
 import { kubeAccessFromFile } from '../../../edge/kube/kubeconfig.ts';
-import { eventually } from '../../support/eventually.ts';
+import { eventually } from '../../../scripts/cluster/eventually.ts';
 
 const NS = 'op-informer';
 const ANNOTATION = 'io.katacontainers.config.agent.policy';

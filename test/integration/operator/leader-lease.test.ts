@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KubeHttp } from '../../../edge/kube/kube-http.ts';
 import { LeaderElector } from '../../../edge/kube/leader-lease.ts';
-import { eventually } from '../../support/eventually.ts';
+import { eventually } from '../../../scripts/cluster/eventually.ts';
 
 const NS = 'op-lease';
 let http: KubeHttp;

@@ -13,8 +13,8 @@ import { KubeHttp } from '../../../edge/kube/kube-http.ts';
 import { SecureKeyApi } from '../../../operator/kube/secure-key-api.ts';
 import { secureKeyPath } from '../../../edge/kube/secure-keys.ts';
 import { startSandbox, type Sandbox } from '../../../sim/sandbox/sandbox.ts';
-import { eventually } from '../../support/eventually.ts';
-import { repoRoot } from '../../support/paths.ts';
+import { eventually } from '../../../scripts/cluster/eventually.ts';
+import { repoRoot } from '../../../scripts/cluster/paths.ts';
 import { MAA, secureKeyBody } from './harness.ts';
 
 const NS = 'op-process';

@@ -15,7 +15,8 @@ import { buildPolicy, serializePolicy } from '../../../core/policy/index.ts';
 import { keyClientFor, workloadIdentityCredential } from '../../../edge/azure/index.ts';
 import { ReportSigner } from '../../../sim/amd/index.ts';
 import { startSandbox, type Sandbox } from '../../../sim/sandbox/sandbox.ts';
-import { repoRoot, testdata } from '../paths.ts';
+import { repoRoot } from '../../../scripts/cluster/paths.ts';
+import { testdata } from '../paths.ts';
 
 export const KATA_POLICY = 'io.katacontainers.config.agent.policy';
 /** sha256 of the real policy behind testdata/snp-real: the digest the keys admit. */
