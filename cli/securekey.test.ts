@@ -94,7 +94,17 @@ describe('securekey CLI', () => {
     writeFileSync(path.join(dir, 'ask.der'), new X509Certificate(ask!).raw);
     const short = await run(...args, '--chain', path.join(dir, 'ask.der'));
     expect(short.code).toBe(1);
-    expect(short.err).toMatch(/expected the ASK then the ARK, found 1 certificates/);
+    expect(short.err).toMatch(/the ASK\/ARK bundle holds 1 certificates, expected 2/);
+    // A VCEK file that holds two certificates is refused too.
+    const two = await run(
+      'report',
+      testdata('snp-real/report.bin'),
+      '--vcek',
+      path.join(dir, 'chain.der'),
+      '--chain',
+      path.join(dir, 'chain.der'),
+    );
+    expect(two.err).toMatch(/VCEK: expected one certificate, found 2/);
   });
 
   it('refuses a tampered report and says why', async () => {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SecureKeyError } from '../../core/errors.ts';
-import { certificatesFromBytes, X509Error } from '../../core/x509/index.ts';
 import {
   chainFromPem,
   decomposeTcb,
@@ -42,20 +41,6 @@ function summary(r: AttestationReport): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }
 
-/** The VCEK and the ASK/ARK bundle from their files (PEM or DER). */
-function chainFromFiles(vcekFile: string, chainFile: string): VcekChain {
-  const vcek = certificatesFromBytes(readFileSync(vcekFile));
-  if (vcek.length !== 1)
-    throw new X509Error('bad-pem', `${vcekFile}: expected one certificate, found ${vcek.length}`);
-  const bundle = certificatesFromBytes(readFileSync(chainFile));
-  if (bundle.length !== 2)
-    throw new X509Error(
-      'bad-pem',
-      `${chainFile}: expected the ASK then the ARK, found ${bundle.length} certificates`,
-    );
-  return { vcek: vcek[0]!, ask: bundle[0]!, ark: bundle[1]! };
-}
-
 export function reportCommand(argv: string[], io: Io): number {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -83,7 +68,7 @@ export function reportCommand(argv: string[], io: Io): number {
       const thim = JSON.parse(readFileSync(values.thim, 'utf8')) as Thim;
       chain = chainFromPem(thim.vcekCert, thim.certificateChain);
     } else if (values.vcek && values.chain) {
-      chain = chainFromFiles(values.vcek, values.chain);
+      chain = chainFromPem(readFileSync(values.vcek), readFileSync(values.chain));
     }
     if (chain) {
       const verified = verifyAttestation({ report: bytes, ...chain }, { now: new Date() });

@@ -3,7 +3,13 @@
  * `SEV-<product>` (ASK), `SEV-VLEK-<product>` (ASVK), `SEV-VCEK`, `SEV-VLEK` (AMD KDS spec 57230).
  */
 import { X509Certificate } from 'node:crypto';
-import { attributeValues, splitPemCertificates, subjectAttributes, X509Error } from '../x509/index.ts';
+import {
+  attributeValues,
+  certificatesFromBytes,
+  splitPemCertificates,
+  subjectAttributes,
+  X509Error,
+} from '../x509/index.ts';
 import { isSnpProduct, type SnpProduct } from './tcb.ts';
 
 export type AmdCertificateRole = 'ark' | 'ask' | 'asvk' | 'vcek' | 'vlek';
@@ -55,19 +61,24 @@ export function identifyAmdCertificate(cert: X509Certificate): AmdCertificateIde
 }
 
 /**
- * A chain from the forms THIM and KDS serve: the VCEK PEM and the `cert_chain` bundle (ASK, then
- * ARK). The slots are filled in the order given; verification checks that the order is right.
+ * A chain from the forms THIM and KDS serve: the VCEK (PEM, or DER as KDS serves it) and the
+ * `cert_chain` bundle (ASK, then ARK; PEM or concatenated DER). The slots are filled in the order given;
+ * verification checks that the order is right.
  */
 export function chainFromPem(
-  vcekPem: string,
-  askArkPem: string,
+  vcek: string | Uint8Array,
+  askArk: string | Uint8Array,
 ): { vcek: X509Certificate; ask: X509Certificate; ark: X509Certificate } {
-  const bundle = splitPemCertificates(askArkPem);
+  const leaf = typeof vcek === 'string' ? vcek : certificatesFromBytes(vcek);
+  if (Array.isArray(leaf) && leaf.length !== 1) {
+    throw new X509Error('bad-pem', `VCEK: expected one certificate, found ${leaf.length}`);
+  }
+  const bundle = typeof askArk === 'string' ? splitPemCertificates(askArk) : certificatesFromBytes(askArk);
   if (bundle.length !== 2) {
     throw new X509Error('bad-pem', `the ASK/ARK bundle holds ${bundle.length} certificates, expected 2`);
   }
   return {
-    vcek: toCertificate(vcekPem, 'VCEK'),
+    vcek: toCertificate(Array.isArray(leaf) ? leaf[0]! : leaf, 'VCEK'),
     ask: toCertificate(bundle[0]!, 'ASK'),
     ark: toCertificate(bundle[1]!, 'ARK'),
   };

@@ -1,5 +1,6 @@
 /** PEM armour (RFC 7468) for certificates: split bundles, wrap DER. */
 import { X509Certificate } from 'node:crypto';
+import { readTlv, UNIVERSAL, type Tlv } from '../asn1/index.ts';
 import { X509Error } from './errors.ts';
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
@@ -60,35 +61,26 @@ export function certificatesFromBytes(bytes: Uint8Array): Buffer[] {
   const text = buf.toString('latin1');
   if (text.includes('-----BEGIN ')) return splitPemCertificates(text);
   const certs: Buffer[] = [];
-  let at = 0;
-  while (at < buf.length) {
-    const length = derSequenceLength(buf, at);
-    certs.push(Buffer.from(buf.subarray(at, at + length)));
-    at += length;
+  for (let at = 0; at < buf.length;) {
+    let tlv: Tlv;
+    try {
+      tlv = readTlv(buf, at);
+    } catch (cause) {
+      throw new X509Error(
+        'bad-certificate',
+        `not PEM, and not DER at byte ${at}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+    if (tlv.tagClass !== 'universal' || tlv.tagNumber !== UNIVERSAL.SEQUENCE) {
+      throw new X509Error('bad-certificate', `not PEM, and not DER at byte ${at}: expected a SEQUENCE`);
+    }
+    certs.push(Buffer.from(tlv.raw));
+    at += tlv.raw.length;
   }
   return certs;
-}
-
-/** The whole length (header included) of the DER SEQUENCE at `at`. */
-function derSequenceLength(buf: Buffer, at: number): number {
-  const fail = (why: string) =>
-    new X509Error('bad-certificate', `not PEM, and not DER at byte ${at}: ${why}`);
-  if (buf[at] !== 0x30) throw fail('expected a SEQUENCE');
-  const first = buf[at + 1];
-  if (first === undefined) throw fail('truncated length');
-  let header = 2;
-  let length = first;
-  if (first & 0x80) {
-    const count = first & 0x7f;
-    if (count === 0 || count > 4) throw fail('unsupported length encoding');
-    if (at + 2 + count > buf.length) throw fail('truncated length');
-    length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + buf[at + 2 + i]!;
-    header += count;
-  }
-  if (at + header + length > buf.length)
-    throw fail(`${length} bytes declared, ${buf.length - at - header} left`);
-  return header + length;
 }
 
 /** DER wrapped as PEM with 64-character lines and a trailing newline. */
