@@ -238,36 +238,34 @@ function webhookFrom(env: Env): WebhookConfig {
   return w;
 }
 
-export function parseConfig(env: Env): OperatorConfig {
-  const identity = identityFrom(env);
-  const suffixes = env['SECUREKEY_ALLOWED_VAULT_SUFFIXES'];
-  const allowed = suffixes
-    ? suffixes
+/** A comma-separated list variable, trimmed, empty entries dropped; undefined when unset or empty. */
+function list(env: Env, name: string): string[] | undefined {
+  const value = env[name];
+  return value
+    ? value
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '')
-        .map((s) => (s.startsWith('.') ? s : `.${s}`))
+    : undefined;
+}
+
+export function parseConfig(env: Env): OperatorConfig {
+  const identity = identityFrom(env);
+  const suffixes = list(env, 'SECUREKEY_ALLOWED_VAULT_SUFFIXES');
+  const allowed = suffixes
+    ? suffixes.map((s) => (s.startsWith('.') ? s : `.${s}`))
     : identity.type === 'sandbox' || env['SECUREKEY_SIMULATORS'] === 'true'
       ? SIMULATED_VAULT_SUFFIXES
       : AZURE_VAULT_SUFFIXES;
   const simulated = identity.type === 'sandbox' || env['SECUREKEY_SIMULATORS'] === 'true';
-  const authorities = env['SECUREKEY_ALLOWED_AUTHORITY_SUFFIXES'];
+  const authorities = list(env, 'SECUREKEY_ALLOWED_AUTHORITY_SUFFIXES');
   const allowedAuthorities = authorities
-    ? authorities
-        .split(',')
-        .map((s) => s.trim().toLowerCase())
-        .filter((s) => s !== '')
+    ? authorities.map((s) => s.toLowerCase())
     : simulated
       ? SIMULATED_ATTESTATION_SUFFIXES
       : AZURE_ATTESTATION_SUFFIXES;
-  const runtimeClasses = env['SECUREKEY_ALLOWED_RUNTIME_CLASSES'];
   const podAdmission: PodAdmission = {
-    runtimeClasses: runtimeClasses
-      ? runtimeClasses
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s !== '')
-      : CONFIDENTIAL_RUNTIME_CLASSES,
+    runtimeClasses: list(env, 'SECUREKEY_ALLOWED_RUNTIME_CLASSES') ?? CONFIDENTIAL_RUNTIME_CLASSES,
     noRuntimeClass: bool(env, 'SECUREKEY_ALLOW_NO_RUNTIME_CLASS', false),
   };
   const podNamespace = env['POD_NAMESPACE'];
