@@ -52,6 +52,19 @@ describe('webhook server limits', () => {
     expect(r.json).toEqual({ error: expect.stringContaining('AdmissionReview') });
   });
 
+  it('answers a review without request.uid with an AdmissionReview that denies it and says why', async () => {
+    const r = await post(await start(), JSON.stringify({ apiVersion: 'admission.k8s.io/v1', request: {} }));
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({
+      kind: 'AdmissionReview',
+      response: {
+        uid: '',
+        allowed: false,
+        status: { message: expect.stringMatching(/request\.uid is missing/) },
+      },
+    });
+  });
+
   it('handles at most maxInFlight reviews at once and answers the next 429 with Retry-After', async () => {
     const waiting: Array<() => void> = [];
     const s = await start({

@@ -55,16 +55,16 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   app.use(express.json({ limit: MAX_REVIEW_BYTES, type: () => true }));
   app.post('/mutate', async (req, res) => {
     const started = performance.now();
+    // admit() checks the review's shape itself and denies a malformed one with a message.
     const review = req.body as AdmissionReview;
-    if (!review?.request?.uid) {
-      res.status(400).json({ error: 'expected an admission.k8s.io/v1 AdmissionReview with request.uid' });
-      return;
-    }
     try {
       const { response, outcome } = await admit(review, o.context);
       o.latency?.observe({ outcome }, (performance.now() - started) / 1000);
       if (outcome === 'denied') {
-        o.log?.info('pod denied', { namespace: review.request.namespace, reason: response.status?.message });
+        o.log?.info('pod denied', {
+          namespace: review?.request?.namespace,
+          reason: response.status?.message,
+        });
       }
       res.json({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
     } catch (err) {
@@ -74,7 +74,7 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
         apiVersion: 'admission.k8s.io/v1',
         kind: 'AdmissionReview',
         response: {
-          uid: review.request.uid,
+          uid: review?.request?.uid ?? '',
           allowed: false,
           status: { code: 500, message: `securekey webhook: ${(err as Error).message}` },
         },
