@@ -18,7 +18,6 @@ import {
   decodeBasicConstraints,
   decodeExtKeyUsage,
   decodeKeyUsage,
-  decodeSubjectAltDnsNames,
   EXTENDED_KEY_USAGE_OIDS,
   EXTENSION_OIDS,
   getExtension,
@@ -274,23 +273,19 @@ function checkServerAuth(cert: X509Certificate, what: string, o = { required: tr
   }
 }
 
-/** RFC 6125 §6.4: a dNSName equal to the host, or `*.` and the host minus its left-most label. */
+/**
+ * RFC 6125 §6.4 by OpenSSL's matcher: a dNSName equal to the host, or a wildcard standing for its whole
+ * left-most label (not `*.com`, no partial wildcards); the subject CN never counts.
+ */
 function namesHost(leaf: X509Certificate, host: string): boolean {
-  const want = host.toLowerCase().replace(/\.$/, '');
-  const names =
-    extension(leaf, EXTENSION_OIDS.subjectAltName, decodeSubjectAltDnsNames, 'the signing certificate') ?? [];
-  return names.some((name) => {
-    const pattern = name.toLowerCase().replace(/\.$/, '');
-    if (pattern === want) return true;
-    const suffix = pattern.slice(1); // `.example.com` of `*.example.com`
-    return (
-      pattern.startsWith('*.') &&
-      !suffix.includes('*') &&
-      suffix.split('.').length > 2 && // not `*.com`
-      want.endsWith(suffix) &&
-      /^[^.]+$/.test(want.slice(0, -suffix.length))
-    );
-  });
+  return (
+    leaf.checkHost(host.replace(/\.$/, ''), {
+      subject: 'never',
+      wildcards: true,
+      partialWildcards: false,
+      multiLabelWildcards: false,
+    }) !== undefined
+  );
 }
 
 /** A certificate extension decoded; a malformed one makes the chain untrusted. */
