@@ -25,6 +25,14 @@ beforeAll(async () => {
         body,
       });
       if (req.url!.startsWith('/silent')) return;
+      if (req.url!.startsWith('/watch-long')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.write(`{"type":"ADDED","object":{"pad":"${'x'.repeat(4096)}`); // no newline, ever
+      }
+      if (req.url!.startsWith('/watch-refused')) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        return void res.write('x'.repeat(4096)); // a refusal body that never ends
+      }
       if (req.url!.startsWith('/missing')) {
         res.writeHead(404, { 'content-type': 'application/json' });
         return void res.end('{"kind":"Status","reason":"NotFound","message":"pods \\"p\\" not found"}');
@@ -110,5 +118,20 @@ describe('KubeHttp requests', () => {
       message: expect.stringMatching(/^GET \/api: API server not reached: connect ECONNREFUSED/),
     });
     gone.close();
+  });
+
+  it('a watch event line or refusal body past the bound ends the watch, not memory', async () => {
+    for (const path of ['/watch-long', '/watch-refused']) {
+      const watch = kube.watch(path, {
+        query: {},
+        signal: new AbortController().signal,
+        onEvent: () => {},
+        maxLineBytes: 1024,
+      });
+      await expect(watch).rejects.toMatchObject({
+        kind: 'bad-response',
+        message: expect.stringMatching(/longer than 1024 bytes/),
+      });
+    }
   });
 });

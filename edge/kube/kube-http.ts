@@ -47,7 +47,15 @@ export interface WatchOptions {
   onOpen?: () => void;
   /** No bytes for this long → the stream is presumed dead (half-open TCP) and torn down. */
   idleTimeoutMs?: number;
+  /** The longest event line (or refusal body) taken; default MAX_WATCH_LINE_BYTES. */
+  maxLineBytes?: number;
 }
+
+/**
+ * The longest watch event taken: one object (etcd stores at most 1.5 MiB) as JSON, with room to spare.
+ * A longer line, or refusal body, ends the watch instead of growing in memory.
+ */
+export const MAX_WATCH_LINE_BYTES = 16 * 1024 * 1024;
 
 /**
  * The largest answer a request takes: a list page of 500 objects (the informer's default) at the API
@@ -182,11 +190,21 @@ export class KubeHttp {
         headers: { ...base.headers, accept: 'application/json' },
         signal: o.signal,
       });
+      const maxLine = o.maxLineBytes ?? MAX_WATCH_LINE_BYTES;
+      const tooLong = () =>
+        finish(
+          new KubeApiError('bad-response', `WATCH ${path}: an answer line longer than ${maxLine} bytes`),
+        );
       req.on('response', (res) => {
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
+          let size = 0;
           res.on('error', (err) => finish(KubeApiError.transport('WATCH', path, err)));
-          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > maxLine) tooLong();
+            else chunks.push(c);
+          });
           res.on('end', () => {
             let body: unknown;
             try {
@@ -199,7 +217,13 @@ export class KubeHttp {
           return;
         }
         o.onOpen?.();
-        res.on('data', touch);
+        let pending = 0; // bytes since the last newline: one event line, bounded
+        res.on('data', (c: Buffer) => {
+          touch();
+          const newline = c.lastIndexOf(0x0a);
+          pending = newline < 0 ? pending + c.length : c.length - newline - 1;
+          if (pending > maxLine) tooLong();
+        });
         res.on('error', (err) =>
           finish(o.signal.aborted ? undefined : KubeApiError.transport('WATCH', path, err)),
         );
