@@ -190,6 +190,12 @@ describe('securekey inject on malformed manifests (counterexamples found by fuzz
       'spec.key.name is missing',
     ],
     [
+      'a SecureKey that names no attestation authority',
+      `${SECUREKEY.replace(/authorities: \[[^\]]*\]/, 'authorities: []')}---\n${DEPLOYMENT}`,
+      'bad-manifest',
+      'spec.attestation.authorities.0 is missing',
+    ],
+    [
       'a null annotation',
       `${SECUREKEY}---\n${DEPLOYMENT.replace('securekey.io/format-db: pem', 'securekey.io/format-db: null')}`,
       'bad-manifest',

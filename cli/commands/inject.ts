@@ -56,14 +56,11 @@ function secureKeyTarget(
     }
     return v;
   };
-  const authorities = at(['spec', 'attestation', 'authorities']);
   return {
     vaultUrl: text(['spec', 'vault', 'url']),
     keyName: text(['spec', 'key', 'name']),
-    authority:
-      Array.isArray(authorities) && authorities.length > 0
-        ? text(['spec', 'attestation', 'authorities', '0'])
-        : '',
+    // As the webhook: a SecureKey that names no attestation authority gives the agent none to ask.
+    authority: text(['spec', 'attestation', 'authorities', '0']),
   };
 }
 
