@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isErrorOf } from '../core/errors.ts';
 import { ConfigError, parseConfig } from './config.ts';
-import { CONFIDENTIAL_RUNTIME_CLASSES } from './reconcile/pod-admission.ts';
+import { CONFIDENTIAL_RUNTIME_CLASSES } from '../core/workload/pod-admission.ts';
 import { AZURE_ATTESTATION_SUFFIXES, SIMULATED_ATTESTATION_SUFFIXES } from './reconcile/authorities.ts';
 import { AZURE_VAULT_SUFFIXES, SIMULATED_VAULT_SUFFIXES } from './vault/vaults.ts';
 

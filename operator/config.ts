@@ -9,7 +9,7 @@
 import { SecureKeyError } from '../core/errors.ts';
 import { parseDuration } from './reconcile/duration.ts';
 import { AZURE_ATTESTATION_SUFFIXES, SIMULATED_ATTESTATION_SUFFIXES } from './reconcile/authorities.ts';
-import { CONFIDENTIAL_RUNTIME_CLASSES, type PodAdmission } from './reconcile/pod-admission.ts';
+import { CONFIDENTIAL_RUNTIME_CLASSES, type PodAdmission } from '../core/workload/pod-admission.ts';
 import { AZURE_VAULT_SUFFIXES, SIMULATED_VAULT_SUFFIXES } from './vault/vaults.ts';
 
 export class ConfigError extends SecureKeyError<'bad-value' | 'missing' | 'conflict'> {}

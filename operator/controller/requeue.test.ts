@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { desiredDigests } from '../reconcile/desired-digests.ts';
-import { DEFAULT_POD_ADMISSION } from '../reconcile/pod-admission.ts';
+import { DEFAULT_POD_ADMISSION } from '../../core/workload/pod-admission.ts';
 import { rotationDue } from '../reconcile/rotation.ts';
 import { secureKey } from '../../test/support/reconcile.ts';
 import { MIN_REQUEUE_MS, requeueAfterMs } from './requeue.ts';

@@ -11,14 +11,8 @@ import { Informer } from '../../edge/kube/informer.ts';
 import type { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { KubeApiError } from '../../edge/kube/errors.ts';
 import { allSecureKeysPath } from '../../edge/kube/secure-keys.ts';
-import {
-  FirstPolicies,
-  INJECT_LABEL,
-  INJECT_LABEL_VALUE,
-  selectorMatches,
-  trimPod,
-  type ObservedPod,
-} from '../reconcile/index.ts';
+import { FirstPolicies, selectorMatches, trimPod, type ObservedPod } from '../../core/workload/index.ts';
+import { INJECT_LABEL, INJECT_LABEL_VALUE } from '../reconcile/index.ts';
 import { VaultCallError } from '../vault/errors.ts';
 import { runWorkers, WorkQueue, type WorkQueueOptions } from './queue.ts';
 import { keyOf, SecureKeyReconciler, type ReconcilerDeps } from './secure-key-reconciler.ts';

@@ -13,7 +13,6 @@ import { FINALIZER } from '../kube/secure-key-api.ts';
 import type { EventTarget, EventType } from '../kube/event-recorder.ts';
 import {
   ownerOf,
-  DEFAULT_POD_ADMISSION,
   desiredDigests,
   findCondition,
   nextStatus,
@@ -23,11 +22,10 @@ import {
   ReconcileError,
   statusChanged,
   type DesiredDigests,
-  type ObservedPod,
-  type PodAdmission,
   type StepFailure,
   type VaultAction,
 } from '../reconcile/index.ts';
+import { DEFAULT_POD_ADMISSION, type ObservedPod, type PodAdmission } from '../../core/workload/index.ts';
 import type { KeyVault, VaultKey } from '../vault/key-vault.ts';
 import { VaultCallError } from '../vault/errors.ts';
 import { requeueAfterMs } from './requeue.ts';

@@ -5,8 +5,9 @@ import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
 import { isErrorOf } from '../../core/errors.ts';
 import { testdata } from '../../test/support/paths.ts';
 import { INJECT_LABEL } from './constants.ts';
-import { desiredDigests, selectedPods } from './desired-digests.ts';
-import { DEFAULT_POD_ADMISSION } from './pod-admission.ts';
+import { selectedPods } from '../../core/workload/selection.ts';
+import { desiredDigests } from './desired-digests.ts';
+import { DEFAULT_POD_ADMISSION } from '../../core/workload/pod-admission.ts';
 import { ReconcileError } from './errors.ts';
 import { pod, policy, secureKey } from '../../test/support/reconcile.ts';
 

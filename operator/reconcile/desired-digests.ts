@@ -1,10 +1,9 @@
 import { SCHEMA_DEFAULTS, type DigestStatus, type SecureKey } from '../../core/api/securekey.generated.ts';
 import type { DigestErrorKind } from '../../core/digest/index.ts';
-import { INJECT_LABEL, INJECT_LABEL_VALUE } from './constants.ts';
 import { parseDuration } from './duration.ts';
-import { selectorMatches } from './label-selector.ts';
-import { podKey, podPolicy, type ObservedPod } from './observed-pod.ts';
-import { podRefusal, type PodAdmission, type PodRefusalReason } from './pod-admission.ts';
+import { selectedPods } from '../../core/workload/selection.ts';
+import { podKey, podPolicy, type ObservedPod } from '../../core/workload/observed-pod.ts';
+import { podRefusal, type PodAdmission, type PodRefusalReason } from '../../core/workload/pod-admission.ts';
 
 /** A selected pod whose policy annotation yields no digest; the edge turns it into an event and condition. */
 export interface PodProblem {
@@ -42,23 +41,6 @@ export interface DesiredDigestsInput {
   now: Date;
   /** Which selected pods may lend their digest (runtime classes and the like). */
   admission: PodAdmission;
-}
-
-/** Pods that count: same namespace, opted in, selected, and neither terminating nor finished. */
-export function selectedPods(secureKey: SecureKey, pods: readonly ObservedPod[]): ObservedPod[] {
-  const namespace = secureKey.metadata?.namespace;
-  const selector = secureKey.spec.workloads.podSelector;
-  return pods
-    .filter(
-      (p) =>
-        p.namespace === namespace &&
-        p.labels[INJECT_LABEL] === INJECT_LABEL_VALUE &&
-        !p.deleting &&
-        p.phase !== 'Succeeded' &&
-        p.phase !== 'Failed' &&
-        selectorMatches(selector, p.labels),
-    )
-    .sort((a, b) => compare(podKey(a), podKey(b)));
 }
 
 function compare(a: string, b: string): number {

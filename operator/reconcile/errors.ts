@@ -3,10 +3,6 @@ import { SecureKeyError } from '../../core/errors.ts';
 export type ReconcileErrorKind =
   /** A duration that is not Go-style (`24h`, `1h30m`, `1.5h`), or out of range. */
   | 'bad-duration'
-  /** A label selector Kubernetes itself would refuse (e.g. `In` without values). */
-  | 'bad-selector'
-  /** An object that is not a pod with a namespace and a name. */
-  | 'bad-pod'
   /** A timestamp in status that is not an RFC 3339 date. */
   | 'bad-timestamp'
   /** An attestation authority the operator may not make a vault trust. */

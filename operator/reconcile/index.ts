@@ -12,28 +12,10 @@ export {
 } from './conditions.ts';
 export type { ConditionInput, Reason } from './conditions.ts';
 export { ANNOTATION_PREFIX, INJECT_LABEL, INJECT_LABEL_VALUE, POLICY_ANNOTATION_NAMES } from './constants.ts';
-export { desiredDigests, selectedPods } from './desired-digests.ts';
+export { desiredDigests } from './desired-digests.ts';
 export type { DesiredDigests, DesiredDigestsInput, PodProblem, RefusedPod } from './desired-digests.ts';
 export { parseDuration } from './duration.ts';
 export { ReconcileError, type ReconcileErrorKind } from './errors.ts';
-export { selectorMatches } from './label-selector.ts';
-export {
-  podKey,
-  podPolicy,
-  trimPod,
-  type ObservedPod,
-  type PodPolicy,
-  type PolicyProblem,
-} from './observed-pod.ts';
-export {
-  CONFIDENTIAL_RUNTIME_CLASSES,
-  DEFAULT_POD_ADMISSION,
-  FirstPolicies,
-  podRefusal,
-  type PodAdmission,
-  type PodRefusal,
-  type PodRefusalReason,
-} from './pod-admission.ts';
 export {
   DEFAULT_COMPLIANCE_STATUSES,
   planReleasePolicy,

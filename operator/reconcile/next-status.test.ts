@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
 import { desiredDigests } from './desired-digests.ts';
-import { DEFAULT_POD_ADMISSION } from './pod-admission.ts';
+import { DEFAULT_POD_ADMISSION } from '../../core/workload/pod-admission.ts';
 import { nextStatus, type NextStatusInput } from './next-status.ts';
 import { planReleasePolicy } from './release-policy-plan.ts';
 import { statusChanged } from './status-diff.ts';

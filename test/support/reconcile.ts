@@ -3,7 +3,7 @@ import type { SecureKey, SecureKeySpec } from '../../core/api/securekey.generate
 import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
 import { AGENT_CONTAINER, KEY_ANNOTATION_PREFIX } from '../../core/inject/annotations.ts';
 import { INJECT_LABEL, INJECT_LABEL_VALUE } from '../../operator/reconcile/constants.ts';
-import { trimPod, type ObservedPod } from '../../operator/reconcile/observed-pod.ts';
+import { trimPod, type ObservedPod } from '../../core/workload/observed-pod.ts';
 
 /** Builders of SecureKeys and pods for the reconciler's specs. */
 

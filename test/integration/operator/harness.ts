@@ -4,7 +4,7 @@
  * test file keeps files independent.
  */
 import { SIMULATED_ATTESTATION_SUFFIXES } from '../../../operator/reconcile/authorities.ts';
-import { CONFIDENTIAL_RUNTIME_CLASSES } from '../../../operator/reconcile/pod-admission.ts';
+import { CONFIDENTIAL_RUNTIME_CLASSES } from '../../../core/workload/pod-admission.ts';
 import { AGENT_CONTAINER, KEY_ANNOTATION_PREFIX } from '../../../core/inject/annotations.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Informer, type InformerEvent } from '../../../edge/kube/informer.ts';
 import { KubeHttp } from '../../../edge/kube/kube-http.ts';
-import { trimPod, type ObservedPod } from '../../../operator/reconcile/index.ts';
+import { trimPod, type ObservedPod } from '../../../core/workload/index.ts';
 import { policy } from '../../support/reconcile.ts';
 import { kubeAccessFromFile } from '../../../edge/kube/kubeconfig.ts';
 import { eventually } from '../../../scripts/cluster/eventually.ts';

@@ -3,7 +3,7 @@ import type { SecureKey } from '../../../core/api/securekey.generated.ts';
 import { POLICY_ANNOTATIONS } from '../../../core/digest/index.ts';
 import { digestsOf, NO_DIGEST, parsePolicyJson } from '../../../core/policy/index.ts';
 import { policy } from '../../support/reconcile.ts';
-import { MIRROR_POD_ANNOTATION } from '../../../operator/reconcile/observed-pod.ts';
+import { MIRROR_POD_ANNOTATION } from '../../../core/workload/observed-pod.ts';
 import { eventually, RUNC, startHarness, type Harness } from './harness.ts';
 
 const ANNOTATION = POLICY_ANNOTATIONS['kata-agent-policy'];

@@ -1,5 +1,5 @@
-import type { LabelSelector } from '../../core/api/securekey.generated.ts';
-import { ReconcileError } from './errors.ts';
+import type { LabelSelector } from '../api/securekey.generated.ts';
+import { WorkloadError } from './errors.ts';
 
 /**
  * Whether `labels` satisfy `selector`, as Kubernetes decides: every matchLabels pair and every
@@ -23,7 +23,7 @@ export function selectorMatches(
       case 'In':
       case 'NotIn': {
         if (values.length === 0) {
-          throw new ReconcileError('bad-selector', `${where}: operator ${req.operator} needs values`);
+          throw new WorkloadError('bad-selector', `${where}: operator ${req.operator} needs values`);
         }
         const within = present && values.includes(labels?.[req.key] as string);
         if (req.operator === 'In' ? !within : within) matches = false;
@@ -32,12 +32,12 @@ export function selectorMatches(
       case 'Exists':
       case 'DoesNotExist':
         if (values.length > 0) {
-          throw new ReconcileError('bad-selector', `${where}: operator ${req.operator} takes no values`);
+          throw new WorkloadError('bad-selector', `${where}: operator ${req.operator} takes no values`);
         }
         if (req.operator === 'Exists' ? !present : present) matches = false;
         break;
       default:
-        throw new ReconcileError(
+        throw new WorkloadError(
           'bad-selector',
           `${where}: unknown operator ${JSON.stringify(req.operator)}`,
           { hint: 'use In, NotIn, Exists or DoesNotExist' },

@@ -1,12 +1,7 @@
-import { POLICY_SCHEMES, type PolicyScheme } from '../../core/api/securekey.generated.ts';
-import {
-  DigestError,
-  POLICY_ANNOTATIONS,
-  policyDigest,
-  type DigestErrorKind,
-} from '../../core/digest/index.ts';
-import { AGENT_CONTAINER, KEY_ANNOTATION_PREFIX } from '../../core/inject/annotations.ts';
-import { ReconcileError } from './errors.ts';
+import { POLICY_SCHEMES, type PolicyScheme } from '../api/securekey.generated.ts';
+import { DigestError, POLICY_ANNOTATIONS, policyDigest, type DigestErrorKind } from '../digest/index.ts';
+import { AGENT_CONTAINER, KEY_ANNOTATION_PREFIX } from '../inject/annotations.ts';
+import { WorkloadError } from './errors.ts';
 
 /** The kubelet marks the API server's copy of a static pod (one it runs from a file) with this. */
 export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
@@ -94,7 +89,7 @@ export function trimPod(pod: unknown): ObservedPod {
   const meta = record(record(pod).metadata);
   const { namespace, name, uid, deletionTimestamp } = meta;
   if (typeof namespace !== 'string' || namespace === '' || typeof name !== 'string' || name === '') {
-    throw new ReconcileError('bad-pod', 'pod object has no metadata.namespace and metadata.name');
+    throw new WorkloadError('bad-pod', 'pod object has no metadata.namespace and metadata.name');
   }
   const phase = record(record(pod).status).phase;
   const spec = record(record(pod).spec);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
+import { POLICY_ANNOTATIONS } from '../digest/index.ts';
 import { pod, policy } from '../../test/support/reconcile.ts';
 import {
   DEFAULT_POD_ADMISSION,

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
-import { isErrorOf } from '../../core/errors.ts';
-import { INJECT_LABEL } from './constants.ts';
-import { ReconcileError } from './errors.ts';
-import { AGENT_CONTAINER } from '../../core/inject/annotations.ts';
+import { POLICY_ANNOTATIONS } from '../digest/index.ts';
+import { isErrorOf } from '../errors.ts';
+import { INJECT_LABEL } from '../inject/annotations.ts';
+import { WorkloadError } from './errors.ts';
+import { AGENT_CONTAINER } from '../inject/annotations.ts';
 import { MIRROR_POD_ANNOTATION, podKey, podPolicy, trimPod } from './observed-pod.ts';
 
 describe('trimPod', () => {
@@ -125,11 +125,11 @@ describe('trimPod', () => {
   it.each([undefined, null, {}, { metadata: { name: 'x' } }, { metadata: { namespace: 'a', name: '' } }])(
     'refuses %j with bad-pod',
     (obj) => {
-      expect(() => trimPod(obj)).toThrow(ReconcileError);
+      expect(() => trimPod(obj)).toThrow(WorkloadError);
       try {
         trimPod(obj);
       } catch (err) {
-        expect(isErrorOf(err, ReconcileError, 'bad-pod')).toBe(true);
+        expect(isErrorOf(err, WorkloadError, 'bad-pod')).toBe(true);
       }
     },
   );

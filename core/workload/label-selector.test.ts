@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { LabelSelector } from '../../core/api/securekey.generated.ts';
-import { isErrorOf } from '../../core/errors.ts';
-import { ReconcileError } from './errors.ts';
+import type { LabelSelector } from '../api/securekey.generated.ts';
+import { isErrorOf } from '../errors.ts';
+import { WorkloadError } from './errors.ts';
 import { selectorMatches } from './label-selector.ts';
 
 const labels = { app: 'web', tier: 'front', empty: '' };
@@ -80,7 +80,7 @@ describe('selectorMatches', () => {
       selectorMatches(sel, labels);
       expect.unreachable();
     } catch (err) {
-      expect(isErrorOf(err, ReconcileError, 'bad-selector')).toBe(true);
+      expect(isErrorOf(err, WorkloadError, 'bad-selector')).toBe(true);
       expect((err as Error).message).toContain('matchExpressions[0]');
     }
   });

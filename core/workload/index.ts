@@ -1,0 +1,26 @@
+/**
+ * Which pods may lend a SecureKey their policy digest: the pod as the operator keeps it, the label
+ * selector, selection and the defence-in-depth refusals. The operator, `securekey explain` and the node
+ * agent judge pods with these same rules.
+ */
+export { WorkloadError, type WorkloadErrorKind } from './errors.ts';
+export { selectorMatches } from './label-selector.ts';
+export {
+  MIRROR_POD_ANNOTATION,
+  podKey,
+  podPolicy,
+  trimPod,
+  type ObservedPod,
+  type PodPolicy,
+  type PolicyProblem,
+} from './observed-pod.ts';
+export {
+  CONFIDENTIAL_RUNTIME_CLASSES,
+  DEFAULT_POD_ADMISSION,
+  FirstPolicies,
+  podRefusal,
+  type PodAdmission,
+  type PodRefusal,
+  type PodRefusalReason,
+} from './pod-admission.ts';
+export { selectedPods } from './selection.ts';
