@@ -6,6 +6,8 @@ const REQUIRED_MEMBERS: Record<string, readonly string[]> = {
   RSA: ['e', 'kty', 'n'],
   EC: ['crv', 'kty', 'x', 'y'],
   oct: ['k', 'kty'],
+  // RFC 8037 §2: Ed25519 and X25519 keys.
+  OKP: ['crv', 'kty', 'x'],
 };
 
 /**
