@@ -138,6 +138,19 @@ export interface WorkloadsSpec {
    */
   policyScheme?: PolicyScheme;
   /**
+   * Who decides which pod digests are admitted. Signed (default): only digests in allowedDigests or
+   * carried by a pod with a valid securekey.io/approval signature by one of approvers; other digests
+   * are proposed in status. Observed: the digest of every selected pod is admitted, so anyone who
+   * can create pods in this namespace can receive the key (as with a Kubernetes Secret). Default:
+   * "Signed".
+   */
+  approval?: 'Signed' | 'Observed';
+  /**
+   * Public keys whose approval signatures admit a pod's digest (securekey approve). Made where the
+   * pod's policy is generated, e.g. in CI.
+   */
+  approvers?: SpecWorkloadsApproversItem[];
+  /**
    * Digests admitted whether or not a pod with them is running (at most 32, leaving room for
    * observed pod digests within the release policy limit of 48).
    */
@@ -159,6 +172,32 @@ export interface LabelSelectorRequirement {
   values?: string[];
 }
 
+export interface SpecWorkloadsApproversItem {
+  /** Who this key belongs to, as status and securekey explain name it. */
+  name: string;
+  /**
+   * The approver's public JWK: EC (P-256, P-384, P-521), OKP (Ed25519) or RSA. Private members are
+   * refused.
+   */
+  publicKey: SpecWorkloadsApproversItemPublicKey;
+}
+
+/**
+ * The approver's public JWK: EC (P-256, P-384, P-521), OKP (Ed25519) or RSA. Private members are
+ * refused.
+ */
+export interface SpecWorkloadsApproversItemPublicKey {
+  kty: 'EC' | 'OKP' | 'RSA';
+  crv?: 'P-256' | 'P-384' | 'P-521' | 'Ed25519';
+  x?: string;
+  y?: string;
+  n?: string;
+  e?: string;
+  /** Never set; present only so a private key is refused, not pruned. */
+  d?: string;
+  kid?: string;
+}
+
 /** Periodic rotation; each new version gets the current release policy. */
 export interface RotationSpec {
   /** Time between versions as a duration, e.g. 720h. At least 1h, at most 8760h (a year). */
@@ -175,6 +214,14 @@ export interface SecureKeyStatus {
   key?: KeyStatus;
   /** The release policy as last written to the vault. */
   policy?: PolicyStatus;
+  /**
+   * Digests on selected pods that no approver signed (approval Signed): not admitted. Approve one
+   * with securekey approve, or list it in spec.workloads.allowedDigests. At most 16 are listed;
+   * proposalCount counts all.
+   */
+  proposals?: StatusProposalsItem[];
+  /** Number of unapproved digests on selected pods. */
+  proposalCount?: number;
 }
 
 export interface Condition {
@@ -221,11 +268,34 @@ export interface DigestStatus {
    * digest stays admitted until lastSeen + spec.digestRetention.
    */
   lastSeen?: string;
+  /**
+   * The approver whose signature admitted this pod digest (spec.workloads.approvers name); absent
+   * for Static digests and under approval Observed.
+   */
+  approvedBy?: string;
+  /** When the approval ends; the digest then leaves the release policy at once, retention or not. */
+  approvalExpires?: string;
+}
+
+export interface StatusProposalsItem {
+  /** The pod's policy digest (SEV-SNP HOST_DATA). */
+  digest: string;
+  /** A pod carrying it (namespace/name). */
+  pod: string;
+  /** When the operator first saw this digest unapproved. */
+  since: string;
+  /**
+   * Why it is not approved: no-approval, malformed, unknown-signer, bad-signature, other-namespace,
+   * other-securekey, other-digest, not-yet-valid or expired.
+   */
+  reason: string;
+  message?: string;
 }
 
 /** Schema defaults, by JSON path; the API server applies them on write. */
 export const SCHEMA_DEFAULTS = {
   'spec.workloads.policyScheme': 'kata-agent-policy',
+  'spec.workloads.approval': 'Signed',
   'spec.digestRetention': '24h',
   'spec.deletionPolicy': 'Retain',
 } as const;
