@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyPairKeyObjectResult } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isErrorOf } from '../errors.ts';
 import {
@@ -17,14 +17,8 @@ import {
 
 type Jwk = Record<string, unknown>;
 function keyPair(type: 'ec' | 'ed25519' | 'rsa', options: object = {}): { priv: Jwk; pub: Jwk } {
-  const { privateKey, publicKey } = generateKeyPairSync(
-    type as 'ec',
-    {
-      namedCurve: 'P-256',
-      modulusLength: 2048,
-      ...options,
-    } as never,
-  );
+  const generate = generateKeyPairSync as (t: string, o: object) => KeyPairKeyObjectResult;
+  const { privateKey, publicKey } = generate(type, { namedCurve: 'P-256', modulusLength: 2048, ...options });
   return {
     priv: privateKey.export({ format: 'jwk' }) as Jwk,
     pub: publicKey.export({ format: 'jwk' }) as Jwk,

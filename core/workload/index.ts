@@ -23,4 +23,10 @@ export {
   type PodRefusal,
   type PodRefusalReason,
 } from './pod-admission.ts';
-export { selectedPods } from './selection.ts';
+export {
+  approvalModeOf,
+  notSelectedBecause,
+  policySchemeOf,
+  selectedPods,
+  type ApprovalMode,
+} from './selection.ts';

@@ -24,6 +24,7 @@ describe('trimPod', () => {
         'securekey.io/key-cache': 'cache-key',
         'kubectl.kubernetes.io/last-applied-configuration': '{"huge":true}',
         'other.io/x': 'y',
+        'securekey.io/approval': 'h.p.s',
       },
       managedFields: [{ manager: 'kubectl' }],
     },
@@ -55,7 +56,17 @@ describe('trimPod', () => {
       agent: true,
       secureKeys: ['cache-key', 'db-key'],
       policyChanged: false,
+      approval: 'h.p.s',
     });
+  });
+
+  it('keeps an oversized approval only as far as needed to refuse it as too long', () => {
+    const huge = 'a'.repeat(1024 * 1024);
+    const p = trimPod({
+      ...pod,
+      metadata: { ...pod.metadata, annotations: { 'securekey.io/approval': huge } },
+    });
+    expect(p.approval?.length).toBe(16 * 1024 + 1);
   });
 
   it('tells a mirror pod by the kubelet’s annotation', () => {
@@ -118,6 +129,7 @@ describe('trimPod', () => {
       agent: false,
       secureKeys: [],
       policyChanged: false,
+      approval: undefined,
     });
     expect(podKey(p)).toBe('a/b');
   });

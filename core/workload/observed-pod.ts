@@ -1,3 +1,4 @@
+import { APPROVAL_ANNOTATION, MAX_APPROVAL_ANNOTATION_BYTES } from '../approval/index.ts';
 import { POLICY_SCHEMES, type PolicyScheme } from '../api/securekey.generated.ts';
 import { DigestError, POLICY_ANNOTATIONS, policyDigest, type DigestErrorKind } from '../digest/index.ts';
 import { AGENT_CONTAINER, KEY_ANNOTATION_PREFIX } from '../inject/annotations.ts';
@@ -46,6 +47,11 @@ export interface ObservedPod {
    * FirstPolicies, not by trimPod): an annotation patched on a running pod measures nothing it runs.
    */
   policyChanged: boolean;
+  /**
+   * The securekey.io/approval annotation as carried (ADR 24), cut just past the length parseApprovals
+   * accepts so an oversized one still fails as too long without being kept whole.
+   */
+  approval: string | undefined;
 }
 
 function record(v: unknown): Record<string, unknown> {
@@ -115,7 +121,14 @@ export function trimPod(pod: unknown): ObservedPod {
     agent: containers.some((c) => record(c).name === AGENT_CONTAINER),
     secureKeys: [...new Set(secureKeys)].sort(),
     policyChanged: false,
+    approval: approvalOf(annotations[APPROVAL_ANNOTATION]),
   };
+}
+
+function approvalOf(value: string | undefined): string | undefined {
+  return value === undefined || value.length <= MAX_APPROVAL_ANNOTATION_BYTES
+    ? value
+    : value.slice(0, MAX_APPROVAL_ANNOTATION_BYTES + 1);
 }
 
 /** "namespace/name", the way status and events name a pod. */
