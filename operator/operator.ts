@@ -10,6 +10,7 @@ import type { TokenCredential } from '@azure/identity';
 import { clientSecretCredential, workloadIdentityCredential } from '../edge/azure/index.ts';
 import type { OperatorConfig } from './config.ts';
 import { SecureKeyController } from './controller/secure-key-controller.ts';
+import { ApprovalCache } from './controller/approval-cache.ts';
 import { EventRecorder } from './kube/event-recorder.ts';
 import { KubeHttp } from '../edge/kube/kube-http.ts';
 import { defaultKubeAccess, type KubeAccess } from '../edge/kube/kubeconfig.ts';
@@ -95,6 +96,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
     relistIntervalMs: config.relistIntervalMs,
     allowedAuthorities: config.allowedAuthorities,
     podAdmission: config.podAdmission,
+    verifyApproval: new ApprovalCache().verify,
     hooks: {
       ...metrics.hooks,
       informerError: (informer, err) => {

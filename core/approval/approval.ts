@@ -64,7 +64,8 @@ export interface ParsedApproval {
 /** A trusted signer: spec.workloads.approvers[]. */
 export interface Approver {
   name: string;
-  publicKey: Record<string, unknown>;
+  /** A public JWK (spec.workloads.approvers[].publicKey). */
+  publicKey: object;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -359,7 +360,7 @@ export async function checkApprovals(
   annotation: string | undefined,
   approvers: readonly Approver[],
   verify: (approval: ParsedApproval, approver: Approver) => Promise<ApprovalClaims | undefined> = (a, ap) =>
-    verifySignature(a, ap.publicKey),
+    verifySignature(a, ap.publicKey as Record<string, unknown>),
 ): Promise<CheckedApproval[]> {
   if (annotation === undefined) return [];
   let parsed: ParsedApproval[];
@@ -372,7 +373,7 @@ export async function checkApprovals(
   const byKid = new Map<string, Approver>();
   for (const a of approvers) {
     try {
-      byKid.set(approverKeyId(a.publicKey), a);
+      byKid.set(approverKeyId(a.publicKey as Record<string, unknown>), a);
     } catch {
       // A bad approver key admits nothing; the SecureKey's condition reports it (approverProblems).
     }
@@ -397,7 +398,7 @@ export function approverProblems(approvers: readonly Approver[]): string[] {
   const seen = new Map<string, string>();
   approvers.forEach((a, i) => {
     try {
-      const kid = approverKeyId(a.publicKey);
+      const kid = approverKeyId(a.publicKey as Record<string, unknown>);
       const other = seen.get(kid);
       if (other !== undefined) problems.push(`approvers[${i}] (${a.name}) has the same key as ${other}`);
       seen.set(kid, a.name);

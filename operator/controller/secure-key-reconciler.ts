@@ -25,7 +25,13 @@ import {
   type StepFailure,
   type VaultAction,
 } from '../reconcile/index.ts';
-import { DEFAULT_POD_ADMISSION, type ObservedPod, type PodAdmission } from '../../core/workload/index.ts';
+import {
+  DEFAULT_POD_ADMISSION,
+  WorkloadError,
+  type ObservedPod,
+  type PodAdmission,
+} from '../../core/workload/index.ts';
+import { approvalVerdicts, type VerifyApproval } from '../reconcile/approvals.ts';
 import type { KeyVault, VaultKey } from '../vault/key-vault.ts';
 import { VaultCallError } from '../vault/errors.ts';
 import { requeueAfterMs } from './requeue.ts';
@@ -59,6 +65,8 @@ export interface ReconcilerDeps {
   allowedAuthorities?: readonly string[];
   /** Which selected pods may lend their digest; the confidential runtime classes when absent. */
   podAdmission?: PodAdmission;
+  /** Checks an approval signature; a cache around verifySignature (ApprovalCache) in the operator. */
+  verifyApproval?: VerifyApproval;
   log?(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -118,19 +126,23 @@ export class SecureKeyReconciler {
     try {
       if (this.d.allowedAuthorities)
         checkAuthorities(sk.spec.attestation.authorities, this.d.allowedAuthorities);
+      const pods = this.d.pods(namespace);
+      const admission = this.d.podAdmission ?? DEFAULT_POD_ADMISSION;
       desired = desiredDigests({
         secureKey: sk,
-        pods: this.d.pods(namespace),
+        pods,
         previous: sk.status?.policy?.digests,
+        previousProposals: sk.status?.proposals,
         now,
-        admission: this.d.podAdmission ?? DEFAULT_POD_ADMISSION,
+        admission,
+        approvals: await approvalVerdicts(sk, pods, admission, now, this.d.verifyApproval),
       });
     } catch (err) {
       // A spec the core cannot work with (e.g. a selector the API server let through): keep what the
       // vault has, say why in status, and wait for the spec to change.
-      if (!(err instanceof ReconcileError)) throw err;
+      if (!(err instanceof ReconcileError || err instanceof WorkloadError)) throw err;
       specFailure = err.message;
-      desired = { digests: sk.status?.policy?.digests ?? [], problems: [], refused: [] };
+      desired = { digests: sk.status?.policy?.digests ?? [], proposed: [], problems: [], refused: [] };
       if (findCondition(sk.status?.conditions, 'PolicySynced')?.message !== err.message) {
         this.d.event(target(sk), 'Warning', REASONS.InvalidSpec, err.message);
       }
@@ -273,19 +285,47 @@ export class SecureKeyReconciler {
     }
   }
 
-  /** Warning events for pods whose policy yields no digest, once per change of the problem set. */
+  /**
+   * Warning events, each once: a pod whose policy yields no digest or that may not lend one (named in
+   * the previous PodsAdmitted message), and a digest newly proposed for approval (not yet in
+   * status.proposals). Each goes to the SecureKey and to the pod.
+   */
   private reportPods(sk: SecureKey, desired: DesiredDigests): void {
-    if (desired.problems.length === 0) return;
+    if (desired.problems.length + desired.refused.length + desired.proposed.length === 0) return;
     const before = findCondition(sk.status?.conditions, 'PodsAdmitted')?.message ?? '';
+    const proposedBefore = new Set((sk.status?.proposals ?? []).map((p) => p.digest));
     const pods = new Map(
       this.d.pods(sk.metadata?.namespace ?? '').map((p) => [`${p.namespace}/${p.name}`, p]),
     );
+    const tell = (podName: string, reason: string, message: string): void => {
+      this.d.event(target(sk), 'Warning', reason, message);
+      const pod = pods.get(podName);
+      if (pod) this.d.event(podTarget(pod), 'Warning', reason, message);
+    };
+    const key = sk.spec.key.name;
     for (const problem of desired.problems) {
       if (before.includes(problem.pod)) continue;
-      const message = `pod ${problem.pod} is not admitted to key ${sk.spec.key.name}: ${problem.message}`;
-      this.d.event(target(sk), 'Warning', REASONS.InvalidPolicyAnnotation, message);
-      const pod = pods.get(problem.pod);
-      if (pod) this.d.event(podTarget(pod), 'Warning', REASONS.InvalidPolicyAnnotation, message);
+      tell(
+        problem.pod,
+        REASONS.InvalidPolicyAnnotation,
+        `pod ${problem.pod} is not admitted to key ${key}: ${problem.message}`,
+      );
+    }
+    for (const refused of desired.refused) {
+      if (before.includes(refused.pod)) continue;
+      tell(
+        refused.pod,
+        REASONS.PodRefused,
+        `pod ${refused.pod} may not lend its digest to key ${key}: ${refused.message}`,
+      );
+    }
+    for (const p of desired.proposed) {
+      if (proposedBefore.has(p.digest)) continue;
+      tell(
+        p.pod,
+        REASONS.DigestProposed,
+        `digest ${p.digest.slice(0, 12)}… of pod ${p.pod} is not approved for key ${key} (${p.message}); approve it with securekey approve or list it in spec.workloads.allowedDigests`,
+      );
     }
   }
 

@@ -6,8 +6,10 @@ export const CONDITION_TYPES = {
   Ready: 'Ready',
   KeyReady: 'KeyReady',
   PolicySynced: 'PolicySynced',
-  /** Every selected pod's policy yields a digest; False names the pods whose do not. */
+  /** Every selected pod's policy yields a digest and the pod may lend it; False names the pods that do not. */
   PodsAdmitted: 'PodsAdmitted',
+  /** Every digest on a selected pod is approved (approval Signed); False lists the proposed ones or says Observed. */
+  DigestsApproved: 'DigestsApproved',
 } as const;
 
 /** Reasons (CamelCase, as metav1.Condition requires), one place for every reconcile concern. */
@@ -33,6 +35,12 @@ export const REASONS = {
   InvalidSpec: 'InvalidSpec',
   PolicyTooLarge: 'PolicyTooLarge',
   Deleting: 'Deleting',
+  PodRefused: 'PodRefused',
+  DigestProposed: 'DigestProposed',
+  AllApproved: 'AllApproved',
+  ApprovalPending: 'ApprovalPending',
+  PodCreatorsTrusted: 'PodCreatorsTrusted',
+  InvalidApprovers: 'InvalidApprovers',
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 

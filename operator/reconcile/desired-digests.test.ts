@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { DigestStatus } from '../../core/api/securekey.generated.ts';
+import type { ApprovalVerdict } from '../../core/approval/index.ts';
 import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
 import { isErrorOf } from '../../core/errors.ts';
 import { testdata } from '../../test/support/paths.ts';
@@ -433,5 +434,126 @@ describe('desiredDigests', () => {
     } catch (err) {
       expect(isErrorOf(err, ReconcileError, 'bad-duration')).toBe(true);
     }
+  });
+});
+
+describe('desiredDigests under approval Signed', () => {
+  const signed = (over: Parameters<typeof secureKey>[0] = {}) => secureKey({ approval: 'Signed', ...over });
+  const approvedBy = (approver: string, expiresAt?: Date): ApprovalVerdict =>
+    expiresAt === undefined ? { approved: true, approver } : { approved: true, approver, expiresAt };
+  const unapproved: ApprovalVerdict = {
+    approved: false,
+    reason: 'unknown-signer',
+    message: 'a stranger signed',
+  };
+  const run = (
+    pods: ReturnType<typeof pod>[],
+    approvals: Record<string, ApprovalVerdict>,
+    over: Partial<Parameters<typeof desiredDigests>[0]> = {},
+  ) =>
+    desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
+      secureKey: signed(),
+      pods,
+      previous: undefined,
+      now: T0,
+      approvals: new Map(Object.entries(approvals)),
+      ...over,
+    });
+
+  it('admits no unapproved digest and proposes it, naming the pod and why', () => {
+    const r = run([pod('attacker', 'package A'), pod('web', 'package B')], {
+      'shop/attacker': unapproved,
+    });
+    expect(r.digests).toEqual([]);
+    expect(r.proposed).toEqual([
+      ...[
+        { digest: A.digest, pod: 'shop/attacker', reason: 'unknown-signer', message: 'a stranger signed' },
+        {
+          digest: B.digest,
+          pod: 'shop/web',
+          reason: 'no-approval',
+          message: 'the pod carries no securekey.io/approval',
+        },
+      ]
+        .sort((x, y) => (x.digest < y.digest ? -1 : 1))
+        .map((p) => ({ ...p, since: T0.toISOString() })),
+    ]);
+  });
+
+  it('keeps when a digest was first proposed', () => {
+    const since = '2026-11-01T00:00:00.000Z';
+    const r = run(
+      [pod('web', 'package A')],
+      {},
+      {
+        previousProposals: [{ digest: A.digest, pod: 'shop/web', since, reason: 'no-approval' }],
+      },
+    );
+    expect(r.proposed.map((p) => p.since)).toEqual([since]);
+  });
+
+  it('admits an approved digest with its approver and expiry, and requeues at the expiry', () => {
+    const end = at(2 * HOUR);
+    const r = run([pod('web', 'package A')], { 'shop/web': approvedBy('ci', end) });
+    expect(r.digests).toEqual([
+      {
+        digest: A.digest,
+        source: 'Pod',
+        pod: 'shop/web',
+        firstSeen: T0.toISOString(),
+        approvedBy: 'ci',
+        approvalExpires: end.toISOString(),
+      },
+    ]);
+    expect(r.proposed).toEqual([]);
+    expect(r.nextExpiry).toEqual(end);
+  });
+
+  it('a digest approved on one pod is admitted, not proposed, though another pod with it is unapproved', () => {
+    const r = run([pod('a-copy', 'package A'), pod('b-approved', 'package A')], {
+      'shop/b-approved': approvedBy('ci'),
+    });
+    expect(r.digests.map((d) => [d.digest, d.approvedBy])).toEqual([[A.digest, 'ci']]);
+    expect(r.proposed).toEqual([]);
+  });
+
+  it('admits a digest listed in allowedDigests without approval', () => {
+    const r = run([pod('web', 'package A')], {}, { secureKey: signed({ allowedDigests: [A.digest] }) });
+    expect(r.digests.map((d) => [d.digest, d.source])).toEqual([[A.digest, 'Static']]);
+    expect(r.proposed).toEqual([]);
+  });
+
+  it('ends a retained digest at its approval expiry, before its retention would', () => {
+    const previous: DigestStatus[] = [
+      {
+        digest: A.digest,
+        source: 'Pod',
+        pod: 'shop/gone',
+        firstSeen: T0.toISOString(),
+        lastSeen: T0.toISOString(),
+        approvedBy: 'ci',
+        approvalExpires: at(HOUR).toISOString(),
+      },
+    ];
+    expect(run([], {}, { previous, now: at(HOUR / 2) }).digests.map((d) => d.digest)).toEqual([A.digest]);
+    expect(run([], {}, { previous, now: at(HOUR / 2) }).nextExpiry).toEqual(at(HOUR));
+    expect(run([], {}, { previous, now: at(HOUR) }).digests).toEqual([]);
+  });
+
+  it('does not retain a digest that was admitted without approval (under Observed, or by an older operator)', () => {
+    const previous: DigestStatus[] = [
+      { digest: A.digest, source: 'Pod', pod: 'shop/gone', firstSeen: T0.toISOString() },
+    ];
+    expect(run([], {}, { previous, now: at(1000) }).digests).toEqual([]);
+    // The same status under Observed keeps it for the retention.
+    expect(
+      run([], {}, { previous, now: at(1000), secureKey: secureKey() }).digests.map((d) => d.digest),
+    ).toEqual([A.digest]);
+  });
+
+  it('a refused pod is neither admitted nor proposed', () => {
+    const r = run([pod('mirror', 'package A', { mirror: true })], { 'shop/mirror': approvedBy('ci') });
+    expect([r.digests, r.proposed, r.refused.map((x) => x.reason)]).toEqual([[], [], ['mirror-pod']]);
   });
 });

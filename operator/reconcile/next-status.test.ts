@@ -52,6 +52,7 @@ describe('nextStatus', () => {
       KeyReady: ['True', 'KeyAvailable'],
       PolicySynced: ['True', 'PolicySynced'],
       PodsAdmitted: ['False', 'InvalidPolicyAnnotation'],
+      DigestsApproved: ['False', 'PodCreatorsTrusted'],
       Ready: ['True', 'Ready'],
     });
     expect(status.key).toEqual({ id: KEY.id, version: 'v1', createdAt: '2026-11-22T11:00:00Z' });
@@ -131,6 +132,58 @@ describe('nextStatus', () => {
       KeyReady: ['False', 'KeyNotExportable'],
       PolicySynced: ['Unknown', 'PolicyPending'],
       Ready: ['False', 'KeyNotExportable'],
+    });
+  });
+});
+
+describe('nextStatus approval reporting', () => {
+  const statusFor = (sk: SecureKey) => {
+    const desired = desiredDigests({
+      admission: DEFAULT_POD_ADMISSION,
+      secureKey: sk,
+      pods: [pod('web', 'package a')],
+      previous: undefined,
+      now: T0,
+      approvals: new Map(),
+    });
+    return nextStatus({ ...input(sk), desired, plan: planReleasePolicy(sk, desired.digests) });
+  };
+  const approved = (status: ReturnType<typeof nextStatus>) =>
+    status.conditions?.find((c) => c.type === 'DigestsApproved');
+
+  it('lists an unapproved digest as a proposal with DigestsApproved False ApprovalPending', () => {
+    const status = statusFor(secureKey({ approval: 'Signed' }));
+    expect(approved(status)).toMatchObject({ status: 'False', reason: 'ApprovalPending' });
+    expect(approved(status)?.message).toMatch(/1 digest\(s\) on selected pods await approval.*shop\/web/);
+    expect(status.proposals).toEqual([
+      expect.objectContaining({ pod: 'shop/web', reason: 'no-approval', since: T0.toISOString() }),
+    ]);
+    expect([status.proposalCount, status.policy?.digestCount]).toEqual([1, 0]);
+    expect(types({ ...secureKey(), status }).Ready).toEqual(['True', 'Ready']);
+  });
+
+  it('is True AllApproved when nothing awaits approval', () => {
+    const sk = secureKey({ approval: 'Signed', podSelector: { matchLabels: { app: 'none' } } });
+    expect(approved(statusFor(sk))).toMatchObject({ status: 'True', reason: 'AllApproved' });
+    expect(statusFor(sk).proposals).toBeUndefined();
+  });
+
+  it('says plainly that approval Observed trusts every pod creator of the namespace', () => {
+    expect(approved(statusFor(secureKey({ approval: 'Observed' })))).toMatchObject({
+      status: 'False',
+      reason: 'PodCreatorsTrusted',
+      message: expect.stringContaining('anyone who can create pods in namespace shop can receive this key'),
+    });
+  });
+
+  it('names an unusable approver key', () => {
+    const sk = secureKey({
+      approval: 'Signed',
+      approvers: [{ name: 'ci', publicKey: { kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA', d: 'AA' } }],
+    });
+    expect(approved(statusFor(sk))).toMatchObject({
+      reason: 'InvalidApprovers',
+      message: expect.stringContaining('approvers[0] (ci): an approver key must be public'),
     });
   });
 });

@@ -1,4 +1,6 @@
 import type { DigestStatus, SecureKey, SecureKeyStatus } from '../../core/api/securekey.generated.ts';
+import { approverProblems } from '../../core/approval/index.ts';
+import { approvalModeOf } from '../../core/workload/index.ts';
 import {
   CONDITION_TYPES,
   readyFrom,
@@ -35,24 +37,62 @@ export interface NextStatusInput {
 }
 
 const MAX_LISTED_PODS = 5;
+/** status.proposals lists at most this many (the CRD's maxItems). */
+const MAX_PROPOSALS = 16;
 
 function podsCondition(desired: DesiredDigests): ConditionInput {
-  const problems = desired.problems;
-  if (problems.length === 0) {
+  const { problems, refused } = desired;
+  if (problems.length + refused.length === 0) {
     return {
       type: CONDITION_TYPES.PodsAdmitted,
       status: 'True',
       reason: REASONS.AllPodsAdmitted,
-      message: 'every selected pod has a readable policy digest',
+      message: 'every selected pod has a readable policy digest and may lend it',
     };
   }
-  const listed = problems.slice(0, MAX_LISTED_PODS).map((p) => `${p.pod} (${p.message})`);
-  const more = problems.length > MAX_LISTED_PODS ? `; and ${problems.length - MAX_LISTED_PODS} more` : '';
+  const listed = [...problems, ...refused].slice(0, MAX_LISTED_PODS).map((p) => `${p.pod} (${p.message})`);
+  const total = problems.length + refused.length;
+  const more = total > MAX_LISTED_PODS ? `; and ${total - MAX_LISTED_PODS} more` : '';
   return {
     type: CONDITION_TYPES.PodsAdmitted,
     status: 'False',
-    reason: REASONS.InvalidPolicyAnnotation,
-    message: `${problems.length} selected pod(s) have no usable policy digest and cannot be admitted: ${listed.join('; ')}${more}`,
+    reason: problems.length > 0 ? REASONS.InvalidPolicyAnnotation : REASONS.PodRefused,
+    message: `${total} selected pod(s) cannot lend their policy digest: ${listed.join('; ')}${more}`,
+  };
+}
+
+function approvalCondition(secureKey: SecureKey, desired: DesiredDigests): ConditionInput {
+  const type = CONDITION_TYPES.DigestsApproved;
+  if (approvalModeOf(secureKey) === 'Observed') {
+    return {
+      type,
+      status: 'False',
+      reason: REASONS.PodCreatorsTrusted,
+      message: `approval Observed: the digest of every selected pod is admitted without approval, so anyone who can create pods in namespace ${secureKey.metadata?.namespace ?? ''} can receive this key`,
+    };
+  }
+  const problems = approverProblems(secureKey.spec.workloads.approvers ?? []);
+  if (problems.length > 0) {
+    return { type, status: 'False', reason: REASONS.InvalidApprovers, message: problems.join('; ') };
+  }
+  const proposed = desired.proposed;
+  if (proposed.length === 0) {
+    return {
+      type,
+      status: 'True',
+      reason: REASONS.AllApproved,
+      message: 'every admitted pod digest is approved or listed in allowedDigests',
+    };
+  }
+  const listed = proposed
+    .slice(0, MAX_LISTED_PODS)
+    .map((p) => `${p.digest.slice(0, 12)}… on ${p.pod} (${p.reason})`);
+  const more = proposed.length > MAX_LISTED_PODS ? `; and ${proposed.length - MAX_LISTED_PODS} more` : '';
+  return {
+    type,
+    status: 'False',
+    reason: REASONS.ApprovalPending,
+    message: `${proposed.length} digest(s) on selected pods await approval and are not admitted: ${listed.join('; ')}${more}. Approve with securekey approve, or list them in spec.workloads.allowedDigests`,
   };
 }
 
@@ -137,7 +177,12 @@ export function nextStatus(input: NextStatusInput): SecureKeyStatus {
   const old = secureKey.status ?? {};
   const generation = secureKey.metadata?.generation;
   let conditions = old.conditions;
-  for (const c of [keyCondition(input), policyCondition(input), podsCondition(desired)]) {
+  for (const c of [
+    keyCondition(input),
+    policyCondition(input),
+    podsCondition(desired),
+    approvalCondition(secureKey, desired),
+  ]) {
     conditions = setCondition(conditions, c, generation, now);
   }
   conditions = setCondition(conditions, readyFrom(conditions), generation, now);
@@ -163,6 +208,18 @@ export function nextStatus(input: NextStatusInput): SecureKeyStatus {
     input.writeFailure === undefined &&
     input.action?.type !== 'refuse';
   status.policy = { digestCount: digests.length, digests };
+  if (desired.proposed.length > 0) {
+    status.proposals = desired.proposed
+      .slice(0, MAX_PROPOSALS)
+      .map(({ digest, pod, since, reason, message }) => ({
+        digest,
+        pod,
+        since,
+        reason,
+        message,
+      }));
+  }
+  status.proposalCount = desired.proposed.length;
   if (synced && plan.ok) {
     status.policy.hash = plan.hash;
     status.policy.syncedAt =

@@ -21,7 +21,8 @@ export function secureKey(
       vault: { url: 'https://contoso.vault.azure.net' },
       key: { name: 'db-key', type: 'RSA-HSM' },
       attestation: { authorities: [MAA] },
-      workloads: { ...workloads },
+      // Specs about selection and retention run under Observed; approval specs ask for Signed.
+      workloads: { approval: 'Observed', ...workloads },
       ...spec,
     },
   };

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import type { SecureKey } from '../../../core/api/securekey.generated.ts';
 import { workloadIdentityCredential } from '../../../edge/azure/index.ts';
+import { ApprovalCache } from '../../../operator/controller/approval-cache.ts';
 import { SecureKeyController } from '../../../operator/controller/secure-key-controller.ts';
 import { EventRecorder } from '../../../operator/kube/event-recorder.ts';
 import { KubeHttp } from '../../../edge/kube/kube-http.ts';
@@ -63,7 +64,8 @@ export function secureKeyBody(
       vault: { url: 'https://placeholder.managedhsm.localhost', type: 'ManagedHSM' },
       key: { name, type: 'oct-HSM', size: 256 },
       attestation: { authorities: [MAA] },
-      workloads: { podSelector: { matchLabels: { app: name } } },
+      // Specs about reconciling run under Observed; approval.test.ts asks for Signed.
+      workloads: { approval: 'Observed', podSelector: { matchLabels: { app: name } } },
       ...spec,
     },
   };
@@ -119,6 +121,7 @@ export async function startHarness(
     now: () => new Date(options.now ? options.now() : Date.now()),
     queue: { baseDelayMs: 50, maxDelayMs: 1000, ...options.queue },
     allowedAuthorities: SIMULATED_ATTESTATION_SUFFIXES,
+    verifyApproval: new ApprovalCache().verify,
     ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
   });
   controller.start();
