@@ -3,7 +3,7 @@
  * What each way of getting a cluster needs on this machine, checked before any cluster is created
  * (`npm run demo`, `npm run test:e2e`, `test/e2e/kind.sh`):
  * - the local cluster: root and Debian's containerd, runc, CNI plugins, buildah and iptables (kube-proxy),
- *   gcc for the agent's native helper, Go to build the Kubernetes binaries once. As root the missing
+ *   gcc for the agent's native helper, swtpm (swtpm-tools, tpm2-tools) for the simulated vTPM, Go to build the Kubernetes binaries once. As root the missing
  *   packages are installed, as `.ci/run` does; otherwise the exact apt-get command is named.
  * - kind: docker with the buildx plugin (`--provenance=false`, build secrets), a reachable Docker engine,
  *   kind and helm on PATH.
@@ -57,6 +57,10 @@ const LOCAL_PACKAGES: ReadonlyArray<[pkg: string, present: (h: Host) => boolean]
   ['iptables', (h) => onPath(h, 'iptables')],
   ['gcc', (h) => onPath(h, 'gcc')],
   ['libc6-dev', (h) => h.exists('/usr/include/stdio.h')],
+  // The simulated Azure vTPM of node mode (sim/vtpm); tpm2-tools for its cross-checks.
+  ['swtpm', (h) => onPath(h, 'swtpm')],
+  ['swtpm-tools', (h) => onPath(h, 'swtpm_setup')],
+  ['tpm2-tools', (h) => onPath(h, 'tpm2_nvread')],
 ];
 
 export function missingLocalPackages(host: Host): string[] {

@@ -9,7 +9,18 @@ import {
   type Host,
 } from '../../scripts/cluster/prerequisites.ts';
 
-const LOCAL_TOOLS = ['containerd', 'ctr', 'runc', 'buildah', 'iptables', 'gcc', 'go'];
+const LOCAL_TOOLS = [
+  'containerd',
+  'ctr',
+  'runc',
+  'buildah',
+  'iptables',
+  'gcc',
+  'swtpm',
+  'swtpm_setup',
+  'tpm2_nvread',
+  'go',
+];
 const LOCAL_FILES = ['/usr/lib/cni/bridge', '/usr/include/stdio.h'];
 /** What each Debian package brings, for a fake apt-get. */
 const BRINGS: Record<string, string[]> = {
@@ -20,6 +31,9 @@ const BRINGS: Record<string, string[]> = {
   iptables: ['iptables'],
   gcc: ['gcc'],
   'libc6-dev': ['/usr/include/stdio.h'],
+  swtpm: ['swtpm'],
+  'swtpm-tools': ['swtpm_setup'],
+  'tpm2-tools': ['tpm2_nvread'],
 };
 
 function machine(present: string[], isRoot: boolean, aptWorks = true) {
@@ -55,6 +69,9 @@ describe('local cluster prerequisites', () => {
       'iptables',
       'gcc',
       'libc6-dev',
+      'swtpm',
+      'swtpm-tools',
+      'tpm2-tools',
     ]);
   });
 
@@ -93,9 +110,14 @@ describe('local cluster prerequisites', () => {
         'buildah',
         'iptables',
         'gcc',
+        'swtpm',
+        'swtpm-tools',
+        'tpm2-tools',
       ],
     ]);
-    expect(lines).toEqual(['installing what the local cluster needs: buildah iptables gcc']);
+    expect(lines).toEqual([
+      'installing what the local cluster needs: buildah iptables gcc swtpm swtpm-tools tpm2-tools',
+    ]);
     expect(missingLocalPackages(host)).toEqual([]);
   });
 
