@@ -210,6 +210,14 @@ describe('kubeconfig', () => {
       expect(await access.authorization()).toBe('Bearer from-b');
     });
 
+    it('takes another context than the current one, as kubectl --context', () => {
+      const access = defaultKubeAccess({ KUBECONFIG: list(first, second, third) }, 'in-c');
+      expect(access.server).toBe('https://a.example');
+      expect(() => defaultKubeAccess({ KUBECONFIG: list(first, second) }, 'nope')).toThrow(
+        /has no context "nope"/,
+      );
+    });
+
     it('an empty $KUBECONFIG means ~/.kube/config', () => {
       const home = mkdtempSync(path.join(dir, 'home-'));
       mkdirSync(path.join(home, '.kube'));

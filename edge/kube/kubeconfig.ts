@@ -235,8 +235,9 @@ export function inClusterAccess(env: NodeJS.ProcessEnv = process.env, dir = IN_C
  * What kubectl and client-go use: the files listed in $KUBECONFIG (path-delimiter separated; every one
  * read and merged, missing ones skipped — see `mergeKubeconfigs`), or ~/.kube/config when $KUBECONFIG is
  * unset or empty. When none of them exists or none sets a current context, the in-cluster service account.
+ * `context` picks a context other than the current one (`kubectl --context`).
  */
-export function defaultKubeAccess(env: NodeJS.ProcessEnv = process.env): KubeAccess {
+export function defaultKubeAccess(env: NodeJS.ProcessEnv = process.env, context?: string): KubeAccess {
   const list = env['KUBECONFIG'] ?? '';
   const files =
     list === ''
@@ -245,10 +246,11 @@ export function defaultKubeAccess(env: NodeJS.ProcessEnv = process.env): KubeAcc
   const config = mergeKubeconfigs(files, false);
   // As client-go: no kubeconfig, or one that names no current context, yields to the pod's own account.
   const inPod = env['KUBERNETES_SERVICE_HOST'] !== undefined;
-  if (inPod && (config.read === 0 || config.currentContext === undefined)) return inClusterAccess(env);
+  const noContext = context === undefined && config.currentContext === undefined;
+  if (inPod && (config.read === 0 || noContext)) return inClusterAccess(env);
   if (config.read === 0)
     fail(config.source, 'no such file, and KUBERNETES_SERVICE_HOST is not set (not in a pod)');
-  return accessOf(config);
+  return accessOf(config, context);
 }
 
 /**
