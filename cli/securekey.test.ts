@@ -2,18 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli as run } from '../test/support/cli.ts';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { repoRoot } from '../scripts/cluster/paths.ts';
 import { testdata } from '../test/support/paths.ts';
-import { main } from './securekey.ts';
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
 
 describe('securekey CLI', () => {
   it('prints the digest of the example pod, which is the real report HOST_DATA', async () => {

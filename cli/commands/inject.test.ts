@@ -1,26 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { runCli as run, scratch } from '../../test/support/cli.ts';
 import { parseAllDocuments } from 'yaml';
 import { testdata } from '../../test/support/paths.ts';
 import { ManifestError } from '../manifests.ts';
-import { main } from '../securekey.ts';
 import { injectCommand } from './inject.ts';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
-
-const dir = mkdtempSync(path.join(tmpdir(), 'sk-inject-'));
-function file(name: string, text: string): string {
-  const f = path.join(dir, name);
-  writeFileSync(f, text);
-  return f;
-}
+const { file } = scratch('sk-inject-');
 
 const SECUREKEY = `apiVersion: securekey.io/v1alpha1
 kind: SecureKey
