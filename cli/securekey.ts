@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // securekey: the SecureKey command-line tool.
+import { approveCommand, usage as approveUsage } from './commands/approve.ts';
+import { approverKeyCommand, usage as approverKeyUsage } from './commands/approver-key.ts';
 import { digestCommand, usage as digestUsage } from './commands/digest.ts';
 import { injectCommand, usage as injectUsage } from './commands/inject.ts';
 import { reportCommand, usage as reportUsage } from './commands/report.ts';
@@ -22,6 +24,16 @@ const COMMANDS: Record<string, Command> = {
     usage: injectUsage,
     summary: 'add the SecureKey agent to pod templates (before generating their policy)',
   },
+  'approver-key': {
+    run: approverKeyCommand,
+    usage: approverKeyUsage,
+    summary: 'generate a key that approves pod policy digests (for spec.workloads.approvers)',
+  },
+  approve: {
+    run: (argv, io) => approveCommand(argv, io),
+    usage: approveUsage,
+    summary: 'sign pod templates’ policy digests (after inject and policy generation)',
+  },
   report: {
     run: reportCommand,
     usage: reportUsage,
@@ -30,7 +42,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 function help(): string {
-  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(13)} ${c.summary}`);
   return `securekey <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun securekey <command> --help for details.\n`;
 }
 
