@@ -3,6 +3,7 @@
 import { approveCommand, usage as approveUsage } from './commands/approve.ts';
 import { approverKeyCommand, usage as approverKeyUsage } from './commands/approver-key.ts';
 import { digestCommand, usage as digestUsage } from './commands/digest.ts';
+import { explainCommand, usage as explainUsage } from './commands/explain.ts';
 import { injectCommand, usage as injectUsage } from './commands/inject.ts';
 import { reportCommand, usage as reportUsage } from './commands/report.ts';
 import { processIo, UsageError, type Io } from './io.ts';
@@ -33,6 +34,11 @@ const COMMANDS: Record<string, Command> = {
     run: (argv, io) => approveCommand(argv, io),
     usage: approveUsage,
     summary: 'sign pod templates’ policy digests (after inject and policy generation)',
+  },
+  explain: {
+    run: (argv, io) => explainCommand(argv, io),
+    usage: explainUsage,
+    summary: 'say why a pod gets a key or not, SecureKey by SecureKey',
   },
   report: {
     run: reportCommand,
