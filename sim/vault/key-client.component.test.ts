@@ -134,6 +134,36 @@ describe('the real KeyClient against the simulated Key Vault (Premium)', () => {
     expect(kv.stats.count('listVersions', 200)).toBeGreaterThanOrEqual(3);
   });
 
+  it('answers create on an existing name as Key Vault does: a new current version, no conflict; tags and enabled are per version', async () => {
+    const first = await officer.createKey('twice', 'RSA-HSM', {
+      exportable: true,
+      releasePolicy: world.policy(),
+      tags: { owner: 'first' },
+    });
+    const second = await officer.createKey('twice', 'RSA-HSM', {
+      exportable: true,
+      releasePolicy: world.policy(),
+      tags: { owner: 'second' },
+    });
+    expect(second.properties.version).not.toBe(first.properties.version);
+    expect((await officer.getKey('twice')).properties.version).toBe(second.properties.version);
+    await officer.updateKeyProperties('twice', second.properties.version!, { enabled: false });
+    // A disabled current version is still the current one (GET answers it, marked disabled).
+    const current = await officer.getKey('twice');
+    expect([current.properties.version, current.properties.enabled]).toEqual([
+      second.properties.version,
+      false,
+    ]);
+    const versions: Record<string, unknown> = {};
+    for await (const p of officer.listPropertiesOfKeyVersions('twice')) {
+      versions[p.version!] = { tags: p.tags, enabled: p.enabled };
+    }
+    expect(versions).toEqual({
+      [first.properties.version!]: { tags: { owner: 'first' }, enabled: true },
+      [second.properties.version!]: { tags: { owner: 'second' }, enabled: false },
+    });
+  });
+
   it('stores and returns a rotation policy', async () => {
     await officer.createRsaKey('with-rotation', { hsm: true });
     await officer.updateKeyRotationPolicy('with-rotation', {
