@@ -136,3 +136,11 @@ describe('parseConfig', () => {
     );
   });
 });
+
+describe('parseConfig: cluster identity', () => {
+  it('reads the cluster identity for key owner tags when set, and leaves it to kube-system otherwise', () => {
+    expect(parseConfig({}).clusterId).toBeUndefined();
+    expect(parseConfig({ SECUREKEY_CLUSTER_ID: 'prod-westeurope-1' }).clusterId).toBe('prod-westeurope-1');
+    refused({ SECUREKEY_CLUSTER_ID: 'two words' }, 'bad-value', /SECUREKEY_CLUSTER_ID="two words"/);
+  });
+});

@@ -68,6 +68,11 @@ export interface OperatorConfig {
   podAdmission: PodAdmission;
   /** Watch one namespace; all when absent. */
   namespace?: string;
+  /**
+   * This cluster's identity in key owner tags (SECUREKEY_CLUSTER_ID); when absent, the kube-system
+   * namespace's uid, read at start.
+   */
+  clusterId?: string;
   leaderElection: {
     enabled: boolean;
     namespace: string;
@@ -292,5 +297,16 @@ export function parseConfig(env: Env): OperatorConfig {
   if (env['SECUREKEY_CA_FILE']) config.caFile = env['SECUREKEY_CA_FILE'];
   if (bool(env, 'SECUREKEY_WEBHOOK', false)) config.webhook = webhookFrom(env);
   if (env['SECUREKEY_NAMESPACE']) config.namespace = env['SECUREKEY_NAMESPACE'];
+  const clusterId = env['SECUREKEY_CLUSTER_ID'];
+  if (clusterId) {
+    // A tag value: Key Vault allows 256 characters; keep it to what a uid or a name looks like.
+    if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(clusterId)) {
+      throw new ConfigError(
+        'bad-value',
+        `SECUREKEY_CLUSTER_ID=${JSON.stringify(clusterId)}: expected 1 to 128 letters, digits, '.', '_', ':' or '-'`,
+      );
+    }
+    config.clusterId = clusterId;
+  }
   return config;
 }

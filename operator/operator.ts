@@ -15,6 +15,8 @@ import { EventRecorder } from './kube/event-recorder.ts';
 import { KubeHttp } from '../edge/kube/kube-http.ts';
 import { defaultKubeAccess, type KubeAccess } from '../edge/kube/kubeconfig.ts';
 import { LeaderElector } from '../edge/kube/leader-lease.ts';
+import { readClusterId } from '../edge/kube/cluster-identity.ts';
+import { KubeApiError } from '../edge/kube/errors.ts';
 import { SecureKeyApi } from './kube/secure-key-api.ts';
 import type { Logger } from '../edge/log/log.ts';
 import { startOpsServer } from './observability/ops-server.ts';
@@ -66,6 +68,20 @@ function credentialFor(config: OperatorConfig, caPem: string | undefined): Token
   }
 }
 
+/** The kube-system namespace's uid; a start that cannot read it says how to configure one instead. */
+async function clusterIdentity(http: KubeHttp): Promise<string> {
+  try {
+    return await readClusterId(http);
+  } catch (err) {
+    if (!(err instanceof KubeApiError)) throw err;
+    throw new KubeApiError(
+      err.kind,
+      `reading this cluster's identity for key owner tags: ${err.message} (grant get on namespace kube-system, or set SECUREKEY_CLUSTER_ID)`,
+      { ...(err.status === undefined ? {} : { status: err.status }), cause: err },
+    );
+  }
+}
+
 export async function startOperator(o: StartOperatorOptions): Promise<RunningOperator> {
   const { config, log } = o;
   const http = new KubeHttp(o.kubeAccess ?? defaultKubeAccess());
@@ -78,6 +94,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
     observe: metrics.observeVault,
     ...(caPem === undefined ? {} : { caPem }),
   });
+  const clusterId = config.clusterId ?? (await clusterIdentity(http));
   const identity = config.leaderElection.identity || `${hostname()}-${process.pid}`;
   const events = new EventRecorder({
     http,
@@ -91,6 +108,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
     vault: (url) => vaults.get(url),
     event: (target, type, reason, message) => events.record(target, type, reason, message),
     now: () => new Date(),
+    clusterId,
     concurrency: config.concurrency,
     resyncMs: config.resyncMs,
     relistIntervalMs: config.relistIntervalMs,
@@ -180,6 +198,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
     namespace: config.namespace ?? '(all)',
     ops: ops.url,
     leaderElection: config.leaderElection.enabled,
+    clusterId,
     ...(webhook ? { webhook: webhook.url } : {}),
   });
 

@@ -12,16 +12,25 @@ import { digestsOf } from '../../core/policy/index.ts';
 import { FINALIZER } from '../kube/secure-key-api.ts';
 import type { EventTarget, EventType } from '../kube/event-recorder.ts';
 import {
-  ownerOf,
+  decidingVersion,
+  describeOwner,
+  isOwner,
+  keyOwnerOf,
+  secureKeyName,
+} from '../../core/ownership/index.ts';
+import {
   desiredDigests,
   findCondition,
+  mustListVersions,
   nextStatus,
+  ownershipRefusal,
   planReleasePolicy,
   planVaultAction,
   REASONS,
   ReconcileError,
   statusChanged,
   type DesiredDigests,
+  type ObservedKey,
   type StepFailure,
   type VaultAction,
 } from '../reconcile/index.ts';
@@ -35,6 +44,9 @@ import { approvalVerdicts, type VerifyApproval } from '../reconcile/approvals.ts
 import type { KeyVault, VaultKey } from '../vault/key-vault.ts';
 import { VaultCallError } from '../vault/errors.ts';
 import { requeueAfterMs } from './requeue.ts';
+
+/** After creating a key, look again this soon: a racing create shows up as a newer version. */
+export const CREATE_RECHECK_MS = 5_000;
 
 export interface ReconcileResult {
   /** Reconcile again after this long even if nothing changes (retention expiry, rotation, re-verify). */
@@ -58,6 +70,8 @@ export interface ReconcilerDeps {
   vault(url: string): KeyVault;
   event(target: EventTarget, type: EventType, reason: string, message: string): void;
   now(): Date;
+  /** This cluster's identity in key owner tags (the kube-system namespace's uid, or configured). */
+  clusterId: string;
   /** Re-verify the vault this often when nothing else is due (default 10 min). */
   resyncMs?: number;
   onDigests?(key: string, count: number): void;
@@ -151,10 +165,17 @@ export class SecureKeyReconciler {
     this.d.onDigests?.(key, desired.digests.length);
     const plan = planReleasePolicy(sk, desired.digests);
     const name = sk.spec.key.name;
+    const owner = keyOwnerOf(sk, this.d.clusterId);
 
     let current: VaultKey | undefined;
+    let observed: ObservedKey | undefined;
     try {
-      current = await this.d.vault(sk.spec.vault.url).getKey(name);
+      const vault = this.d.vault(sk.spec.vault.url);
+      current = await vault.getKey(name);
+      observed =
+        current !== undefined && mustListVersions(sk, current, owner)
+          ? { ...current, versions: await vault.listVersions(name) }
+          : current;
     } catch (err) {
       if (!(err instanceof VaultCallError)) throw err;
       await this.finish(sk, {
@@ -171,12 +192,12 @@ export class SecureKeyReconciler {
       throw err;
     }
 
-    const planned = planVaultAction(sk, current, plan, now);
-    const action: VaultAction = specFailure === undefined ? planned.action : { type: 'none' };
+    const planned = planVaultAction(sk, observed, plan, now, owner);
+    let action: VaultAction = specFailure === undefined ? planned.action : { type: 'none' };
     const rotateAt = planned.rotateAt;
     let after: VaultKey | undefined;
     try {
-      after = await this.act(sk, action, current, plan.ok ? plan.json : '');
+      ({ key: after, action } = await this.act(sk, action, current, plan.ok ? plan.json : ''));
     } catch (err) {
       if (!(err instanceof VaultCallError)) throw err;
       const writeFailure = failureOf(err);
@@ -210,23 +231,32 @@ export class SecureKeyReconciler {
       ...spec,
     });
 
+    const recheck = action.type === 'create' ? new Date(now.getTime() + CREATE_RECHECK_MS) : undefined;
     return {
-      requeueAfterMs: requeueAfterMs(now, this.d.resyncMs ?? 600_000, [desired.nextExpiry, rotateAt]),
+      requeueAfterMs: requeueAfterMs(now, this.d.resyncMs ?? 600_000, [
+        desired.nextExpiry,
+        rotateAt,
+        recheck,
+      ]),
     };
   }
 
-  /** Carries out the planned vault write and says so in an event. */
+  /**
+   * Carries out the planned vault write and says so in an event. Returns the key as it now is and the
+   * action that stands: a create that lost a race to another SecureKey becomes that refusal.
+   */
   private async act(
     sk: SecureKey,
     action: VaultAction,
     current: VaultKey | undefined,
     policyJson: string,
-  ): Promise<VaultKey | undefined> {
+  ): Promise<{ key: VaultKey | undefined; action: VaultAction }> {
     const vault = this.d.vault(sk.spec.vault.url);
     const name = sk.spec.key.name;
+    const owner = keyOwnerOf(sk, this.d.clusterId);
     switch (action.type) {
       case 'create': {
-        const created = await vault.createKey(sk.spec.key, policyJson, ownerOf(sk));
+        const created = await vault.createKey(sk.spec.key, policyJson, owner);
         this.d.event(
           target(sk),
           'Normal',
@@ -238,25 +268,31 @@ export class SecureKeyReconciler {
           keyName: name,
           keyVersion: created.version,
         });
-        return created;
+        // Create on an existing name adds a version rather than failing: settle who owns the name now.
+        const observed = { ...created, versions: await vault.listVersions(name) };
+        const lost = ownershipRefusal(sk, observed, owner)?.action;
+        if (lost?.type !== 'refuse') return { key: created, action };
+        return { key: created, action: await this.refuse(sk, lost) };
       }
       case 'rotate': {
-        const rotated = await vault.createKey(sk.spec.key, policyJson, ownerOf(sk));
+        const rotated = await vault.createKey(sk.spec.key, policyJson, owner);
         this.d.event(
           target(sk),
           'Normal',
           REASONS.KeyRotated,
-          `rotated key ${name} to version ${rotated.version}`,
+          `rotated key ${name} to version ${rotated.version}${action.reclaim ? `: ${action.reclaim}` : ''}`,
         );
         this.d.log?.('info', 'key rotated', {
           secureKey: keyOf(sk),
           keyName: name,
           keyVersion: rotated.version,
         });
-        return rotated;
+        return { key: rotated, action };
       }
+      case 'refuse':
+        return { key: current, action: await this.refuse(sk, action) };
       case 'update-policy': {
-        if (current === undefined) return current;
+        if (current === undefined) return { key: current, action };
         const before = new Set(current.policy ? digestsOf(current.policy).digests : []);
         const updated = await vault.setReleasePolicy(name, current.version, policyJson);
         const afterSet = new Set(updated.policy ? digestsOf(updated.policy).digests : []);
@@ -278,11 +314,25 @@ export class SecureKeyReconciler {
           added: added.length,
           removed: removed.length,
         });
-        return updated;
+        return { key: updated, action };
       }
       default:
-        return current;
+        return { key: current, action };
     }
+  }
+
+  /** A refusal that first disables this SecureKey's own versions of a name it lost. */
+  private async refuse(sk: SecureKey, action: VaultAction & { type: 'refuse' }): Promise<VaultAction> {
+    const vault = this.d.vault(sk.spec.vault.url);
+    for (const version of action.disable ?? []) {
+      await vault.disableVersion(sk.spec.key.name, version);
+      this.d.log?.('warn', 'own key version disabled after a lost race', {
+        secureKey: keyOf(sk),
+        keyName: sk.spec.key.name,
+        keyVersion: version,
+      });
+    }
+    return action;
   }
 
   /**
@@ -344,19 +394,21 @@ export class SecureKeyReconciler {
     if (policy === 'Delete') {
       try {
         const vault = this.d.vault(url);
-        const current = await vault.getKey(name);
-        if (current !== undefined && current.owner !== ownerOf(sk)) {
-          // Not ours to delete (another SecureKey's, or made outside SecureKey): leave it, say so, let go.
+        const versions = await vault.listVersions(name);
+        const deciding = decidingVersion(versions)?.owner;
+        if (versions.length > 0 && !isOwner(deciding, keyOwnerOf(sk, this.d.clusterId))) {
+          // Not ours to delete (another SecureKey's, an earlier one's of this name, or made outside
+          // SecureKey): deleting removes every version of the name. Leave it, say so, let go.
           this.d.event(
             target(sk),
             'Warning',
             'KeyNotDeleted',
-            `did not delete key ${name} in ${url}: it belongs to ${current.owner === undefined ? 'no SecureKey' : `SecureKey ${current.owner}`}`,
+            `did not delete key ${name} in ${url}: it belongs to ${describeOwner(deciding)}`,
           );
           await this.d.api.removeFinalizer(sk);
           return;
         }
-        if (current !== undefined) await vault.deleteKey(name);
+        if (versions.length > 0) await vault.deleteKey(name);
         this.d.event(
           target(sk),
           'Normal',
@@ -385,4 +437,4 @@ function describe(what: string, digests: string[]): string {
 }
 
 /** The work-queue key of a SecureKey: `<namespace>/<name>`, the same identity as its keys' owner tag. */
-export const keyOf = ownerOf;
+export const keyOf = secureKeyName;

@@ -25,7 +25,8 @@ export { MIN_ROTATION_MS, rotationDue, type RotationDue } from './rotation.ts';
 export { statusChanged } from './status-diff.ts';
 export { nextStatus, type NextStatusInput, type StepFailure } from './next-status.ts';
 export {
-  ownerOf,
+  mustListVersions,
+  ownershipRefusal,
   planVaultAction,
   type ObservedKey,
   type VaultAction,

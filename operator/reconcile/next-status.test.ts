@@ -15,7 +15,7 @@ const KEY = {
   createdOn: new Date('2026-11-22T11:00:00.123Z'),
   exportable: true,
   policy: undefined,
-  owner: 'shop/db-key',
+  owner: { secureKey: 'shop/db-key', uid: 'uid-db-key', cluster: 'cluster-1' },
 };
 
 function input(sk: SecureKey, over: Partial<NextStatusInput> = {}, now = T0): NextStatusInput {

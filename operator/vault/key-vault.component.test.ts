@@ -49,7 +49,9 @@ describe('KeyVault call deadline', () => {
       callTimeoutMs: BOUND_MS,
     });
     const started = Date.now();
-    const call = vaults.get(kv.url).createKey({ name: 'k2', type: 'oct-HSM' }, '{}', 'o');
+    const call = vaults
+      .get(kv.url)
+      .createKey({ name: 'k2', type: 'oct-HSM' }, '{}', { secureKey: 'ns/o', uid: 'u', cluster: 'c' });
     await expect(call).rejects.toThrow(VaultCallError);
     expect(Date.now() - started).toBeLessThan(BOUND_MS + 1_000);
     await expect(call).rejects.toMatchObject({ kind: 'timeout' });

@@ -1,7 +1,8 @@
 /**
  * The operator's view of one vault, over the real `KeyClient`: read a key with its release policy,
- * create an exportable HSM key (or a new version of one) with a policy, replace a version's policy,
- * delete. Every call is timed and counted by operation and outcome; failures become VaultCallError.
+ * list its versions' ownership, create an exportable HSM key (or a new version of one) with a policy and
+ * owner tags, replace a version's policy, disable a version, delete. Every call is timed and counted by
+ * operation and outcome; failures become VaultCallError.
  *
  * The SDK's own retries are off (the caller passes a client built with maxRetries 0): the operator's
  * work queue owns backoff, so a throttled vault delays one SecureKey, not a worker. Likewise every call
@@ -10,16 +11,23 @@
  * worker for ever. The deadline is enforced here, not only by aborting the SDK's request, so it holds
  * whatever the credential does with the abort signal.
  */
-import type { KeyClient, KeyVaultKey } from '@azure/keyvault-keys';
+import type { KeyClient, KeyProperties, KeyVaultKey } from '@azure/keyvault-keys';
 import type { KeySpec } from '../../core/api/securekey.generated.ts';
-import { OWNER_TAG } from '../reconcile/vault-action.ts';
+import {
+  ownerFromTags,
+  ownerTags,
+  type KeyOwner,
+  type KeyVersionFacts,
+  type TaggedOwner,
+} from '../../core/ownership/index.ts';
 import { parsePolicyJson, type ReleasePolicy } from '../../core/policy/index.ts';
 import { classifyVaultError, vaultHint, VaultCallError } from './errors.ts';
 
 /** How long one vault call (with its token request) may take by default. */
 export const VAULT_CALL_TIMEOUT_MS = 30_000;
 
-export type VaultOperation = 'get' | 'create' | 'update-policy' | 'delete';
+export type VaultOperation =
+  'get' | 'list-versions' | 'create' | 'update-policy' | 'disable-version' | 'delete';
 
 /** Called after every vault call: outcome is the HTTP status ("200", "429", …) or "error" when unreached. */
 export type VaultCallObserver = (operation: VaultOperation, outcome: string, seconds: number) => void;
@@ -31,11 +39,12 @@ export interface VaultKey {
   version: string;
   createdOn: Date | undefined;
   exportable: boolean;
+  enabled: boolean;
   keyType: string;
   /** The release policy the vault holds for this version; undefined when none or unreadable. */
   policy: ReleasePolicy | undefined;
-  /** The version's `securekey.io/owner` tag. */
-  owner: string | undefined;
+  /** What the version's owner tags say (core/ownership). */
+  owner: TaggedOwner | undefined;
 }
 
 export interface KeyVaultOptions {
@@ -63,9 +72,20 @@ function toVaultKey(key: KeyVaultKey): VaultKey {
     version: p.version ?? '',
     createdOn: p.createdOn,
     exportable: p.exportable === true,
+    // The service omits `enabled` only for enabled versions.
+    enabled: p.enabled !== false,
     keyType: String(key.keyType ?? ''),
     policy,
-    owner: p.tags?.[OWNER_TAG],
+    owner: ownerFromTags(p.tags),
+  };
+}
+
+function toVersionFacts(p: KeyProperties): KeyVersionFacts {
+  return {
+    version: p.version ?? '',
+    createdOn: p.createdOn,
+    enabled: p.enabled !== false,
+    owner: ownerFromTags(p.tags),
   };
 }
 
@@ -131,15 +151,31 @@ export class KeyVault {
     }
   }
 
+  /** Every version of `name` with what decides its ownership; empty when there is no such key. */
+  async listVersions(name: string): Promise<KeyVersionFacts[]> {
+    try {
+      return await this.call('list-versions', `listing the versions of key ${name}`, async (abortSignal) => {
+        const versions: KeyVersionFacts[] = [];
+        for await (const p of this.client.listPropertiesOfKeyVersions(name, { abortSignal })) {
+          versions.push(toVersionFacts(p));
+        }
+        return versions;
+      });
+    } catch (err) {
+      if (err instanceof VaultCallError && err.kind === 'not-found') return [];
+      throw err;
+    }
+  }
+
   /**
-   * Creates the key, or a new version of it when it exists (Azure's create is "add a version"): exportable,
-   * HSM-protected, with `policyJson` as its release policy.
+   * Creates the key, or a new version of it when it exists (Azure's create is "add a version", never a
+   * conflict): exportable, HSM-protected, with `policyJson` as its release policy.
    */
-  async createKey(spec: KeySpec, policyJson: string, owner: string): Promise<VaultKey> {
+  async createKey(spec: KeySpec, policyJson: string, owner: KeyOwner): Promise<VaultKey> {
     const options = {
       exportable: true,
       // Tags belong to a version: every version the operator makes carries its owner.
-      tags: { [OWNER_TAG]: owner },
+      tags: ownerTags(owner),
       releasePolicy: { encodedPolicy: new TextEncoder().encode(policyJson), immutable: false },
       ...(spec.size === undefined ? {} : { keySize: spec.size }),
       ...(spec.curve === undefined ? {} : { curve: spec.curve }),
@@ -162,6 +198,13 @@ export class KeyVault {
             abortSignal,
           }),
         ),
+    );
+  }
+
+  /** Disables one version: the vault then refuses to release it. */
+  async disableVersion(name: string, version: string): Promise<VaultKey> {
+    return this.call('disable-version', `disabling key ${name}/${version}`, async (abortSignal) =>
+      toVaultKey(await this.client.updateKeyProperties(name, version, { enabled: false, abortSignal })),
     );
   }
 

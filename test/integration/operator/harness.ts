@@ -17,6 +17,7 @@ import { SecureKeyController } from '../../../operator/controller/secure-key-con
 import { EventRecorder } from '../../../operator/kube/event-recorder.ts';
 import { KubeHttp } from '../../../edge/kube/kube-http.ts';
 import { secureKeyPath } from '../../../edge/kube/secure-keys.ts';
+import { readClusterId } from '../../../edge/kube/cluster-identity.ts';
 import { SecureKeyApi } from '../../../operator/kube/secure-key-api.ts';
 import { SIMULATED_VAULT_SUFFIXES, Vaults } from '../../../operator/vault/vaults.ts';
 import { startSandbox, type Sandbox } from '../../../sim/sandbox/sandbox.ts';
@@ -119,6 +120,7 @@ export async function startHarness(
     vault: (url) => vaults.get(url),
     event: (t, type, reason, message) => events.record(t, type, reason, message),
     now: () => new Date(options.now ? options.now() : Date.now()),
+    clusterId: await readClusterId(http),
     queue: { baseDelayMs: 50, maxDelayMs: 1000, ...options.queue },
     allowedAuthorities: SIMULATED_ATTESTATION_SUFFIXES,
     verifyApproval: new ApprovalCache().verify,

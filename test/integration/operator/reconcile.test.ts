@@ -305,8 +305,11 @@ describe('operator reconcile on a real API server with the simulated Managed HSM
       const got = await h.getSecureKey('intruder-b');
       return condition(got, 'KeyReady')?.reason === 'KeyOwnedElsewhere' ? got : undefined;
     });
-    expect(condition(refused, 'KeyReady')?.message).toBe(
-      `key shared-key exists in the vault and belongs to SecureKey ${h.ns}/owner-a; choose another spec.key.name`,
+    const ownerUid = (await h.getSecureKey('owner-a'))?.metadata?.uid;
+    expect(condition(refused, 'KeyReady')?.message).toMatch(
+      new RegExp(
+        `^key shared-key exists in the vault and belongs to SecureKey ${h.ns}/owner-a \\(uid ${ownerUid}, cluster [0-9a-f-]{36}\\); choose another spec.key.name$`,
+      ),
     );
     expect(vaultPolicyJson(h, 'shared-key')).toBe(policyBefore);
     await h.http.expect(
