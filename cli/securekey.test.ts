@@ -120,4 +120,14 @@ describe('securekey CLI', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/unknown command "frobnicate"/);
   });
+
+  it('lists adopt in its help, explains it, and refuses it without a namespace/name', async () => {
+    expect((await run('--help')).out).toMatch(/^ {2}adopt +hand an existing vault key to a SecureKey/m);
+    const help = await run('adopt', '--help');
+    expect(help.out).toContain('securekey adopt --securekey <namespace>/<name>');
+    expect(help.out).toContain('YOUR Azure identity');
+    const bad = await run('adopt', '--securekey', 'only-a-name');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/adopt needs --securekey <namespace>\/<name>/);
+  });
 });

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // securekey: the SecureKey command-line tool.
+import { adoptCommand, usage as adoptUsage } from './commands/adopt.ts';
 import { approveCommand, usage as approveUsage } from './commands/approve.ts';
 import { approverKeyCommand, usage as approverKeyUsage } from './commands/approver-key.ts';
 import { digestCommand, usage as digestUsage } from './commands/digest.ts';
@@ -15,6 +16,11 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  adopt: {
+    run: adoptCommand,
+    usage: adoptUsage,
+    summary: 'hand an existing vault key to a SecureKey (with your own vault rights)',
+  },
   digest: {
     run: digestCommand,
     usage: digestUsage,

@@ -12,6 +12,7 @@ import type { Agent } from 'node:https';
 import type {
   ClientAssertionCredential,
   ClientSecretCredential,
+  DefaultAzureCredential,
   WorkloadIdentityCredential,
 } from '@azure/identity';
 import type * as IdentitySdk from '@azure/identity';
@@ -106,4 +107,17 @@ export function clientSecretCredential(
     options.clientSecret,
     credentialOptions(options),
   );
+}
+
+/**
+ * A person's own identity for the CLI (`az login`, AZURE_* variables, a managed identity): the SDK's
+ * DefaultAzureCredential chain. Never the operator's: it is explicit about its identity (operator/config.ts).
+ */
+export function defaultAzureCredential(
+  options: Omit<EntraClientOptions, 'tenantId' | 'clientId'> & { tenantId?: string } = {},
+): DefaultAzureCredential {
+  return new (identitySdk().DefaultAzureCredential)({
+    ...credentialOptions({ ...options, tenantId: options.tenantId ?? '', clientId: '' }),
+    ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
+  });
 }

@@ -2,8 +2,8 @@
  * The Azure edge: how the operator, the agent and the tests reach Key Vault, Managed HSM and Entra ID
  * (real or simulated) through the real Azure SDK clients.
  *
- * - `keyClientFor`, `workloadIdentityCredential`, `clientAssertionCredential`, `clientSecretCredential`
- *   build the SDK clients over edge/http's https agent (`*.localhost` names on
+ * - `keyClientFor`, `workloadIdentityCredential`, `clientAssertionCredential`, `clientSecretCredential`,
+ *   `defaultAzureCredential` (a person's own identity, for the CLI) build the SDK clients over edge/http's https agent (`*.localhost` names on
  *   loopback, only `caPem` trusted when given); credentials for a non-Microsoft authority host get
  *   `disableInstanceDiscovery: true`. The SDK itself loads on the first of these calls (or
  *   `preloadAzureSdk()`), so importing this module is cheap.
@@ -11,6 +11,7 @@
 export {
   clientAssertionCredential,
   clientSecretCredential,
+  defaultAzureCredential,
   preloadAzureSdk,
   workloadIdentityCredential,
   type EntraClientOptions,
