@@ -116,7 +116,8 @@ export function parseApprovals(value: string): ParsedApproval[] {
 }
 
 /** Checks an approver's key is a public signing JWK and returns its thumbprint (the `kid` approvals carry). */
-export function approverKeyId(publicKey: Readonly<Record<string, unknown>>): string {
+export function approverKeyId(jwk: object): string {
+  const publicKey = jwk as Readonly<Record<string, unknown>>;
   const kty = publicKey['kty'];
   if (kty !== 'EC' && kty !== 'OKP' && kty !== 'RSA') {
     throw new ApprovalError(
@@ -142,7 +143,7 @@ export function approverKeyId(publicKey: Readonly<Record<string, unknown>>): str
  */
 export async function verifySignature(
   approval: ParsedApproval,
-  publicKey: Readonly<Record<string, unknown>>,
+  publicKey: object,
 ): Promise<ApprovalClaims | undefined> {
   if (!(APPROVAL_ALGORITHMS as readonly string[]).includes(approval.alg)) {
     throw new ApprovalError(
@@ -360,7 +361,7 @@ export async function checkApprovals(
   annotation: string | undefined,
   approvers: readonly Approver[],
   verify: (approval: ParsedApproval, approver: Approver) => Promise<ApprovalClaims | undefined> = (a, ap) =>
-    verifySignature(a, ap.publicKey as Record<string, unknown>),
+    verifySignature(a, ap.publicKey),
 ): Promise<CheckedApproval[]> {
   if (annotation === undefined) return [];
   let parsed: ParsedApproval[];
@@ -373,7 +374,7 @@ export async function checkApprovals(
   const byKid = new Map<string, Approver>();
   for (const a of approvers) {
     try {
-      byKid.set(approverKeyId(a.publicKey as Record<string, unknown>), a);
+      byKid.set(approverKeyId(a.publicKey), a);
     } catch {
       // A bad approver key admits nothing; the SecureKey's condition reports it (approverProblems).
     }
@@ -398,7 +399,7 @@ export function approverProblems(approvers: readonly Approver[]): string[] {
   const seen = new Map<string, string>();
   approvers.forEach((a, i) => {
     try {
-      const kid = approverKeyId(a.publicKey as Record<string, unknown>);
+      const kid = approverKeyId(a.publicKey);
       const other = seen.get(kid);
       if (other !== undefined) problems.push(`approvers[${i}] (${a.name}) has the same key as ${other}`);
       seen.set(kid, a.name);

@@ -27,7 +27,7 @@ export class ApprovalCache {
     approval: ParsedApproval,
     approver: Approver,
   ): Promise<ApprovalClaims | undefined> => {
-    const key = `${approverKeyId(approver.publicKey as Record<string, unknown>)}\n${approval.jws}`;
+    const key = `${approverKeyId(approver.publicKey)}\n${approval.jws}`;
     if (this.results.has(key)) {
       this.hits++;
       const claims = this.results.get(key);
@@ -37,7 +37,7 @@ export class ApprovalCache {
       return claims;
     }
     this.misses++;
-    const claims = await verifySignature(approval, approver.publicKey as Record<string, unknown>);
+    const claims = await verifySignature(approval, approver.publicKey);
     this.results.set(key, claims);
     if (this.results.size > this.capacity) this.results.delete(this.results.keys().next().value as string);
     return claims;
