@@ -151,7 +151,7 @@ try {
   await install.install();
   say(`chart installed in ${SYSTEM}: operator ×2 (one leads), mutating webhook, simulators`);
 
-  await install.applySecureKey(secureKey('demo-key', 'demo', 'Delete'));
+  await install.applySecureKey(secureKey('demo-key', 'demo', 'Delete', install.approvers));
   const ready = await install.readySecureKey('demo-key');
   say(
     `SecureKey ${APPS}/demo-key: key created in ${VAULT} — oct-HSM 256, version ${short(ready.status!.key!.version!)}`,
@@ -165,7 +165,8 @@ try {
     'demo-key',
   );
   say(
-    `pod demo-app: agent added by \`securekey inject\`, then its policy "generated" (digest ${short(digest)})`,
+    `pod demo-app: agent added by \`securekey inject\`, its policy "generated" (digest ${short(digest)}), ` +
+      `then signed by \`securekey approve\` with the approver key the SecureKey lists`,
   );
   await install.createPod(app!);
   await eventually(
@@ -174,7 +175,7 @@ try {
     60_000,
     'the digest admitted',
   );
-  say(`operator: digest ${short(digest)} admitted to the key's release policy`);
+  say(`operator: digest ${short(digest)}, approved by ci, admitted to the key's release policy`);
   await install.waitPhase('demo-app', 'Running');
   const agentLog = await cluster.logs(APPS, 'demo-app', 'securekey-agent');
   const ready2 = agentLog.split('\n').find((l) => l.includes('"msg":"ready"')) ?? '';
@@ -194,14 +195,23 @@ try {
     `app: read /run/securekey/db from tmpfs — sha256 ${short(seen)} ${same ? '= the vault’s key' : '≠ THE VAULT’S KEY'}`,
   );
 
-  const other = 'package agent_policy\ndefault allow := true # someone else';
+  const other = 'package agent_policy\ndefault ExecProcessRequest := true # anyone may exec in';
+  const otherDigest = policyDigest('kata-agent-policy', { [KATA_POLICY]: b64(other) }).digest;
   const [intruder] = install.injectThenPolicy(
-    [install.podManifest('demo-intruder', 'intruder', 'demo-key')],
+    [install.podManifest('demo-intruder', 'demo', 'demo-key')],
     other,
     'demo-key',
+    { approve: false },
   );
-  say('pod demo-intruder: asks for demo-key with another policy (not selected by the SecureKey)…');
+  say('pod demo-intruder: same labels, a permissive policy of its own, no approval (any pod creator could)…');
   await install.createPod(intruder!);
+  await eventually(
+    async () =>
+      (await install.getSecureKey('demo-key')).status?.proposals?.some((p) => p.digest === otherDigest),
+    60_000,
+    'the digest proposed',
+  );
+  say(`operator: digest ${short(otherDigest)} proposed for approval in status, not admitted`);
   await install.waitPhase('demo-intruder', 'Failed');
   const failure = (await cluster.logs(APPS, 'demo-intruder', 'securekey-agent'))
     .split('\n')

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
 import { IDENTITIES, SANDBOX_TENANT } from '../../sim/sandbox/identities.ts';
 import { clusterEventually as eventually } from './eventually.ts';
@@ -37,7 +37,8 @@ export interface SecureKeyState {
   status?: {
     conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
     key?: { version?: string };
-    policy?: { digests?: Array<{ digest: string; pod?: string }> };
+    policy?: { digests?: Array<{ digest: string; pod?: string; approvedBy?: string }> };
+    proposals?: Array<{ digest: string; pod: string; reason: string }>;
   };
 }
 
@@ -46,7 +47,24 @@ export interface VaultKeyPrints {
   versions: Array<{ version: string; sha256: string }>;
 }
 
-export function secureKey(name: string, app: string, deletionPolicy: 'Retain' | 'Delete'): Obj {
+/** A spec.workloads.approvers entry: who may approve pod digests, by public JWK. */
+export interface ApproverEntry {
+  name: string;
+  publicKey: Obj;
+}
+
+/**
+ * A SecureKey for pods labelled `app`. With approvers it runs as users should (approval Signed, the
+ * default): only digests they signed are admitted; without, it trusts every pod creator (Observed).
+ */
+export function secureKey(
+  name: string,
+  app: string,
+  deletionPolicy: 'Retain' | 'Delete',
+  approvers: readonly ApproverEntry[] = [],
+): Obj {
+  const approval =
+    approvers.length > 0 ? { approval: 'Signed', approvers } : { approval: 'Observed' as const };
   return {
     apiVersion: 'securekey.io/v1alpha1',
     kind: 'SecureKey',
@@ -55,7 +73,7 @@ export function secureKey(name: string, app: string, deletionPolicy: 'Retain' | 
       vault: { url: VAULT, type: 'ManagedHSM' },
       key: { name, type: 'oct-HSM', size: 256 },
       attestation: { authorities: [MAA] },
-      workloads: { podSelector: { matchLabels: { app } }, policyScheme: 'kata-agent-policy' },
+      workloads: { podSelector: { matchLabels: { app } }, policyScheme: 'kata-agent-policy', ...approval },
       deletionPolicy,
     },
   };
@@ -72,9 +90,25 @@ export class SimulatedInstall {
   readonly #dir = mkdtempSync(path.join(tmpdir(), 'securekey-install-'));
   #caFile = '';
   #adminToken = '';
+  /** The private approver key `securekey approve` signs with (what CI would keep in its secret store). */
+  #approvals = 0;
+  readonly #approverKey = path.join(this.#dir, 'approver.jwk');
+  /** This install's approver, made with `securekey approver-key`: for the SecureKeys' spec.workloads.approvers. */
+  readonly approvers: ApproverEntry[];
 
   constructor(cluster: TargetCluster) {
     this.cluster = cluster;
+    const printed = this.#cli(['approver-key', '--out', this.#approverKey, '--name', 'ci']);
+    this.approvers = parse(printed) as ApproverEntry[];
+  }
+
+  /** Runs the real `securekey` CLI; returns its standard output. */
+  #cli(args: string[]): string {
+    return execFileSync(
+      path.join(repoRoot, 'node_modules/.bin/node'),
+      [path.join(repoRoot, 'cli/securekey.ts'), ...args],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
   }
 
   /** `helm install` with the simulators, waiting for every Deployment. */
@@ -162,37 +196,38 @@ export class SimulatedInstall {
   /**
    * What a user does for confidential containers: `securekey inject` on the manifests (the real CLI, the
    * webhook's mutation, with the simulators' settings), then "generate the policy" — here a simulated one,
-   * set as the Kata policy annotation on every pod template. Returns the manifests to apply.
+   * set as the Kata policy annotation on every pod template — then, unless `approve` is false, `securekey
+   * approve` with this install's approver key, as CI would. Returns the manifests to apply.
    */
-  injectThenPolicy(manifests: Obj[], policyText: string, secureKeyName: string): Obj[] {
+  injectThenPolicy(
+    manifests: Obj[],
+    policyText: string,
+    secureKeyName: string,
+    { approve = true }: { approve?: boolean } = {},
+  ): Obj[] {
     const sk = secureKey(secureKeyName, '-', 'Retain'); // only its vault, key and authority are read
     const files = [sk, ...manifests].map((m, i) => {
       const f = path.join(this.#dir, `${String((m['metadata'] as Obj)['name'])}-${i}.yaml`);
       writeFileSync(f, stringify(m));
       return f;
     });
-    const out = execFileSync(
-      path.join(repoRoot, 'node_modules/.bin/node'),
-      [
-        path.join(repoRoot, 'cli/securekey.ts'),
-        'inject',
-        ...files.flatMap((f) => ['-f', f]),
-        '--agent-image',
-        this.cluster.images.agent.ref,
-        '--tenant-id',
-        SANDBOX_TENANT,
-        '--client-id',
-        AGENT_CLIENT,
-        '--authority-host',
-        ENTRA,
-        '--psp-url',
-        PSP,
-        '--simulators-ca',
-        this.#caFile,
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    return parseAllDocuments(out)
+    const out = this.#cli([
+      'inject',
+      ...files.flatMap((f) => ['-f', f]),
+      '--agent-image',
+      this.cluster.images.agent.ref,
+      '--tenant-id',
+      SANDBOX_TENANT,
+      '--client-id',
+      AGENT_CLIENT,
+      '--authority-host',
+      ENTRA,
+      '--psp-url',
+      PSP,
+      '--simulators-ca',
+      this.#caFile,
+    ]);
+    const withPolicy = parseAllDocuments(out)
       .map((d) => d.toJS() as Obj)
       .filter((doc) => doc['kind'] !== 'SecureKey')
       .map((doc) => {
@@ -202,6 +237,11 @@ export class SimulatedInstall {
         template['metadata'] = meta;
         return doc;
       });
+    if (!approve) return withPolicy;
+    const generated = path.join(this.#dir, `generated-${++this.#approvals}.yaml`);
+    writeFileSync(generated, withPolicy.map((d) => stringify(d)).join('---\n'));
+    const approved = this.#cli(['approve', '-f', generated, '--key', this.#approverKey, '--namespace', APPS]);
+    return parseAllDocuments(approved).map((d) => d.toJS() as Obj);
   }
 
   /** A pod whose application reads the key `db` of `secureKeyName`. */

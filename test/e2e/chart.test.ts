@@ -77,7 +77,7 @@ describe('the chart with simulators on a real cluster', () => {
   });
 
   it('an admitted pod: its application reads /run/securekey/db and it is the vault’s key', async () => {
-    await install.applySecureKey(secureKey('db-key', 'db', 'Delete'));
+    await install.applySecureKey(secureKey('db-key', 'db', 'Delete', install.approvers));
     const ready = await install.readySecureKey('db-key');
     expect(ready.status?.key?.version).toMatch(/^[0-9a-f]{32}$/);
 
@@ -100,7 +100,7 @@ describe('the chart with simulators on a real cluster', () => {
     expect(await cluster.logs(APPS, 'db', 'app')).toContain(`key-sha256=${key!.versions[0]!.sha256}`);
     const digest = digestOf(policy);
     const sk = await install.getSecureKey('db-key');
-    expect(sk.status?.policy?.digests?.map((d) => d.digest)).toContain(digest);
+    expect(sk.status?.policy?.digests?.find((d) => d.digest === digest)).toMatchObject({ approvedBy: 'ci' });
     const agentLog = await cluster.logs(APPS, 'db', 'securekey-agent');
     expect(agentLog).toContain('"msg":"ready"');
     expect(agentLog).not.toContain(key!.versions[0]!.sha256);
@@ -112,6 +112,7 @@ describe('the chart with simulators on a real cluster', () => {
       [install.podManifest('intruder', 'intruder', 'db-key')],
       policy,
       'db-key',
+      { approve: false },
     );
     await install.createPod(injected!);
     // The agent waits the injected admission wait (30 s) for the operator, which never admits this pod.
@@ -132,7 +133,7 @@ describe('the chart with simulators on a real cluster', () => {
   });
 
   it('a Deployment rolled to a new policy: old and new pods both hold the key during the rollout', async () => {
-    await install.applySecureKey(secureKey('web-key', 'web', 'Retain'));
+    await install.applySecureKey(secureKey('web-key', 'web', 'Retain', install.approvers));
     await install.readySecureKey('web-key');
     const deployment = (policyNote: string): Obj => ({
       apiVersion: 'apps/v1',
@@ -239,7 +240,7 @@ describe('the chart with simulators on a real cluster', () => {
 
   it('the leading operator restarted mid-flow: the new leader finishes the work, nothing is lost or doubled', async () => {
     const leader = await install.currentLeader();
-    await install.applySecureKey(secureKey('cache-key', 'cache', 'Delete'));
+    await install.applySecureKey(secureKey('cache-key', 'cache', 'Delete', install.approvers));
     // A plain delete, as a node drain or a rollout does: the replica stops leading at once and keeps
     // answering admissions while the endpoints catch up, so the pod below is admitted without a retry.
     await cluster.http.expect('DELETE', `/api/v1/namespaces/${SYSTEM}/pods/${leader}`, [200]);
