@@ -117,6 +117,7 @@ describe('Helm chart', () => {
       ],
     ],
     ['ServiceMonitor', ['metrics.serviceMonitor.enabled=true']],
+    ['webhook client CA', ['webhook.clientCA.configMap=apiserver-admission-ca']],
     ['simulators acknowledged', ['simulators.enabled=true', `simulators.acknowledge=${ACK}`]],
     [
       'simulators serving some namespaces only',
@@ -146,6 +147,37 @@ describe('Helm chart', () => {
       }
     },
   );
+
+  it('webhook.clientCA makes the webhook accept only clients with a certificate from that CA', () => {
+    const operator = (...sets: string[]) => {
+      const deployment = render(...sets).find(
+        (d) => d.kind === 'Deployment' && d.metadata.name.endsWith('operator'),
+      ) as unknown as {
+        spec: {
+          template: {
+            spec: {
+              containers: Array<{
+                env: Array<{ name: string; value?: string }>;
+                volumeMounts: Array<{ name: string }>;
+              }>;
+              volumes: Array<{ name: string; configMap?: { name: string; items: unknown[] } }>;
+            };
+          };
+        };
+      };
+      return deployment.spec.template.spec;
+    };
+    const env = (spec: ReturnType<typeof operator>) =>
+      spec.containers[0]!.env.find((e) => e.name === 'SECUREKEY_WEBHOOK_CLIENT_CA_FILE')?.value;
+    expect(env(operator())).toBeUndefined();
+    const spec = operator('webhook.clientCA.configMap=apiserver-admission-ca');
+    expect(env(spec)).toBe('/etc/securekey/webhook-client-ca/ca.crt');
+    expect(spec.containers[0]!.volumeMounts.map((m) => m.name)).toContain('webhook-client-ca');
+    expect(spec.volumes.find((v) => v.name === 'webhook-client-ca')?.configMap).toEqual({
+      name: 'apiserver-admission-ca',
+      items: [{ key: 'ca.crt', path: 'ca.crt' }],
+    });
+  });
 
   it('simulators: every pod trusting the CA carries the checksum of the CA this render ships, and the PSP reads pods only where asked', () => {
     type Full = Doc & {
