@@ -55,6 +55,11 @@ function schemaAt(jsonPath: string): Node | undefined {
 }
 
 describe('SecureKey CRD', () => {
+  it('reads the same as YAML 1.1, as Helm and kubectl read it (y, n, yes, no, on, off stay strings)', () => {
+    const text = readFileSync(crdPath, 'utf8');
+    expect(parse(text, { version: '1.1' })).toEqual(parse(text));
+  });
+
   it('names the API as users asked', () => {
     expect(crd.apiVersion).toBe('apiextensions.k8s.io/v1');
     expect(crd.kind).toBe('CustomResourceDefinition');
