@@ -38,8 +38,23 @@ describe('SecureKey CRD on a real kube-apiserver', () => {
     expect((r.body as { spec: Record<string, unknown> }).spec).toMatchObject({
       deletionPolicy: 'Retain',
       digestRetention: '24h',
-      workloads: { policyScheme: 'kata-agent-policy' },
+      workloads: { policyScheme: 'kata-agent-policy', approval: 'Signed' },
     });
+  });
+
+  it('keeps an approver given as a public JWK of each kind', async () => {
+    const approvers = [
+      { name: 'ec', publicKey: { kty: 'EC', crv: 'P-256', x: 'AQ', y: 'Ag' } },
+      { name: 'ed', publicKey: { kty: 'OKP', crv: 'Ed25519', x: 'AQ' } },
+      { name: 'rsa', publicKey: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } },
+    ];
+    const r = await http.request('POST', PATH, {
+      body: secureKey('approvers', { workloads: { podSelector: {}, approvers } }),
+    });
+    expect(r.status, message(r)).toBe(201);
+    expect((r.body as { spec: { workloads: { approvers: unknown } } }).spec.workloads.approvers).toEqual(
+      approvers,
+    );
   });
 
   const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
@@ -92,6 +107,21 @@ describe('SecureKey CRD on a real kube-apiserver', () => {
       /spec\.workloads\.policyScheme: Unsupported value/,
     ],
     ['deletion policy', { deletionPolicy: 'Orphan' }, /spec\.deletionPolicy: Unsupported value/],
+    [
+      'a private approver key',
+      {
+        workloads: {
+          approvers: [{ name: 'ci', publicKey: { kty: 'EC', crv: 'P-256', x: 'AQ', y: 'Ag', d: 'Aw' } }],
+        },
+      },
+      /spec\.workloads\.approvers\[0\]\.publicKey: .*must be a public key; remove d/,
+    ],
+    [
+      'an EC approver key without y',
+      { workloads: { approvers: [{ name: 'ci', publicKey: { kty: 'EC', crv: 'P-256', x: 'AQ' } }] } },
+      /spec\.workloads\.approvers\[0\]\.publicKey: .*EC keys need crv, x and y/,
+    ],
+    ['approval mode', { workloads: { approval: 'Anyone' } }, /spec\.workloads\.approval: Unsupported value/],
   ];
   it.each(invalid)('rejects %s with a message naming the field', async (_name, spec, expected) => {
     const name = `bad-${Math.random().toString(36).slice(2, 8)}`;
