@@ -330,23 +330,24 @@ export function encodePcrExtend(pcr: number, hash: TpmHash, digest: Uint8Array):
 
 // ---- Decryption -----------------------------------------------------------------------------
 
-/** TPM2_RSA_Decrypt with OAEP (`hash` for both the label digest and MGF1) and the empty label. */
+/**
+ * TPM2_RSA_Decrypt with the empty label: OAEP with `scheme` as the hash (label digest and MGF1), or
+ * `'rsaes'` for RSAES-PKCS1-v1_5 (what Azure Attestation seals its answer's inner key with).
+ */
 export function encodeRsaDecrypt(
   key: number,
   ciphertext: Uint8Array,
-  hash: TpmHash,
+  scheme: TpmHash | 'rsaes',
   auth: Authorization = PASSWORD,
 ): Buffer {
+  const w = params().tpm2b(ciphertext, LIMIT.RSA_KEY_BYTES, 'cipherText');
+  if (scheme === 'rsaes') w.u16(TPM_ALG.RSAES);
+  else w.u16(TPM_ALG.OAEP).u16(HASH_ALG[scheme]);
   return encodeCommand({
     cc: TPM_CC.RSA_Decrypt,
     handles: [key],
     auths: [auth],
-    parameters: params()
-      .tpm2b(ciphertext, LIMIT.RSA_KEY_BYTES, 'cipherText')
-      .u16(TPM_ALG.OAEP)
-      .u16(HASH_ALG[hash])
-      .u16(0) // label
-      .done(),
+    parameters: w.u16(0).done(), // label
   });
 }
 

@@ -112,6 +112,12 @@ describe('command bytes (hand-derived from TPM 2.0 Part 3)', () => {
     );
   });
 
+  it('TPM2_RSA_Decrypt: RSAES has no hash in its scheme', () => {
+    expect(encodeRsaDecrypt(0x80000001, hex('c0ffee'), 'rsaes')).toEqual(
+      hex('8002 00000024 00000159 80000001 00000009 40000009 0000 01 0000 0003 c0ffee 0015 0000'),
+    );
+  });
+
   it('TPM2_FlushContext: the handle is a parameter', () => {
     expect(encodeFlushContext(0x80000000)).toEqual(hex('8001 0000000e 00000165 80000000'));
   });

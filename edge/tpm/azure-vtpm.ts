@@ -177,12 +177,21 @@ export class AzureVtpm {
   }
 
   /** RSA-OAEP decryption (empty label) by a key in the TPM; a PCR-bound key gets its policy session. */
-  async decryptOaep(key: EphemeralKey | number, data: Uint8Array, hash: TpmHash): Promise<Buffer> {
-    if (typeof key === 'number') return this.tpm.rsaDecrypt(key, data, hash);
+  decryptOaep(key: EphemeralKey | number, data: Uint8Array, hash: TpmHash): Promise<Buffer> {
+    return this.#decrypt(key, data, hash);
+  }
+
+  /** RSAES-PKCS1-v1_5 decryption by a key in the TPM (the inner key of Azure Attestation's sealed answer). */
+  decryptRsaes(key: EphemeralKey | number, data: Uint8Array): Promise<Buffer> {
+    return this.#decrypt(key, data, 'rsaes');
+  }
+
+  async #decrypt(key: EphemeralKey | number, data: Uint8Array, scheme: TpmHash | 'rsaes'): Promise<Buffer> {
+    if (typeof key === 'number') return this.tpm.rsaDecrypt(key, data, scheme);
     const auth = key.policy
       ? await this.tpm.pcrPolicySession(key.policy.selection, key.policy.pcrDigest)
       : undefined;
-    return this.tpm.rsaDecrypt(key.handle, data, hash, auth);
+    return this.tpm.rsaDecrypt(key.handle, data, scheme, auth);
   }
 
   flush(key: EphemeralKey | number): Promise<void> {

@@ -187,10 +187,10 @@ export class Tpm {
   async rsaDecrypt(
     key: number,
     ciphertext: Uint8Array,
-    hash: TpmHash,
+    scheme: TpmHash | 'rsaes',
     auth?: Authorization,
   ): Promise<Buffer> {
-    return decodeRsaDecrypt(await this.execute(encodeRsaDecrypt(key, ciphertext, hash, auth)));
+    return decodeRsaDecrypt(await this.execute(encodeRsaDecrypt(key, ciphertext, scheme, auth)));
   }
 
   /** A policy session that has run TPM2_PolicyPCR for `selection` at `pcrDigest`; it ends with the next command. */
