@@ -5,7 +5,7 @@ import { keyMaterialFromKey, keyMaterialFromPlaintext, vaultPlaintext } from '..
 import { wrapKwp } from './aes-kwp.ts';
 import { KeyWrapError } from './errors.ts';
 import type { KeyWrapErrorKind } from './errors.ts';
-import { KEY_HSM_ENCS, parseKeyHsm, unwrapKeyHsm, wrapKeyHsm } from './key-hsm.ts';
+import { KEY_HSM_ENCS, parseKeyHsm, unwrapKeyHsm, unwrapKeyHsmWith, wrapKeyHsm } from './key-hsm.ts';
 import type { KeyHsmEnc } from './key-hsm.ts';
 
 const ENCS = Object.keys(KEY_HSM_ENCS) as KeyHsmEnc[];
@@ -356,5 +356,44 @@ describe('parseKeyHsm is strict and names the field', () => {
       ciphertext: Buffer.concat([Buffer.alloc(256, 1), kwp]).toString('base64url'),
     });
     expectKind(() => unwrapKeyHsm(envelope, wrappingKeys[0]!.privateKey), 'oaep-failed');
+  });
+});
+
+describe('unwrapKeyHsmWith: the RSA block decrypted elsewhere (a TPM)', () => {
+  const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const plaintext = Buffer.alloc(32, 0x5a);
+
+  it('hands over exactly the first modulus-length bytes and the enc hash, unwraps the rest with AES-KWP', async () => {
+    const keyHsm = wrapKeyHsm(plaintext, publicKey, {
+      enc: 'RSA_AES_KEY_WRAP_256',
+      kid: 'TpmEphemeralEncryptionKey',
+    });
+    const ciphertext = parseKeyHsm(keyHsm).ciphertext;
+    const calls: Array<{ block: Buffer; hash: string }> = [];
+    const out = await unwrapKeyHsmWith(keyHsm, 256, async (block, hash) => {
+      calls.push({ block: Buffer.from(block), hash });
+      return crypto.privateDecrypt(
+        { key: privateKey, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash },
+        block,
+      );
+    });
+    expect(out).toEqual(plaintext);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.hash).toBe('sha256');
+    expect(calls[0]!.block).toEqual(ciphertext.subarray(0, 256));
+  });
+
+  it('turns a refusal of the decryption into oaep-failed with its cause', async () => {
+    const keyHsm = wrapKeyHsm(plaintext, publicKey, { enc: 'RSA_AES_KEY_WRAP_384', kid: 'k' });
+    const cause = new Error('TPM_RC_VALUE');
+    await expect(unwrapKeyHsmWith(keyHsm, 256, () => Promise.reject(cause))).rejects.toMatchObject({
+      kind: 'oaep-failed',
+      cause,
+    });
+    await expect(
+      unwrapKeyHsmWith(keyHsm, 512, () => Promise.resolve(Buffer.alloc(32))),
+    ).rejects.toMatchObject({
+      kind: 'ciphertext-too-short',
+    });
   });
 });

@@ -83,26 +83,14 @@ export function parseKeyHsm(keyHsm: string): KeyHsm {
  * (the sidecar hard-codes 256 because it only ever uses RSA-2048).
  */
 export function unwrapKeyHsm(keyHsm: KeyHsm | string, wrappingPrivateKey: KeyObject): Buffer {
-  const envelope = typeof keyHsm === 'string' ? parseKeyHsm(keyHsm) : keyHsm;
-  const { enc } = envelope.header;
-  if (!isKeyHsmEnc(enc))
-    throw new KeyWrapError('unsupported-enc', `key_hsm enc ${describe(enc)} is not supported`);
   if (wrappingPrivateKey.type !== 'private') {
     throw new KeyWrapError(
       'bad-wrapping-key',
       'unwrapping needs the runtime RSA private key, got a public key',
     );
   }
-  const k = modulusBytes(wrappingPrivateKey);
-  const { ciphertext } = envelope;
-  if (ciphertext.length < k + MIN_KWP_LENGTH) {
-    throw new KeyWrapError(
-      'ciphertext-too-short',
-      `key_hsm.ciphertext is ${ciphertext.length} bytes; a ${k * 8}-bit wrapping key needs at least ${k + MIN_KWP_LENGTH}`,
-      { hint: 'the vault wrapped to a different (larger) runtime key, or the ciphertext was truncated' },
-    );
-  }
-
+  const { envelope, k } = checkedEnvelope(keyHsm, modulusBytes(wrappingPrivateKey));
+  const { enc } = envelope.header;
   let kek: Buffer;
   try {
     kek = crypto.privateDecrypt(
@@ -111,22 +99,69 @@ export function unwrapKeyHsm(keyHsm: KeyHsm | string, wrappingPrivateKey: KeyObj
         padding: crypto.constants.RSA_PKCS1_OAEP_PADDING,
         oaepHash: KEY_HSM_ENCS[enc],
       },
-      ciphertext.subarray(0, k),
+      envelope.ciphertext.subarray(0, k),
     );
   } catch {
     // The OpenSSL error says nothing useful and is deliberately not attached.
-    throw new KeyWrapError('oaep-failed', `RSA-OAEP (${enc}) decryption of the key-encryption key failed`, {
-      hint: 'the vault wrapped to a different runtime key, or the RSA block was altered',
-    });
+    throw oaepFailed(enc);
   }
-  if (kek.length !== 16 && kek.length !== 24 && kek.length !== 32) {
+  return unwrapWithKek(kek, envelope.ciphertext.subarray(k));
+}
+
+/**
+ * The same when the wrapping private key cannot leave where it lives (a TPM): `decryptKek` gets the
+ * first `modulusLength` bytes and the OAEP hash `enc` names, and returns the key-encryption key; the
+ * rest is unwrapped here with AES-KWP. A refusal of `decryptKek` becomes `oaep-failed`, its cause kept
+ * (a TPM's response code says which).
+ */
+export async function unwrapKeyHsmWith(
+  keyHsm: KeyHsm | string,
+  modulusLength: number,
+  decryptKek: (rsaBlock: Buffer, hash: (typeof KEY_HSM_ENCS)[KeyHsmEnc]) => Promise<Buffer>,
+): Promise<Buffer> {
+  const { envelope, k } = checkedEnvelope(keyHsm, modulusLength);
+  const { enc } = envelope.header;
+  let kek: Buffer;
+  try {
+    kek = await decryptKek(envelope.ciphertext.subarray(0, k), KEY_HSM_ENCS[enc]);
+  } catch (cause) {
+    throw oaepFailed(enc, cause);
+  }
+  return unwrapWithKek(kek, envelope.ciphertext.subarray(k));
+}
+
+function checkedEnvelope(keyHsm: KeyHsm | string, k: number): { envelope: KeyHsm; k: number } {
+  const envelope = typeof keyHsm === 'string' ? parseKeyHsm(keyHsm) : keyHsm;
+  const { enc } = envelope.header;
+  if (!isKeyHsmEnc(enc))
+    throw new KeyWrapError('unsupported-enc', `key_hsm enc ${describe(enc)} is not supported`);
+  const { ciphertext } = envelope;
+  if (ciphertext.length < k + MIN_KWP_LENGTH) {
     throw new KeyWrapError(
-      'bad-kek-length',
-      `the RSA block holds a ${kek.length}-byte key-encryption key, not 16, 24 or 32`,
+      'ciphertext-too-short',
+      `key_hsm.ciphertext is ${ciphertext.length} bytes; a ${k * 8}-bit wrapping key needs at least ${k + MIN_KWP_LENGTH}`,
+      { hint: 'the vault wrapped to a different (larger) runtime key, or the ciphertext was truncated' },
     );
   }
+  return { envelope, k };
+}
+
+function oaepFailed(enc: KeyHsmEnc, cause?: unknown): KeyWrapError {
+  return new KeyWrapError('oaep-failed', `RSA-OAEP (${enc}) decryption of the key-encryption key failed`, {
+    hint: 'the vault wrapped to a different runtime key, or the RSA block was altered',
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+function unwrapWithKek(kek: Buffer, wrapped: Buffer): Buffer {
   try {
-    return unwrapKwp(kek, ciphertext.subarray(k));
+    if (kek.length !== 16 && kek.length !== 24 && kek.length !== 32) {
+      throw new KeyWrapError(
+        'bad-kek-length',
+        `the RSA block holds a ${kek.length}-byte key-encryption key, not 16, 24 or 32`,
+      );
+    }
+    return unwrapKwp(kek, wrapped);
   } finally {
     kek.fill(0);
   }
