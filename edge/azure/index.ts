@@ -24,3 +24,10 @@ export {
   AttestationRequestError,
   type AttestOptions,
 } from './attestation-client.ts';
+export {
+  AzureGuestAttestation,
+  linuxOs,
+  TCG_LOG_PATH,
+  type AzureGuestAttestationOptions,
+  type AzureGuestToken,
+} from './azure-guest-client.ts';

@@ -81,11 +81,11 @@ export function maaApp(options: MaaAppOptions): Express {
     '/attest/:type',
     (req, _res, next) => {
       const type = req.params['type'];
-      if (typeof type !== 'string' || type.toLowerCase() !== 'sevsnpvm') {
+      if (typeof type !== 'string' || !['sevsnpvm', 'azureguest'].includes(type.toLowerCase())) {
         throw new MaaError(
           'NotImplemented',
           'unsupported-attestation-type',
-          `Attestation type '${String(type)}' is not simulated; the SecureKey MAA simulator attests SevSnpVm only.`,
+          `Attestation type '${String(type)}' is not simulated; the SecureKey MAA simulator attests SevSnpVm and AzureGuest only.`,
         );
       }
       apiVersionOf(new URL(req.originalUrl, 'https://maa.invalid').searchParams);
@@ -94,7 +94,8 @@ export function maaApp(options: MaaAppOptions): Express {
     express.raw({ type: () => true, limit: BODY_LIMIT }),
     (req, res) => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      sendJson(res, 200, service.attestSevSnpVm(body));
+      const guest = String(req.params['type']).toLowerCase() === 'azureguest';
+      sendJson(res, 200, guest ? service.attestAzureGuest(body) : service.attestSevSnpVm(body));
     },
   );
 

@@ -63,7 +63,27 @@ export type MaaRequestErrorKind =
   /** The report has POLICY.DEBUG set and the instance refuses debuggable guests. */
   | 'debug-refused'
   /** startMaa options that cannot work (e.g. a trusted "ARK" that is not an ARK). */
-  | 'bad-configuration';
+  | 'bad-configuration'
+  /** AzureGuest: the AttestationInfo is not what AttestationClient sends (core/azure-guest names the field). */
+  | 'bad-request'
+  /** AzureGuest: the HCL runtime claims are not a JSON object with an RSA `HCLAkPub`. */
+  | 'bad-runtime-claims'
+  /** AzureGuest: TpmInfo.AikPub is not the AK the HCL report's runtime claims vouch for. */
+  | 'ak-mismatch'
+  /** AzureGuest: the AK certificate is not for the AK or not issued by the trusted vTPM CA. */
+  | 'ak-cert-untrusted'
+  /** AzureGuest: PcrQuote is not a quote signed by the AK. */
+  | 'quote-signature-invalid'
+  /** AzureGuest: the quote's qualifying data is not the binding of ClientPayload's nonce. */
+  | 'nonce-mismatch'
+  /** AzureGuest: a nonce this instance has already attested. */
+  | 'nonce-replayed'
+  /** AzureGuest: the PCR values sent do not hash to the quote's digest, or are not the quoted PCRs. */
+  | 'pcr-mismatch'
+  /** AzureGuest: EncKeyCertifyInfo is not the AK's certification of EncKeyPub (or the key is not a TPM decryption key). */
+  | 'enc-key-not-certified'
+  /** AzureGuest: genuine evidence of a CVM that the instance does not count as Azure-compliant. */
+  | 'not-compliant';
 
 export type MaaErrorKind =
   | MaaRequestErrorKind

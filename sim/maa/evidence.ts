@@ -66,7 +66,11 @@ function certificateChain(pem: string): [X509Certificate, X509Certificate, X509C
   return certs as [X509Certificate, X509Certificate, X509Certificate];
 }
 
-function genuine(request: AttestSevSnpRequest, policy: EvidencePolicy): VerifiedEvidence {
+/** Step 1 alone: the report and its VCEK chain (also the SEV-SNP half of an AzureGuest request). */
+export function genuine(
+  request: Pick<AttestSevSnpRequest, 'report' | 'vcekCertChainPem'>,
+  policy: Pick<EvidencePolicy, 'trustedArks' | 'now'>,
+): VerifiedEvidence {
   const [vcek, ask, ark] = certificateChain(request.vcekCertChainPem);
   const named = identifyAmdCertificate(ark);
   const product = named.product ?? identifyAmdCertificate(ask).product;

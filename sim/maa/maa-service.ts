@@ -2,16 +2,20 @@
  * The simulated attestation provider without HTTP: attest a SEV-SNP request into a token, and the
  * discovery documents relying parties use to verify it.
  */
-import type { CertificateSource } from '../../core/snp/index.ts';
+import { sealAzureGuestToken } from '../../core/azure-guest/index.ts';
+import { toCertificate, type AttestationReport, type CertificateSource } from '../../core/snp/index.ts';
 import type { SimulatorCa } from '../common/tls.ts';
 import { DENY_DEBUG_POLICY, PERMIT_ALL_POLICY, policyHashClaim } from './attestation-policy.ts';
+import crypto from 'node:crypto';
 import {
+  sevSnpVmClaims,
   tokenClaims,
   type Claims,
   type ClaimContext,
   type ComplianceRule,
   type TcbClaimSource,
 } from './claims.ts';
+import { azureGuestClaims, nonceMemory, verifyAzureGuest } from './azure-guest.ts';
 import { verifyEvidence } from './evidence.ts';
 import { parseAttestRequest } from './request.ts';
 import { SigningKeys, signToken, type Jwk } from './signing-keys.ts';
@@ -41,6 +45,10 @@ export interface MaaServiceOptions {
   extraClaims?: Claims | ((context: ClaimContext) => Claims);
   /** Milliseconds since the epoch. Default Date.now. */
   now?: () => number;
+  /** AzureGuest: the vTPM CA the AK certificate must be issued by. Default none (the AK certificate must certify the AK, nothing more). */
+  vtpmCa?: CertificateSource;
+  /** AzureGuest: whether a verified CVM is `azure-compliant-cvm`; a false answer refuses it. Default: every genuine, non-debuggable one. */
+  cvmCompliance?: (report: AttestationReport, runtime: Record<string, unknown>) => boolean;
 }
 
 export class MaaService {
@@ -49,6 +57,7 @@ export class MaaService {
   readonly #trusted: TrustedArks;
   readonly #o: MaaServiceOptions;
   readonly #policyHash: string;
+  readonly #firstUse = nonceMemory();
 
   constructor(options: MaaServiceOptions) {
     this.#o = options;
@@ -95,6 +104,41 @@ export class MaaService {
       extraClaims: this.#o.extraClaims,
     });
     return { token: signToken(sortedJson(claims), this.signingKeys.current, this.jwksUri) };
+  }
+
+  /**
+   * `{token}` for a raw `POST /attest/AzureGuest` body: the claim set of Microsoft's CVM sample token,
+   * sealed to the request's certified TPM key. Throws MaaError.
+   */
+  attestAzureGuest(body: Buffer): { token: string } {
+    const nowMs = this.#nowMs();
+    const o = this.#o;
+    const verified = verifyAzureGuest(body, {
+      trustedArks: this.#trusted,
+      now: new Date(nowMs),
+      akCa: o.vtpmCa === undefined ? undefined : toCertificate(o.vtpmCa, 'vtpmCa'),
+      firstUse: this.#firstUse,
+      compliant: o.cvmCompliance ?? (() => true),
+    });
+    const nowSeconds = Math.floor(nowMs / 1000);
+    const isolationTee = {
+      'x-ms-attestation-type': 'sevsnpvm',
+      'x-ms-compliance-status': 'azure-compliant-cvm',
+      'x-ms-runtime': verified.runtime,
+      ...sevSnpVmClaims(verified.report, verified.product, o.tcbClaims ?? 'reported'),
+    };
+    const claims = {
+      exp: nowSeconds + (o.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS),
+      iat: nowSeconds,
+      nbf: nowSeconds,
+      iss: this.issuer,
+      jti: crypto.randomBytes(32).toString('hex'),
+      ...azureGuestClaims(verified, isolationTee),
+      'x-ms-policy-hash': this.#policyHash,
+      'x-ms-ver': '1.0',
+    };
+    const jwt = signToken(sortedJson(claims), this.signingKeys.current, this.jwksUri);
+    return { token: sealAzureGuestToken(jwt, verified.encryptionKey) };
   }
 
   jwks(): { keys: Jwk[] } {
