@@ -28,18 +28,12 @@ import {
   quoteQualifyingData,
   tpm2bPublic,
   tpmEphemeralKey,
+  type AzureGuestEvidence,
   type AzureGuestOs,
 } from '../../core/azure-guest/index.ts';
 import type { HclReport } from '../../core/hcl/index.ts';
-import type {
-  HttpError} from '../http/client.ts';
-import {
-  errorBody,
-  httpRequest,
-  jsonBody,
-  retryAfterDeadline,
-  unavailable,
-} from '../http/client.ts';
+import type { HttpError } from '../http/client.ts';
+import { errorBody, httpRequest, jsonBody, retryAfterDeadline, unavailable } from '../http/client.ts';
 import type { AzureVtpm, EphemeralKey } from '../tpm/index.ts';
 import { AttestationRequestError } from './attestation-client.ts';
 import crypto from 'node:crypto';
@@ -85,34 +79,14 @@ export class AzureGuestAttestation {
     const { vtpm } = this.#o;
     const nonce = options.nonce ?? crypto.randomBytes(32).toString('base64url');
     const deadline = options.deadline ?? Date.now() + 60_000;
-    const key = await vtpm.createEphemeralKey();
+    const { evidence, key } = await gatherAzureGuestEvidence(vtpm, {
+      nonce,
+      vcekChain: this.#o.vcekChain,
+      os: this.#o.os ?? (await linuxOs()),
+      tcgLog: await (this.#o.tcgLog ?? defaultTcgLog)(),
+    });
     try {
-      const encKeyPub = tpm2bPublic(key.publicArea);
-      const hcl = await vtpm.attestationEvidence(azureGuestUserData(encKeyPub, nonce));
-      const certify = await vtpm.certifyWithAk(key.handle);
-      const quote = await vtpm.quote(quoteQualifyingData(nonce));
-      const ak = await vtpm.akPublic();
-      const body = azureGuestRequestBody({
-        protocolVersion: AZURE_GUEST_PROTOCOL_VERSION,
-        os: this.#o.os ?? (await linuxOs()),
-        tcgLog: await (this.#o.tcgLog ?? defaultTcgLog)(),
-        clientPayload: { nonce },
-        tpm: {
-          akCert: await vtpm.akCertificate(),
-          akPub: tpm2bPublic(ak.publicArea),
-          pcrQuote: quote.attestBytes,
-          pcrSignature: quote.signature.signature,
-          encKeyPub,
-          encKeyCertifyInfo: certify.attestBytes,
-          encKeyCertifyInfoSignature: certify.signature.signature,
-          pcrs: [...quote.pcrs].map(([index, digest]) => ({ index, digest })),
-        },
-        isolation: {
-          snpReport: hcl.report.snpReportBytes,
-          vcekCertChainPem: await this.#o.vcekChain(hcl.report),
-          runtimeData: hcl.report.variableData,
-        },
-      });
+      const body = azureGuestRequestBody(evidence);
       const sealed = await this.#post(body, deadline);
       const token = await openAzureGuestToken(sealed, (inner) => vtpm.decryptRsaes(key, inner));
       const claims = jwtPayload(token);
@@ -164,6 +138,54 @@ export class AzureGuestAttestation {
       }
       await sleep(Math.max(0, waitMs));
     }
+  }
+}
+
+/**
+ * Steps 1–3: the evidence of one AzureGuest request for `nonce`, and the ephemeral key it certifies
+ * (loaded; flushed here only when gathering fails).
+ */
+export async function gatherAzureGuestEvidence(
+  vtpm: AzureVtpm,
+  o: {
+    nonce: string;
+    vcekChain: (report: HclReport) => Promise<string>;
+    os: AzureGuestOs;
+    tcgLog: Buffer;
+  },
+): Promise<{ evidence: AzureGuestEvidence; key: EphemeralKey }> {
+  const key = await vtpm.createEphemeralKey();
+  try {
+    const encKeyPub = tpm2bPublic(key.publicArea);
+    const hcl = await vtpm.attestationEvidence(azureGuestUserData(encKeyPub, o.nonce));
+    const certify = await vtpm.certifyWithAk(key.handle);
+    const quote = await vtpm.quote(quoteQualifyingData(o.nonce));
+    const ak = await vtpm.akPublic();
+    const evidence: AzureGuestEvidence = {
+      protocolVersion: AZURE_GUEST_PROTOCOL_VERSION,
+      os: o.os,
+      tcgLog: o.tcgLog,
+      clientPayload: { nonce: o.nonce },
+      tpm: {
+        akCert: await vtpm.akCertificate(),
+        akPub: tpm2bPublic(ak.publicArea),
+        pcrQuote: quote.attestBytes,
+        pcrSignature: quote.signature.signature,
+        encKeyPub,
+        encKeyCertifyInfo: certify.attestBytes,
+        encKeyCertifyInfoSignature: certify.signature.signature,
+        pcrs: [...quote.pcrs].map(([index, digest]) => ({ index, digest })),
+      },
+      isolation: {
+        snpReport: hcl.report.snpReportBytes,
+        vcekCertChainPem: await o.vcekChain(hcl.report),
+        runtimeData: hcl.report.variableData,
+      },
+    };
+    return { evidence, key };
+  } catch (err) {
+    await vtpm.flush(key).catch(() => undefined);
+    throw err;
   }
 }
 

@@ -26,6 +26,7 @@ export {
 } from './attestation-client.ts';
 export {
   AzureGuestAttestation,
+  gatherAzureGuestEvidence,
   linuxOs,
   TCG_LOG_PATH,
   type AzureGuestAttestationOptions,
