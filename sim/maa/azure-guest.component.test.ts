@@ -87,8 +87,11 @@ const vcekChain = () => {
   return Promise.resolve(thim.vcekCert + thim.certificateChain);
 };
 
-function client(o: { attestationUrl?: string } = {}): AzureGuestAttestation {
+function client(
+  o: { attestationUrl?: string; sleep?: (ms: number) => Promise<void> } = {},
+): AzureGuestAttestation {
   return new AzureGuestAttestation({
+    ...(o.sleep === undefined ? {} : { sleep: o.sleep }),
     attestationUrl: o.attestationUrl ?? maa.url,
     vtpm,
     vcekChain,
@@ -143,6 +146,21 @@ describe('AzureGuest attestation on the simulated vTPM, and release to its TPM k
     } finally {
       await vtpm.flush(attested.key);
     }
+  }, 60_000);
+
+  it('waits what a throttling answer’s Retry-After says, then attests', async () => {
+    maa.faults.plan = { throttle: { count: 2, retryAfterSeconds: 2 }, match: /AzureGuest/ };
+    const waits: number[] = [];
+    const attested = await client({
+      sleep: (ms) => {
+        waits.push(ms);
+        return Promise.resolve();
+      },
+    }).attest();
+    await vtpm.flush(attested.key);
+    expect(waits).toHaveLength(2);
+    for (const w of waits) expect(w).toBeGreaterThan(1_500);
+    expect(maa.faults.injected.throttled).toBe(2);
   }, 60_000);
 
   it('reports a refusal with the service’s code (AttestationRequestError)', async () => {
