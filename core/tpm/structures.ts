@@ -348,7 +348,7 @@ export function readSignature(r: TpmReader): RsaSignature {
   return { scheme, hash, signature: r.tpm2b(LIMIT.RSA_KEY_BYTES, 'signature') };
 }
 
-/** The marshalled TPMT_SIGNATURE (what AttestationClient sends as `PcrSignature`). */
+/** The marshalled TPMT_SIGNATURE (AttestationClient sends only its signature bytes as `PcrSignature`). */
 export function writeSignature(s: RsaSignature): Buffer {
   return new TpmWriter()
     .u16(s.scheme === 'rsassa' ? TPM_ALG.RSASSA : TPM_ALG.RSAPSS)
