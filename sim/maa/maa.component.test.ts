@@ -383,7 +383,7 @@ describe('refusals: 400 with a CloudError naming what failed', () => {
       501,
       'NotImplemented',
       'unsupported-attestation-type',
-      /SevSnpVm only/,
+      /SevSnpVm and AzureGuest only/,
     );
     const res = await request(`${maa.url}/nothing-here`, maa.caPem);
     expectRefusal(res, 404, 'NotFound', 'not-found', /GET \/nothing-here/);
