@@ -126,6 +126,7 @@ describe('SecureKey CRD', () => {
       'Ready',
       'Vault',
       'Key',
+      'Mode',
       'Version',
       'Digests',
       'Age',

@@ -47,6 +47,7 @@ const NAMES: Record<string, string> = {
 
 /** Enums worth a named union and a runtime list of their values, by JSON path: [type, list]. */
 const ENUM_NAMES: Record<string, [string, string]> = {
+  'spec.mode': ['DeploymentMode', 'DEPLOYMENT_MODES'],
   'spec.vault.type': ['VaultType', 'VAULT_TYPES'],
   'spec.key.type': ['KeyType', 'KEY_TYPES'],
   'spec.key.curve': ['KeyCurve', 'KEY_CURVES'],

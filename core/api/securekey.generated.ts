@@ -7,6 +7,9 @@ export const API_VERSION = 'securekey.io/v1alpha1';
 export const KIND = 'SecureKey';
 export const PLURAL = 'securekeys';
 
+export const DEPLOYMENT_MODES = ['Pod', 'Node'] as const;
+export type DeploymentMode = (typeof DEPLOYMENT_MODES)[number];
+
 export const VAULT_TYPES = ['KeyVaultPremium', 'ManagedHSM'] as const;
 export type VaultType = (typeof VAULT_TYPES)[number];
 
@@ -49,20 +52,33 @@ export interface SecureKey {
 
 /** Desired state of the key and of who may receive it. */
 export interface SecureKeySpec {
+  /**
+   * Where the trusted execution environment ends. Pod (default): each pod is its own AMD SEV-SNP VM
+   * (AKS confidential containers, confidential ACI); the release policy admits the security-policy
+   * digests of approved pods and each pod's agent attests for itself. Node: the node is an SEV-SNP
+   * confidential VM (AKS confidential-VM node pools); the release policy admits attested
+   * Azure-compliant confidential VMs, the node agent attests and releases, and serves the key to the
+   * pods this resource selects. Immutable. Default: "Pod".
+   */
+  mode?: DeploymentMode;
   /** The vault that holds the key. Immutable. */
   vault: VaultSpec;
   /** The HSM key to create and keep. */
   key: KeySpec;
   /** Which attestation tokens the release policy accepts. */
   attestation: AttestationSpec;
-  /** Which pods may receive the key. */
+  /**
+   * Which pods may receive the key. In pod mode their approved policy digests enter the release
+   * policy; in node mode the policy names no pods and the node agent applies these rules to each pod
+   * it serves.
+   */
   workloads: WorkloadsSpec;
   /** Periodic rotation; each new version gets the current release policy. */
   rotation?: RotationSpec;
   /**
    * How long a digest stays admitted after the last pod carrying it is gone, so rolling updates and
    * restarts never strand a running workload. At most 720h (30 days); a digest needed for longer
-   * belongs in spec.workloads.allowedDigests. Default: "24h".
+   * belongs in spec.workloads.allowedDigests. Pod mode only. Default: "24h".
    */
   digestRetention?: string;
   /**
@@ -108,11 +124,15 @@ export interface AttestationSpec {
    */
   authorities: string[];
   /**
-   * Accepted x-ms-compliance-status values. Defaults by policy scheme: azure-signed-katacc-uvm for
-   * Kata schemes, azure-compliant-uvm for aci-cce.
+   * Accepted x-ms-compliance-status values (in node mode, of x-ms-isolation-tee). Defaults by mode
+   * and policy scheme: azure-compliant-cvm in node mode; azure-signed-katacc-uvm for Kata schemes,
+   * azure-compliant-uvm for aci-cce.
    */
   complianceStatuses?: string[];
-  /** Extra claim conditions every admitted token must also meet. */
+  /**
+   * Extra claim conditions every admitted token must also meet, e.g. in node mode x-ms-azurevm-*
+   * claims such as x-ms-azurevm-default-securebootkeysvalidated = true.
+   */
   claims?: ClaimCondition[];
 }
 
@@ -123,18 +143,24 @@ export interface ClaimCondition {
   equals: string;
 }
 
-/** Which pods may receive the key. */
+/**
+ * Which pods may receive the key. In pod mode their approved policy digests enter the release
+ * policy; in node mode the policy names no pods and the node agent applies these rules to each pod
+ * it serves.
+ */
 export interface WorkloadsSpec {
   /**
-   * Pods in this namespace whose policy digests are admitted. Pods must also carry the label
-   * securekey.io/inject=true. An empty selector selects every opt-in pod.
+   * Pods in this namespace that may receive the key (in pod mode, whose policy digests are
+   * admitted). Pods must also carry the label securekey.io/inject=true. An empty selector selects
+   * every opt-in pod.
    */
   podSelector?: LabelSelector;
   /**
    * Where a pod's security-policy digest (SEV-SNP HOST_DATA) comes from: kata-agent-policy
    * (annotation io.katacontainers.config.agent.policy), kata-initdata
    * (io.katacontainers.config.hypervisor.cc_init_data) or aci-cce
-   * (microsoft.containerinstance.virtualnode.ccepolicy). Default: "kata-agent-policy".
+   * (microsoft.containerinstance.virtualnode.ccepolicy). Pod mode only; ignored in node mode.
+   * Default: "kata-agent-policy".
    */
   policyScheme?: PolicyScheme;
   /**
@@ -152,14 +178,15 @@ export interface WorkloadsSpec {
   approvers?: SpecWorkloadsApproversItem[];
   /**
    * Digests admitted whether or not a pod with them is running (at most 32, leaving room for
-   * observed pod digests within the release policy limit of 48).
+   * observed pod digests within the release policy limit of 48). Pod mode only.
    */
   allowedDigests?: string[];
 }
 
 /**
- * Pods in this namespace whose policy digests are admitted. Pods must also carry the label
- * securekey.io/inject=true. An empty selector selects every opt-in pod.
+ * Pods in this namespace that may receive the key (in pod mode, whose policy digests are
+ * admitted). Pods must also carry the label securekey.io/inject=true. An empty selector selects
+ * every opt-in pod.
  */
 export interface LabelSelector {
   matchLabels?: Record<string, string>;
@@ -294,6 +321,7 @@ export interface StatusProposalsItem {
 
 /** Schema defaults, by JSON path; the API server applies them on write. */
 export const SCHEMA_DEFAULTS = {
+  'spec.mode': 'Pod',
   'spec.workloads.policyScheme': 'kata-agent-policy',
   'spec.workloads.approval': 'Signed',
   'spec.digestRetention': '24h',

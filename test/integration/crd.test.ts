@@ -36,6 +36,7 @@ describe('SecureKey CRD on a real kube-apiserver', () => {
     const r = await http.request('POST', PATH, { body: secureKey('valid') });
     expect(r.status, message(r)).toBe(201);
     expect((r.body as { spec: Record<string, unknown> }).spec).toMatchObject({
+      mode: 'Pod',
       deletionPolicy: 'Retain',
       digestRetention: '24h',
       workloads: { policyScheme: 'kata-agent-policy', approval: 'Signed' },
@@ -122,6 +123,15 @@ describe('SecureKey CRD on a real kube-apiserver', () => {
       /spec\.workloads\.approvers\[0\]\.publicKey: .*EC keys need crv, x and y/,
     ],
     ['approval mode', { workloads: { approval: 'Anyone' } }, /spec\.workloads\.approval: Unsupported value/],
+    ['mode', { mode: 'ConfidentialVM' }, /spec\.mode: Unsupported value/],
+    [
+      'pod digests in node mode',
+      {
+        mode: 'Node',
+        workloads: { allowedDigests: ['cadd74f71ebb8fbf9782baab649612520f3c416bc5ce9ac768808ddc8d9b031c'] },
+      },
+      /spec\.workloads\.allowedDigests: .*node mode admits no pod digests/,
+    ],
   ];
   it.each(invalid)('rejects %s with a message naming the field', async (_name, spec, expected) => {
     const name = `bad-${Math.random().toString(36).slice(2, 8)}`;
@@ -144,6 +154,24 @@ describe('SecureKey CRD on a real kube-apiserver', () => {
     expect(message(r)).toMatch(/spec\.key\.name is immutable/);
   });
 
+  it('takes node mode with its selector and approval, and keeps the mode immutable', async () => {
+    const node = secureKey('node', {
+      mode: 'Node',
+      attestation: {
+        authorities: ['https://sharedeus.eus.attest.azure.net'],
+        claims: [{ claim: 'x-ms-azurevm-default-securebootkeysvalidated', equals: 'true' }],
+      },
+      workloads: { podSelector: { matchLabels: { app: 'node' } }, approval: 'Observed' },
+    });
+    const created = await http.request('POST', PATH, { body: node });
+    expect(created.status, message(created)).toBe(201);
+    const current = created.body as { spec: { mode: string } };
+    current.spec.mode = 'Pod';
+    const r = await http.request('PUT', `${PATH}/node`, { body: current });
+    expect(r.status).toBe(422);
+    expect(message(r)).toMatch(/spec\.mode is immutable/);
+  });
+
   it('prints the columns the API describes', async () => {
     const r = await http.request('GET', PATH, {
       headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
@@ -157,12 +185,14 @@ describe('SecureKey CRD on a real kube-apiserver', () => {
       'Ready',
       'Vault',
       'Key',
+      'Mode',
       'Version',
       'Digests',
       'Age',
     ]);
     const row = table.rows.find((x) => x.cells[0] === 'valid');
-    expect(row?.cells.slice(2, 4)).toEqual(['https://contoso.managedhsm.azure.net', 'valid']);
+    expect(row?.cells.slice(2, 5)).toEqual(['https://contoso.managedhsm.azure.net', 'valid', 'Pod']);
+    expect(table.rows.find((x) => x.cells[0] === 'node')?.cells[4]).toBe('Node');
   });
 
   it('writes status only through the status subresource', async () => {
