@@ -1,5 +1,14 @@
 import { normaliseAuthority } from './authority.ts';
-import { COMPLIANCE_STATUS_CLAIM, HOSTDATA_CLAIM, IS_DEBUGGABLE_CLAIM } from './claims.ts';
+import {
+  COMPLIANCE_STATUS_CLAIM,
+  CVM_ATTESTATION_TYPE_CLAIM,
+  CVM_COMPLIANCE_STATUS_CLAIM,
+  CVM_IS_DEBUGGABLE_CLAIM,
+  HOSTDATA_CLAIM,
+  IS_DEBUGGABLE_CLAIM,
+  ISOLATION_TEE_CLAIM,
+  SEVSNP_ATTESTATION_TYPE,
+} from './claims.ts';
 import { serializePolicy } from './encoding.ts';
 import { ReleasePolicyError } from './errors.ts';
 import { MAX_POLICY_BYTES, MAX_POLICY_DIGESTS } from './limits.ts';
@@ -23,6 +32,15 @@ export interface ReleasePolicyInput {
   baseClaims?: readonly BaseClaim[];
 }
 
+/** What a node-mode SecureKey admits: Azure-compliant SEV-SNP confidential VMs attested by these issuers. */
+export interface ConfidentialVmPolicyInput {
+  authorities: readonly string[];
+  /** Admitted `x-ms-isolation-tee.x-ms-compliance-status` values, e.g. azure-compliant-cvm. */
+  complianceStatuses: readonly string[];
+  /** Further conditions, typically `x-ms-azurevm-*` claims (secure boot, OS); dots walk into nested claims. */
+  baseClaims?: readonly BaseClaim[];
+}
+
 /**
  * The hostdata a policy wants while a SecureKey admits no digest yet. The key must still get a policy:
  * an exportable key cannot be created without one (AKV.SKR.1004). Sixty-four zeros would be the obvious
@@ -33,7 +51,8 @@ export interface ReleasePolicyInput {
 export const NO_DIGEST = 'securekey:no-digest-admitted';
 
 const DIGEST = /^[0-9a-f]{64}$/;
-const RESERVED_CLAIMS = [HOSTDATA_CLAIM, COMPLIANCE_STATUS_CLAIM, IS_DEBUGGABLE_CLAIM];
+const POD_CLAIMS = [HOSTDATA_CLAIM, COMPLIANCE_STATUS_CLAIM, IS_DEBUGGABLE_CLAIM];
+const CVM_CLAIMS = [CVM_ATTESTATION_TYPE_CLAIM, CVM_COMPLIANCE_STATUS_CLAIM, CVM_IS_DEBUGGABLE_CLAIM];
 
 function sortedUnique(values: Iterable<string>): string[] {
   return [...new Set(values)].sort();
@@ -99,7 +118,7 @@ function digests(input: readonly unknown[]): string[] {
 function statuses(input: readonly unknown[]): string[] {
   if (input.length === 0) {
     throw new ReleasePolicyError('no-compliance-statuses', 'no compliance status given', {
-      hint: 'AKS confidential containers report azure-signed-katacc-uvm, Confidential ACI azure-compliant-uvm',
+      hint: 'AKS confidential containers report azure-signed-katacc-uvm, Confidential ACI azure-compliant-uvm, Azure confidential VMs azure-compliant-cvm',
     });
   }
   return sortedUnique(
@@ -112,7 +131,31 @@ function statuses(input: readonly unknown[]): string[] {
   );
 }
 
-function baseClaims(input: readonly unknown[]): BaseClaim[] {
+/** How a base claim may not be used in one policy form: the claims it sets itself, and misplaced ones. */
+interface ClaimRules {
+  reserved: readonly string[];
+  reservedHint: string;
+  /** Why a claim can never be met in this form's tokens, with the fix; undefined when it can. */
+  misplaced?(claim: string): string | undefined;
+}
+
+const POD_RULES: ClaimRules = {
+  reserved: POD_CLAIMS,
+  reservedHint: 'admit digests through digests and compliance statuses through complianceStatuses',
+};
+
+const CVM_RULES: ClaimRules = {
+  reserved: CVM_CLAIMS,
+  reservedHint: 'admit compliance statuses through complianceStatuses',
+  // A confidential-VM token carries the SEV-SNP claims only inside x-ms-isolation-tee: at the top level
+  // the condition would never hold, and the key could never be released.
+  misplaced: (claim) =>
+    claim === COMPLIANCE_STATUS_CLAIM || claim.startsWith('x-ms-sevsnpvm-')
+      ? `a confidential-VM token has ${claim} only inside ${ISOLATION_TEE_CLAIM}: write ${ISOLATION_TEE_CLAIM}.${claim}`
+      : undefined,
+};
+
+function baseClaims(input: readonly unknown[], rules: ClaimRules): BaseClaim[] {
   const byName = new Map<string, string>();
   input.forEach((c, i) => {
     const where = `baseClaims[${i}]`;
@@ -128,14 +171,16 @@ function baseClaims(input: readonly unknown[]): BaseClaim[] {
         hint: 'write Booleans and numbers in string form, e.g. "false" or "0"; the vault compares string forms',
       });
     }
-    if (RESERVED_CLAIMS.includes(claim)) {
+    if (rules.reserved.includes(claim)) {
       throw new ReleasePolicyError(
         'bad-claim',
         `${where} sets ${claim}, which the policy always sets itself`,
-        {
-          hint: 'admit digests through digests and compliance statuses through complianceStatuses',
-        },
+        { hint: rules.reservedHint },
       );
+    }
+    const misplaced = rules.misplaced?.(claim);
+    if (misplaced !== undefined) {
+      throw new ReleasePolicyError('bad-claim', `${where} can never hold`, { hint: misplaced });
     }
     const earlier = byName.get(claim);
     if (earlier !== undefined && earlier !== equals) {
@@ -160,7 +205,7 @@ export function buildPolicy(input: ReleasePolicyInput): ReleasePolicy {
   const auths = authorities(list(input.authorities, 'authorities'));
   const admitted = digests(list(input.digests, 'digests'));
   const status = statuses(list(input.complianceStatuses, 'complianceStatuses'));
-  const extra = baseClaims(list(input.baseClaims ?? [], 'baseClaims'));
+  const extra = baseClaims(list(input.baseClaims ?? [], 'baseClaims'), POD_RULES);
   const hostdata = admitted.length === 0 ? [NO_DIGEST] : admitted;
 
   const anyOf: AuthorityEntry[] = [];
@@ -179,17 +224,53 @@ export function buildPolicy(input: ReleasePolicyInput): ReleasePolicy {
       }
     }
   }
-  const policy: ReleasePolicy = { version: BUILD_VERSION, anyOf };
+  return withinLimit(
+    { version: BUILD_VERSION, anyOf },
+    `${auths.length} authorities × ${hostdata.length} hostdata values × ${status.length} compliance statuses`,
+  );
+}
+
+function withinLimit(policy: ReleasePolicy, entries: string): ReleasePolicy {
   const bytes = Buffer.byteLength(serializePolicy(policy));
   if (bytes > MAX_POLICY_BYTES) {
     throw new ReleasePolicyError(
       'policy-too-large',
-      `the policy would be ${bytes} bytes, over our limit of ${MAX_POLICY_BYTES}: ${anyOf.length} entries = ` +
-        `${auths.length} authorities × ${hostdata.length} hostdata values × ${status.length} compliance statuses`,
+      `the policy would be ${bytes} bytes, over our limit of ${MAX_POLICY_BYTES}: ${policy.anyOf.length} entries = ${entries}`,
       {
-        hint: 'admit fewer digests, authorities or compliance statuses, or split workloads across SecureKeys',
+        hint: 'admit fewer digests, authorities, compliance statuses or claims, or split workloads across SecureKeys',
       },
     );
   }
   return policy;
+}
+
+/**
+ * Builds the release policy of a node-mode SecureKey, the form of Microsoft's "Secure Key Release with
+ * confidential VMs" how-to: one authority entry per (authority × compliance status), each `allOf`
+ * `x-ms-isolation-tee.x-ms-attestation-type = sevsnpvm`, `x-ms-isolation-tee.x-ms-compliance-status`, not
+ * debuggable (as pod mode asks), then the base claims. No digests: the node is the TEE, and HOST_DATA of an
+ * Azure CVM is the paravisor's, not a pod's. Same strict flat grammar, ordering and limits as buildPolicy.
+ */
+export function buildConfidentialVmPolicy(input: ConfidentialVmPolicyInput): ReleasePolicy {
+  const auths = authorities(list(input.authorities, 'authorities'));
+  const status = statuses(list(input.complianceStatuses, 'complianceStatuses'));
+  const extra = baseClaims(list(input.baseClaims ?? [], 'baseClaims'), CVM_RULES);
+  const anyOf: AuthorityEntry[] = [];
+  for (const authority of auths) {
+    for (const s of status) {
+      anyOf.push({
+        authority,
+        allOf: [
+          { claim: CVM_ATTESTATION_TYPE_CLAIM, equals: SEVSNP_ATTESTATION_TYPE },
+          { claim: CVM_COMPLIANCE_STATUS_CLAIM, equals: s },
+          { claim: CVM_IS_DEBUGGABLE_CLAIM, equals: 'false' },
+          ...extra.map((c) => ({ claim: c.claim, equals: c.equals })),
+        ],
+      });
+    }
+  }
+  return withinLimit(
+    { version: BUILD_VERSION, anyOf },
+    `${auths.length} authorities × ${status.length} compliance statuses`,
+  );
 }

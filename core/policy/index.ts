@@ -4,11 +4,23 @@
  * decide tokens as the vault does (evaluate.ts), and compare policies by hash (hash.ts). Pure: no I/O.
  */
 export { sameAuthority, trimTrailingSlash } from './authority.ts';
-export { buildPolicy, NO_DIGEST, type BaseClaim, type ReleasePolicyInput } from './build.ts';
+export {
+  buildConfidentialVmPolicy,
+  buildPolicy,
+  NO_DIGEST,
+  type BaseClaim,
+  type ConfidentialVmPolicyInput,
+  type ReleasePolicyInput,
+} from './build.ts';
 export {
   COMPLIANCE_STATUS_CLAIM,
+  CVM_ATTESTATION_TYPE_CLAIM,
+  CVM_COMPLIANCE_STATUS_CLAIM,
+  CVM_IS_DEBUGGABLE_CLAIM,
   HOSTDATA_CLAIM,
   IS_DEBUGGABLE_CLAIM,
+  ISOLATION_TEE_CLAIM,
+  SEVSNP_ATTESTATION_TYPE,
   lookupClaim,
   type ClaimLookup,
 } from './claims.ts';

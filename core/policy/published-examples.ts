@@ -137,3 +137,100 @@ export function maaContainerClaims(overrides: Record<string, unknown> = {}): Rec
     ...overrides,
   };
 }
+
+/**
+ * MicrosoftDocs/azure-docs `articles/confidential-computing/skr-flow-confidential-vm-sev-snp.md` ("Secure
+ * Key Release with Confidential VMs How To Guide"): the `release_policy` a real Key Vault returned from
+ * `release` for the guide's `cvm-release-policy.json`, verbatim. Its data decodes to the flat form with
+ * nested claim names: `x-ms-isolation-tee.x-ms-attestation-type = sevsnpvm` and
+ * `x-ms-isolation-tee.x-ms-compliance-status = azure-compliant-cvm`, at the sharedweu authority.
+ */
+export const CVM_HOWTO_RELEASE_POLICY = {
+  data: 'eyJ2ZXJzaW9uIjoiMS4wLjAiLCJhbnlPZiI6W3siYXV0aG9yaXR5IjoiaHR0cHM6Ly9zaGFyZWR3ZXUud2V1LmF0dGVzdC5henVyZS5uZXQiLCJhbGxPZiI6W3siY2xhaW0iOiJ4LW1zLWlzb2xhdGlvbi10ZWUueC1tcy1hdHRlc3RhdGlvbi10eXBlIiwiZXF1YWxzIjoic2V2c25wdm0ifSx7ImNsYWltIjoieC1tcy1pc29sYXRpb24tdGVlLngtbXMtY29tcGxpYW5jZS1zdGF0dXMiLCJlcXVhbHMiOiJhenVyZS1jb21wbGlhbnQtY3ZtIn1dfV19',
+  immutable: false,
+};
+
+/**
+ * The body of the guest-attestation token in the same guide (an Ubuntu 20.04 CVM attested at sharedweu
+ * through `AzureGuest`): the VM's claims at the top level (`x-ms-attestation-type: azurevm`,
+ * `x-ms-azurevm-*`), the SEV-SNP claims inside `x-ms-isolation-tee`, and the TPM-held key the vault wraps
+ * to in `x-ms-runtime.keys`. Values the guide elides ("..") are kept elided: no policy tests them.
+ */
+export function maaConfidentialVmClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    exp: 1671865218,
+    iat: 1671836418,
+    iss: 'https://sharedweu.weu.attest.azure.net',
+    jti: 'ce395e5de9c638d384cd3bd06041e674edee820305596bba3029175af2018da0',
+    nbf: 1671836418,
+    secureboot: true,
+    'x-ms-attestation-type': 'azurevm',
+    'x-ms-azurevm-attestation-protocol-ver': '2.0',
+    'x-ms-azurevm-attested-pcrs': [0, 1, 2, 3, 4, 5, 6, 7],
+    'x-ms-azurevm-bootdebug-enabled': false,
+    'x-ms-azurevm-dbvalidated': true,
+    'x-ms-azurevm-dbxvalidated': true,
+    'x-ms-azurevm-debuggersdisabled': true,
+    'x-ms-azurevm-default-securebootkeysvalidated': true,
+    'x-ms-azurevm-elam-enabled': false,
+    'x-ms-azurevm-flightsigning-enabled': false,
+    'x-ms-azurevm-hvci-policy': 0,
+    'x-ms-azurevm-hypervisordebug-enabled': false,
+    'x-ms-azurevm-is-windows': false,
+    'x-ms-azurevm-kerneldebug-enabled': false,
+    'x-ms-azurevm-osbuild': 'NotApplication',
+    'x-ms-azurevm-osdistro': 'Ubuntu',
+    'x-ms-azurevm-ostype': 'Linux',
+    'x-ms-azurevm-osversion-major': 20,
+    'x-ms-azurevm-osversion-minor': 4,
+    'x-ms-azurevm-signingdisabled': true,
+    'x-ms-azurevm-testsigning-enabled': false,
+    'x-ms-azurevm-vmid': '6506B531-1634-431E-99D2-42B7D3414AD0',
+    'x-ms-isolation-tee': {
+      'x-ms-attestation-type': 'sevsnpvm',
+      'x-ms-compliance-status': 'azure-compliant-cvm',
+      'x-ms-runtime': {
+        keys: [{ e: 'AQAB', key_ops: ['encrypt'], kid: 'HCLAkPub', kty: 'RSA', n: 'tXkRLAABQ7vgX96..1OQ' }],
+        'vm-configuration': {
+          'console-enabled': true,
+          'current-time': 1671835548,
+          'secure-boot': true,
+          'tpm-enabled': true,
+          vmUniqueId: '6506B531-1634-431E-99D2-42B7D3414AD0',
+        },
+      },
+      'x-ms-sevsnpvm-authorkeydigest': '0000000000000..00',
+      'x-ms-sevsnpvm-bootloader-svn': 3,
+      'x-ms-sevsnpvm-familyId': '01000000000000000000000000000000',
+      'x-ms-sevsnpvm-guestsvn': 2,
+      'x-ms-sevsnpvm-hostdata': '0000000000000000000000000000000000000000000000000000000000000000',
+      'x-ms-sevsnpvm-idkeydigest': '57486a44..96',
+      'x-ms-sevsnpvm-imageId': '02000000000000000000000000000000',
+      'x-ms-sevsnpvm-is-debuggable': false,
+      'x-ms-sevsnpvm-launchmeasurement': 'ad6de16..23',
+      'x-ms-sevsnpvm-microcode-svn': 115,
+      'x-ms-sevsnpvm-migration-allowed': false,
+      'x-ms-sevsnpvm-reportdata': 'c6500..0000000',
+      'x-ms-sevsnpvm-reportid': 'cf5ea742f08cb45240e8ad4..7eb7c6c86da6493',
+      'x-ms-sevsnpvm-smt-allowed': true,
+      'x-ms-sevsnpvm-snpfw-svn': 8,
+      'x-ms-sevsnpvm-tee-svn': 0,
+      'x-ms-sevsnpvm-vmpl': 0,
+    },
+    'x-ms-policy-hash': 'wm9mHlvTU82e8UqoOy1..RSNkfe99-69IYDq9eWs',
+    'x-ms-runtime': {
+      'client-payload': { nonce: '' },
+      keys: [
+        {
+          e: 'AQAB',
+          key_ops: ['encrypt'],
+          kid: 'TpmEphemeralEncryptionKey',
+          kty: 'RSA',
+          n: 'kVTLSwAAQpg..Q',
+        },
+      ],
+    },
+    'x-ms-ver': '1.0',
+    ...overrides,
+  };
+}
