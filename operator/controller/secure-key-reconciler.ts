@@ -21,7 +21,9 @@ import {
 import {
   desiredDigests,
   findCondition,
+  isNodeMode,
   mustListVersions,
+  noPodDigests,
   nextStatus,
   ownershipRefusal,
   planReleasePolicy,
@@ -142,15 +144,17 @@ export class SecureKeyReconciler {
         checkAuthorities(sk.spec.attestation.authorities, this.d.allowedAuthorities);
       const pods = this.d.pods(namespace);
       const admission = this.d.podAdmission ?? DEFAULT_POD_ADMISSION;
-      desired = desiredDigests({
-        secureKey: sk,
-        pods,
-        previous: sk.status?.policy?.digests,
-        previousProposals: sk.status?.proposals,
-        now,
-        admission,
-        approvals: await approvalVerdicts(sk, pods, admission, now, this.d.verifyApproval),
-      });
+      desired = isNodeMode(sk)
+        ? noPodDigests()
+        : desiredDigests({
+            secureKey: sk,
+            pods,
+            previous: sk.status?.policy?.digests,
+            previousProposals: sk.status?.proposals,
+            now,
+            admission,
+            approvals: await approvalVerdicts(sk, pods, admission, now, this.d.verifyApproval),
+          });
     } catch (err) {
       // A spec the core cannot work with (e.g. a selector the API server let through): keep what the
       // vault has, say why in status, and wait for the spec to change.

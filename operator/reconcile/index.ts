@@ -15,9 +15,11 @@ export { ANNOTATION_PREFIX, INJECT_LABEL, INJECT_LABEL_VALUE, POLICY_ANNOTATION_
 export { desiredDigests } from './desired-digests.ts';
 export type { DesiredDigests, DesiredDigestsInput, PodProblem, RefusedPod } from './desired-digests.ts';
 export { parseDuration } from './duration.ts';
+export { isNodeMode, noPodDigests, nodePolicySummary } from './node-mode.ts';
 export { ReconcileError, type ReconcileErrorKind } from './errors.ts';
 export {
   DEFAULT_COMPLIANCE_STATUSES,
+  NODE_COMPLIANCE_STATUSES,
   planReleasePolicy,
   type ReleasePolicyPlan,
 } from './release-policy-plan.ts';

@@ -3,6 +3,7 @@ import type { SecureKey } from '../../core/api/securekey.generated.ts';
 import { desiredDigests } from './desired-digests.ts';
 import { DEFAULT_POD_ADMISSION } from '../../core/workload/pod-admission.ts';
 import { nextStatus, type NextStatusInput } from './next-status.ts';
+import { noPodDigests } from './node-mode.ts';
 import { planReleasePolicy } from './release-policy-plan.ts';
 import { statusChanged } from './status-diff.ts';
 import { pod, secureKey } from '../../test/support/reconcile.ts';
@@ -61,6 +62,24 @@ describe('nextStatus', () => {
     expect(status.policy?.syncedAt).toBe('2026-11-22T12:00:00Z');
     expect(status.policy?.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(status.conditions?.find((c) => c.type === 'PodsAdmitted')?.message).toContain('shop/b');
+  });
+
+  it('node mode: no pod conditions, digests or proposals; PolicySynced says what the policy admits', () => {
+    const sk = secureKey({}, { mode: 'Node' });
+    const plan = planReleasePolicy(sk, []);
+    const status = nextStatus({ ...input(sk), desired: noPodDigests(), plan });
+    expect(types({ ...sk, status })).toEqual({
+      KeyReady: ['True', 'KeyAvailable'],
+      PolicySynced: ['True', 'PolicySynced'],
+      Ready: ['True', 'Ready'],
+    });
+    expect(status.conditions?.find((c) => c.type === 'PolicySynced')?.message).toBe(
+      'release policy admits SEV-SNP confidential VMs (azure-compliant-cvm) attested by 1 authority; ' +
+        'the node agent serves the key to the pods this SecureKey admits',
+    );
+    expect(status.policy).toEqual({ hash: plan.ok ? plan.hash : '', syncedAt: '2026-11-22T12:00:00Z' });
+    expect(status.proposals).toBeUndefined();
+    expect(status.proposalCount).toBeUndefined();
   });
 
   it('is stable: the same world later gives an identical status (so nothing is written)', () => {

@@ -10,6 +10,7 @@ import {
   type Reason,
 } from './conditions.ts';
 import type { DesiredDigests } from './desired-digests.ts';
+import { isNodeMode, nodePolicySummary } from './node-mode.ts';
 import type { ReleasePolicyPlan } from './release-policy-plan.ts';
 import type { ObservedKey, VaultAction } from './vault-action.ts';
 
@@ -159,7 +160,9 @@ function policyCondition(input: NextStatusInput): ConditionInput {
     type: CONDITION_TYPES.PolicySynced,
     status: 'True',
     reason: REASONS.PolicySynced,
-    message: `release policy admits ${n} digest${n === 1 ? '' : 's'}`,
+    message: isNodeMode(input.secureKey)
+      ? nodePolicySummary(input.secureKey)
+      : `release policy admits ${n} digest${n === 1 ? '' : 's'}`,
   };
 }
 
@@ -177,11 +180,12 @@ export function nextStatus(input: NextStatusInput): SecureKeyStatus {
   const old = secureKey.status ?? {};
   const generation = secureKey.metadata?.generation;
   let conditions = old.conditions;
+  // Node mode admits no pod digests: PodsAdmitted and DigestsApproved would speak of nothing.
+  const node = isNodeMode(secureKey);
   for (const c of [
     keyCondition(input),
     policyCondition(input),
-    podsCondition(desired),
-    approvalCondition(secureKey, desired),
+    ...(node ? [] : [podsCondition(desired), approvalCondition(secureKey, desired)]),
   ]) {
     conditions = setCondition(conditions, c, generation, now);
   }
@@ -207,7 +211,7 @@ export function nextStatus(input: NextStatusInput): SecureKeyStatus {
     input.readFailure === undefined &&
     input.writeFailure === undefined &&
     input.action?.type !== 'refuse';
-  status.policy = { digestCount: digests.length, digests };
+  status.policy = node ? {} : { digestCount: digests.length, digests };
   if (desired.proposed.length > 0) {
     status.proposals = desired.proposed
       .slice(0, MAX_PROPOSALS)
@@ -219,7 +223,7 @@ export function nextStatus(input: NextStatusInput): SecureKeyStatus {
         message,
       }));
   }
-  status.proposalCount = desired.proposed.length;
+  if (!node) status.proposalCount = desired.proposed.length;
   if (synced && plan.ok) {
     status.policy.hash = plan.hash;
     status.policy.syncedAt =

@@ -7,6 +7,7 @@ import {
   ReleasePolicyError,
 } from '../../core/policy/index.ts';
 import { MAX_POLICY_DIGESTS, NO_DIGEST } from '../../core/policy/index.ts';
+import { maaConfidentialVmClaims } from '../../core/policy/published-examples.ts';
 import { planReleasePolicy } from './release-policy-plan.ts';
 import { digests, MAA, secureKey } from '../../test/support/reconcile.ts';
 
@@ -128,5 +129,54 @@ describe('planReleasePolicy', () => {
     expect(r1.ok === false && r1.error.kind).toBe('no-authorities');
     const r2 = planReleasePolicy(secureKey(), ['ABC']);
     expect(r2.ok === false && r2.error.kind).toBe('bad-digest');
+  });
+
+  it('node mode: the confidential-VM form, whatever digests are passed, azure-compliant-cvm by default', () => {
+    const node = secureKey({}, { mode: 'Node' });
+    const plan = ok(planReleasePolicy(node, digests(3)));
+    expect(digestsOf(plan.policy).digests).toEqual([]);
+    expect(plan.policy.anyOf).toEqual([
+      {
+        authority: MAA,
+        allOf: [
+          { claim: 'x-ms-isolation-tee.x-ms-attestation-type', equals: 'sevsnpvm' },
+          { claim: 'x-ms-isolation-tee.x-ms-compliance-status', equals: 'azure-compliant-cvm' },
+          { claim: 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable', equals: 'false' },
+        ],
+      },
+    ]);
+    expect(ok(planReleasePolicy(node, [])).hash).toBe(plan.hash);
+    // The token of Microsoft's CVM how-to, issued by this SecureKey's authority.
+    expect(evaluatePolicy(plan.policy, maaConfidentialVmClaims({ iss: MAA })).allowed).toBe(true);
+  });
+
+  it('node mode: complianceStatuses and x-ms-azurevm-* claims from the spec', () => {
+    const node = secureKey(
+      {},
+      {
+        mode: 'Node',
+        attestation: {
+          authorities: [MAA],
+          complianceStatuses: ['azure-compliant-cvm-next'],
+          claims: [{ claim: 'x-ms-azurevm-default-securebootkeysvalidated', equals: 'true' }],
+        },
+      },
+    );
+    const plan = ok(planReleasePolicy(node, []));
+    const conditions =
+      plan.policy.anyOf[0] && 'allOf' in plan.policy.anyOf[0] ? plan.policy.anyOf[0].allOf : [];
+    expect(conditions).toContainEqual({
+      claim: 'x-ms-isolation-tee.x-ms-compliance-status',
+      equals: 'azure-compliant-cvm-next',
+    });
+    expect(conditions).toContainEqual({
+      claim: 'x-ms-azurevm-default-securebootkeysvalidated',
+      equals: 'true',
+    });
+    const token = maaConfidentialVmClaims({
+      iss: MAA,
+      'x-ms-azurevm-default-securebootkeysvalidated': false,
+    });
+    expect(evaluatePolicy(plan.policy, token).allowed).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { POLICY_ANNOTATIONS } from '../../../core/digest/index.ts';
 import { digestsOf, NO_DIGEST, parsePolicyJson } from '../../../core/policy/index.ts';
 import { policy } from '../../support/reconcile.ts';
 import { MIRROR_POD_ANNOTATION } from '../../../core/workload/observed-pod.ts';
-import { eventually, RUNC, startHarness, type Harness } from './harness.ts';
+import { eventually, MAA, RUNC, startHarness, type Harness } from './harness.ts';
 
 const ANNOTATION = POLICY_ANNOTATIONS['kata-agent-policy'];
 
@@ -77,6 +77,35 @@ describe('operator reconcile on a real API server with the simulated Managed HSM
     expect(sk.status?.observedGeneration).toBe(sk.metadata?.generation);
     const created = await events(h, 'base');
     expect(created.map((e) => e.reason)).toContain('KeyCreated');
+  });
+
+  it('node mode: the vault gets the confidential-VM policy, and a selected pod adds no digest', async () => {
+    await h.createSecureKey('node', { mode: 'Node' });
+    await eventually(async () => condition(await h.getSecureKey('node'), 'Ready')?.status === 'True');
+    const pod = policy('package node');
+    await h.createPod('node-a', { [ANNOTATION]: pod.annotation }, { app: 'node' });
+    const policyJson = vaultPolicyJson(h, 'node')!;
+    expect(JSON.parse(policyJson)).toEqual({
+      version: '1.0.0',
+      anyOf: [
+        {
+          authority: MAA,
+          allOf: [
+            { claim: 'x-ms-isolation-tee.x-ms-attestation-type', equals: 'sevsnpvm' },
+            { claim: 'x-ms-isolation-tee.x-ms-compliance-status', equals: 'azure-compliant-cvm' },
+            { claim: 'x-ms-isolation-tee.x-ms-sevsnpvm-is-debuggable', equals: 'false' },
+          ],
+        },
+      ],
+    });
+    // A pod event reconciles the SecureKey again: still no digest, no pod conditions, the same policy.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const sk = await h.getSecureKey('node');
+    expect(vaultPolicyJson(h, 'node')).toBe(policyJson);
+    expect(sk?.status?.conditions?.map((c) => c.type).sort()).toEqual(['KeyReady', 'PolicySynced', 'Ready']);
+    expect(condition(sk, 'PolicySynced')?.message).toMatch(/^release policy admits SEV-SNP confidential VMs/);
+    expect(sk?.status?.policy?.digests).toBeUndefined();
+    expect(sk?.status?.policy?.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('puts an opt-in pod’s digest into the vault policy within a second, and keeps it for the retention after the pod goes', async () => {
