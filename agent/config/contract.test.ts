@@ -55,7 +55,9 @@ function injected(
     spec: { containers: [{ name: 'app', image: 'app', ...app }] },
   };
   const settings = agentSettings({ image: 'agent', ...input });
-  const result = injectAgent(pod, KEYS, settings);
+  // Node mode is served only for node-mode SecureKeys.
+  const keys = mode === 'node' ? KEYS.map((k) => ({ ...k, mode: 'Node' as const })) : KEYS;
+  const result = injectAgent(pod, keys, settings);
   expect(result.changed).toBe(true);
   const spec = result.pod['spec'] as { initContainers: Container[] };
   const agent = spec.initContainers[0]!;

@@ -7,6 +7,8 @@ export type InjectErrorKind =
   | 'conflict'
   /** A Kata policy was generated before injection: mutating now would break the measured policy. */
   | 'policy-before-injection'
+  /** The pod's agent mode and its SecureKeys' deployment modes disagree, or its SecureKeys disagree. */
+  | 'mode-mismatch'
   /** A key names a SecureKey that does not exist (or is not ready). */
   | 'unknown-securekey'
   /** The app would run as a uid that cannot read the key files, and shares no group with them (ADR 21). */

@@ -1,5 +1,6 @@
 /** Getting the agent into pods: annotations, key requests, the mutation, and the patch that expresses it. */
 export * from './agent-contract.ts';
+export { agentModeFor } from './agent-mode.ts';
 export * from './annotations.ts';
 export { InjectError, type InjectErrorKind } from './errors.ts';
 export { keyFileAccess, type KeyFileAccess } from './key-file-access.ts';

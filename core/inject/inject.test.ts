@@ -196,11 +196,28 @@ describe('injectAgent', () => {
       ...settings,
       node: { url: 'https://securekey-node.securekey-system.svc:8443', caConfigMap: 'securekey-node-ca' },
     };
+    // The SecureKey's mode decides: no annotation needed (and `node` agrees with it).
     const r = injectAgent(
-      pod({ 'securekey.io/key-db': 'db-key', 'securekey.io/agent-mode': 'node' }),
-      [key('db')],
+      pod({ 'securekey.io/key-db': 'db-key' }),
+      [key('db', { mode: 'Node' })],
       nodeSettings,
     );
+    expect(
+      injectAgent(
+        pod({ 'securekey.io/key-db': 'db-key', 'securekey.io/agent-mode': 'node' }),
+        [key('db', { mode: 'Node' })],
+        nodeSettings,
+      ).pod,
+    ).toEqual({
+      ...r.pod,
+      metadata: {
+        ...(r.pod['metadata'] as object),
+        annotations: {
+          ...((r.pod['metadata'] as { annotations: object }).annotations as object),
+          'securekey.io/agent-mode': 'node',
+        },
+      },
+    });
     const spec = r.pod['spec'] as {
       initContainers: Array<Record<string, unknown>>;
       volumes: Array<Record<string, unknown>>;
@@ -219,15 +236,40 @@ describe('injectAgent', () => {
       'securekey-node-ca',
     ]);
     expect(JSON.stringify(spec.volumes)).toContain('"audience":"securekey-node"');
+    expect(spec.volumes.find((v) => v['name'] === 'securekey-node-ca')).toEqual({
+      name: 'securekey-node-ca',
+      configMap: { name: 'securekey-node-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+    });
     refusedWith(
       'bad-annotation',
+      () => injectAgent(pod({ 'securekey.io/key-db': 'db-key' }), [key('db', { mode: 'Node' })], settings),
+      /SecureKey db-key serves node mode, but node mode needs the node agent/,
+    );
+  });
+
+  it('refuses an agent mode its SecureKeys do not serve, and a pod mixing the two modes', () => {
+    const nodeSettings = { ...settings, node: { url: 'https://n.invalid:8443', caConfigMap: 'ca' } };
+    const asking = (mode: string) =>
+      pod({ 'securekey.io/key-db': 'db-key', 'securekey.io/agent-mode': mode });
+    refusedWith(
+      'mode-mismatch',
+      () => injectAgent(asking('sidecar'), [key('db', { mode: 'Node' })], nodeSettings),
+      /agent-mode: sidecar, but SecureKey db-key serves node mode: its keys come from the node agent/,
+    );
+    refusedWith(
+      'mode-mismatch',
+      () => injectAgent(asking('node'), [key('db', { mode: 'Pod' })], nodeSettings),
+      /agent-mode: node, but SecureKey db-key serves pod mode: the node agent does not release its key/,
+    );
+    refusedWith(
+      'mode-mismatch',
       () =>
         injectAgent(
-          pod({ 'securekey.io/key-db': 'db-key', 'securekey.io/agent-mode': 'node' }),
-          [key('db')],
-          settings,
+          pod({ 'securekey.io/key-db': 'db-key', 'securekey.io/key-log': 'log-key' }),
+          [key('db', { mode: 'Node' }), key('log', { secureKey: 'log-key' })],
+          nodeSettings,
         ),
-      /node mode needs the node agent/,
+      /node-mode SecureKeys \(db-key\) and of pod-mode SecureKeys \(log-key\): one agent serves one mode/,
     );
   });
 

@@ -3,9 +3,9 @@
  * `securekey inject` both call it; the webhook's JSON patch is the diff of the two. Nothing the user set
  * is overwritten: a clash is an InjectError naming it.
  */
+import type { DeploymentMode } from '../api/securekey.generated.ts';
 import { POLICY_ANNOTATIONS } from '../digest/index.ts';
 import {
-  AGENT_MODES,
   AGENT_OPTIONS,
   flagArg,
   KEYS_MOUNT_PATH,
@@ -17,6 +17,7 @@ import {
   type AgentMode,
   type EvidenceBackend,
 } from './agent-contract.ts';
+import { agentModeFor } from './agent-mode.ts';
 import {
   NODE_CA_MOUNT_PATH,
   NODE_CA_VOLUME,
@@ -25,7 +26,6 @@ import {
   PSP_TOKEN_MOUNT_PATH,
   PSP_TOKEN_VOLUME,
   AGENT_CONTAINER,
-  AGENT_MODE_ANNOTATION,
   KEYS_VOLUME,
   STATUS_ANNOTATION,
   STATUS_INJECTED,
@@ -45,6 +45,8 @@ export interface ResolvedKey extends KeyRequest {
   vaultUrl: string;
   keyName: string;
   authority: string;
+  /** The SecureKey's spec.mode (absent: Pod): node-mode keys come from the node agent (agent-mode.ts). */
+  mode?: DeploymentMode;
 }
 
 export interface EnvVar {
@@ -133,17 +135,14 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
   if ([...initContainers, ...containers].some((c) => c['name'] === AGENT_CONTAINER)) {
     throw new InjectError('conflict', `the pod already has a container named ${AGENT_CONTAINER}`);
   }
-  const mode = (annotations[AGENT_MODE_ANNOTATION] ?? 'init') as AgentMode;
-  if (!(AGENT_MODES as readonly string[]).includes(mode)) {
-    throw new InjectError(
-      'bad-annotation',
-      `annotation ${AGENT_MODE_ANNOTATION}: ${JSON.stringify(mode)} is not one of ${AGENT_MODES.join(', ')}`,
-    );
-  }
+  const mode = agentModeFor(annotations, keys);
   if (mode === 'node' && settings.node === undefined) {
     throw new InjectError(
       'bad-annotation',
-      `annotation ${AGENT_MODE_ANNOTATION}: node mode needs the node agent, which this installation does not configure`,
+      `${keys.some((k) => k.mode === 'Node') ? `SecureKey ${keys[0]?.secureKey ?? ''} serves node mode, but` : 'the pod asks for node mode, but'} node mode needs the node agent, which this installation does not configure`,
+      {
+        hint: 'give the node agent’s URL and the ConfigMap holding its CA (operator: SECUREKEY_NODE_AGENT_URL and SECUREKEY_NODE_AGENT_CA_CONFIGMAP; securekey inject: --node-agent-url and --node-agent-ca-configmap)',
+      },
     );
   }
   const targets = targetContainers(

@@ -69,6 +69,45 @@ describe('admission of pods whose SecureKey the operator would refuse', () => {
   });
 });
 
+describe('admission of pods whose SecureKey serves node mode', () => {
+  const node: AdmissionContext['settings'] = agentSettings({
+    image: 'agent:1',
+    nodeAgentUrl: 'https://securekey-node.securekey-system.svc:8443',
+    nodeAgentCaConfigMap: 'securekey-node-ca',
+  });
+  const nodeKey = (): SecureKey => {
+    const sk = secureKey('https://hsm1.managedhsm.azure.net', 'https://sharedeus.eus.attest.azure.net');
+    sk.spec.mode = 'Node';
+    return sk;
+  };
+  const patched = (response: { patch?: string }) =>
+    JSON.parse(Buffer.from(response.patch ?? '', 'base64').toString('utf8')) as Array<{ value?: unknown }>;
+
+  it('gives the pod the node client, with the node-audience token and the node agent’s CA, by the SecureKey alone', async () => {
+    const { response, outcome } = await admit(review(), { ...context(nodeKey()), settings: node });
+    expect(outcome).toBe('mutated');
+    const patch = JSON.stringify(patched(response));
+    expect(patch).toContain('"args":["node","--key=db=db-key","--format=db=raw","--file=db=db"]');
+    expect(patch).toContain('"audience":"securekey-node"');
+    expect(patch).toContain('"configMap":{"name":"securekey-node-ca"');
+    expect(patch).not.toContain('AzureADTokenExchange');
+  });
+
+  it('denies it where no node agent is configured, and a pod-mode SecureKey asked for in node mode', async () => {
+    const unconfigured = await admit(review(), context(nodeKey()));
+    expect(unconfigured.outcome).toBe('denied');
+    expect(unconfigured.response.status?.message).toMatch(
+      /SecureKey db-key serves node mode, but node mode needs/,
+    );
+    const podMode = review();
+    const meta = (podMode.request?.object as { metadata: { annotations: Record<string, string> } }).metadata;
+    meta.annotations['securekey.io/agent-mode'] = 'node';
+    const sk = secureKey('https://hsm1.managedhsm.azure.net', 'https://sharedeus.eus.attest.azure.net');
+    const denied = await admit(podMode, { ...context(sk), settings: node });
+    expect(denied.response.status?.message).toMatch(/SecureKey db-key serves pod mode/);
+  });
+});
+
 describe('malformed reviews (counterexamples found by fuzzing)', () => {
   const sk = secureKey('https://hsm1.managedhsm.azure.net', 'https://sharedeus.eus.attest.azure.net');
   type Pod = {

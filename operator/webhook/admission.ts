@@ -4,6 +4,7 @@
  * and encodes (vault-k8s's split).
  */
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
+import { deploymentModeOf } from '../../core/api/mode.ts';
 import {
   diff,
   INJECT_LABEL,
@@ -151,7 +152,13 @@ export async function admit(
       if (authority === undefined) {
         throw new InjectError('unknown-securekey', `SecureKey ${r.secureKey} names no attestation authority`);
       }
-      keys.push({ ...r, vaultUrl: sk.spec.vault.url, keyName: sk.spec.key.name, authority });
+      keys.push({
+        ...r,
+        vaultUrl: sk.spec.vault.url,
+        keyName: sk.spec.key.name,
+        authority,
+        mode: deploymentModeOf(sk),
+      });
     }
     const result = injectAgent(pod, keys, ctx.settings);
     if (!result.changed) return allow('unchanged');

@@ -59,6 +59,20 @@ describe('mutating webhook on a real API server', () => {
         },
       },
     });
+    await http.expect('POST', secureKeyPath(NS), [201], {
+      body: {
+        apiVersion: 'securekey.io/v1alpha1',
+        kind: 'SecureKey',
+        metadata: { name: 'node-key' },
+        spec: {
+          mode: 'Node',
+          vault: { url: 'https://contoso.managedhsm.azure.net' },
+          key: { name: 'node', type: 'oct-HSM', size: 256 },
+          attestation: { authorities: ['https://sharedeus.eus.attest.azure.net'] },
+          workloads: { podSelector: { matchLabels: { app: 'node' } } },
+        },
+      },
+    });
     const { tls } = planWebhookTls(undefined, ['127.0.0.1'], new Date());
     server = await startWebhookServer({
       host: '127.0.0.1',
@@ -72,6 +86,8 @@ describe('mutating webhook on a real API server', () => {
           tenantId: 't',
           clientId: 'c',
           evidence: 'sev-guest',
+          nodeAgentUrl: 'https://securekey-node.securekey-system.svc:8443',
+          nodeAgentCaConfigMap: 'securekey-node-ca',
         }),
         excludedNamespaces: new Set(['kube-system', 'securekey-system']),
         resolve: async (ns, name) => {
@@ -179,6 +195,27 @@ describe('mutating webhook on a real API server', () => {
     expect(second.spec.containers).toEqual(first.spec.containers);
     expect(outcomes()).toMatch(
       /securekey_webhook_admission_duration_seconds_count\{outcome="unchanged"\} [1-9]/,
+    );
+  });
+
+  it('gives a pod of a node-mode SecureKey the node client: node token, node agent CA, no Azure identity', async () => {
+    const created = await http.expect<PodJson>('POST', `/api/v1/namespaces/${NS}/pods`, [201], {
+      query: { dryRun: 'All' },
+      body: pod('node-app', { 'securekey.io/key-db': 'node-key' }),
+    });
+    const agent = created.spec.initContainers?.[0];
+    expect(agent?.name).toBe(AGENT_CONTAINER);
+    expect(agent?.args).toEqual(['node', '--key=db=node-key', '--format=db=raw', '--file=db=db']);
+    const volumes = JSON.stringify(created.spec.volumes);
+    expect(volumes).toContain('"audience":"securekey-node"');
+    expect(volumes).toContain('"name":"securekey-node-ca"');
+    expect(volumes).not.toContain('AzureADTokenExchange');
+    const mixed = await http.request<{ message: string }>('POST', `/api/v1/namespaces/${NS}/pods`, {
+      body: pod('mixed', { 'securekey.io/key-db': 'node-key', 'securekey.io/key-log': 'db-key' }),
+    });
+    expect(mixed.status).toBe(403);
+    expect(mixed.body.message).toMatch(
+      /node-mode SecureKeys \(node-key\) and of pod-mode SecureKeys \(db-key\)/,
     );
   });
 
