@@ -97,6 +97,79 @@ describe('securekey inject', () => {
     expect(r.err).toContain('policy annotation but no SecureKey agent');
   });
 
+  it('node mode: the SecureKey’s mode picks the node client, pointed at the node agent given', async () => {
+    const nodeKey = SECUREKEY.replace('spec:\n', 'spec:\n  mode: Node\n');
+    const node = ['--node-agent-url', 'https://securekey-node.securekey-system.svc:8443'];
+    const ca = ['--node-agent-ca-configmap', 'securekey-node-ca'];
+    const r = await run(
+      'inject',
+      '-f',
+      file('nk.yaml', nodeKey),
+      '-f',
+      file('d.yaml', DEPLOYMENT),
+      ...IMAGE,
+      ...node,
+      ...ca,
+    );
+    expect(r.code, r.err).toBe(0);
+    const template = parseAllDocuments(r.out)
+      .map((d) => d.toJS() as { kind: string; spec: { template: { spec: Record<string, unknown> } } })
+      .find((d) => d.kind === 'Deployment')!.spec.template.spec;
+    const agent = (
+      template['initContainers'] as Array<{ args: string[]; env: Array<{ name: string; value: string }> }>
+    )[0]!;
+    expect(agent.args).toEqual(['node', '--key=db=db-key', '--format=db=pem', '--file=db=db']);
+    expect(agent.env).toContainEqual({
+      name: 'SECUREKEY_NODE_AGENT_URL',
+      value: 'https://securekey-node.securekey-system.svc:8443',
+    });
+    expect(JSON.stringify(agent.env)).not.toContain('AZURE_CLIENT_ID');
+    const volumes = JSON.stringify(template['volumes']);
+    expect(volumes).toContain('"audience":"securekey-node"');
+    expect(volumes).toContain('"configMap":{"name":"securekey-node-ca"');
+
+    // Without the node agent's address, or asking a pod-mode SecureKey for node mode: refused by name.
+    const unset = await run(
+      'inject',
+      '-f',
+      file('nk.yaml', nodeKey),
+      '-f',
+      file('d.yaml', DEPLOYMENT),
+      ...IMAGE,
+    );
+    expect(unset.code).toBe(1);
+    expect(unset.err).toContain('SecureKey db-key serves node mode, but node mode needs the node agent');
+    expect(unset.err).toContain('--node-agent-url and --node-agent-ca-configmap');
+    const asked = DEPLOYMENT.replace('securekey.io/format-db: pem', 'securekey.io/agent-mode: node');
+    const mismatch = await run(
+      'inject',
+      '-f',
+      file('sk.yaml', SECUREKEY),
+      '-f',
+      file('a.yaml', asked),
+      ...IMAGE,
+      ...node,
+      ...ca,
+    );
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.err).toContain(
+      'SecureKey db-key serves pod mode: the node agent does not release its key',
+    );
+    const half = await run('inject', '-f', file('d.yaml', DEPLOYMENT), ...IMAGE, ...node);
+    expect(half.code).toBe(2);
+    expect(half.err).toContain('--node-agent-url and --node-agent-ca-configmap go together');
+    const typo = await run(
+      'inject',
+      '-f',
+      file('t.yaml', SECUREKEY.replace('spec:\n', 'spec:\n  mode: node\n')),
+      '-f',
+      file('d.yaml', DEPLOYMENT),
+      ...IMAGE,
+    );
+    expect(typo.code).toBe(1);
+    expect(typo.err).toContain('spec.mode is "node", not one of Pod, Node');
+  });
+
   it('needs the agent image', async () => {
     const r = await run('inject', '-f', file('d.yaml', DEPLOYMENT));
     expect(r.code).toBe(2);

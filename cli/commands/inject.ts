@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import type { SecureKey } from '../../core/api/securekey.generated.ts';
+import { DEPLOYMENT_MODES, SCHEMA_DEFAULTS, type SecureKey } from '../../core/api/securekey.generated.ts';
 import {
   INJECT_LABEL,
   INJECT_LABEL_VALUE,
@@ -19,13 +19,17 @@ import { UsageError, type Io } from '../io.ts';
 
 export const usage = `securekey inject -f <file|dir|-> [-f …] --agent-image <image> [--tenant-id <id>]
   [--client-id <id>] [--authority-host <url>] [--evidence <backend>] [-o yaml|json]
-  [--psp-url <url> --simulators-ca <file>]
+  [--node-agent-url <url> --node-agent-ca-configmap <name>] [--psp-url <url> --simulators-ca <file>]
 
 Adds the SecureKey agent to every pod template that asks for keys (securekey.io/key-<alias>
 annotations): the same mutation the webhook makes. Run it BEFORE generating the confidential-containers
 policy (az confcom katapolicygen), so the policy measures the agent and its arguments; the webhook then
 leaves these pods alone. SecureKeys named by the annotations must be among the manifests given. Prints
 all documents, changed or not.
+
+Node mode: a pod asking for keys of a SecureKey with spec.mode Node gets the node client, which fetches
+them from the node agent; --node-agent-url (its node-local Service URL) and --node-agent-ca-configmap
+(the ConfigMap whose ca.crt its certificate chains to) say where, as the webhook's configuration does.
 
 SIMULATORS ONLY: --psp-url and --simulators-ca (the chart's securekey-simulators-ca Secret, ca.crt) make
 the agent attest through the mock PSP and trust the simulators' CA, as the webhook does when the chart
@@ -40,7 +44,7 @@ type Obj = Record<string, unknown>;
 function secureKeyTarget(
   sk: SecureKey,
   source: string,
-): Pick<ResolvedKey, 'vaultUrl' | 'keyName' | 'authority'> {
+): Pick<ResolvedKey, 'vaultUrl' | 'keyName' | 'authority' | 'mode'> {
   const at = (path: string[]): unknown =>
     path.reduce<unknown>(
       (node, p) => (typeof node === 'object' && node !== null ? (node as Obj)[p] : undefined),
@@ -56,7 +60,15 @@ function secureKeyTarget(
     }
     return v;
   };
+  const mode = at(['spec', 'mode']) ?? SCHEMA_DEFAULTS['spec.mode'];
+  if (!(DEPLOYMENT_MODES as readonly unknown[]).includes(mode)) {
+    throw new ManifestError(
+      'bad-manifest',
+      `${source} SecureKey/${sk.metadata?.name}: spec.mode is ${JSON.stringify(mode)}, not one of ${DEPLOYMENT_MODES.join(', ')}`,
+    );
+  }
   return {
+    mode: mode as ResolvedKey['mode'],
     vaultUrl: text(['spec', 'vault', 'url']),
     keyName: text(['spec', 'key', 'name']),
     // As the webhook: a SecureKey that names no attestation authority gives the agent none to ask.
@@ -74,6 +86,8 @@ export function injectCommand(argv: string[], io: Io): number {
       'client-id': { type: 'string' },
       'authority-host': { type: 'string' },
       evidence: { type: 'string' },
+      'node-agent-url': { type: 'string' },
+      'node-agent-ca-configmap': { type: 'string' },
       'psp-url': { type: 'string' },
       'simulators-ca': { type: 'string' },
       output: { type: 'string', short: 'o', default: 'yaml' },
@@ -89,6 +103,14 @@ export function injectCommand(argv: string[], io: Io): number {
   const simulatorsCa = values['simulators-ca'];
   if ((pspUrl === undefined) !== (simulatorsCa === undefined)) {
     throw new UsageError('--psp-url and --simulators-ca go together (simulators only)');
+  }
+  const nodeAgentUrl = values['node-agent-url'];
+  const nodeAgentCaConfigMap = values['node-agent-ca-configmap'];
+  if ((nodeAgentUrl === undefined) !== (nodeAgentCaConfigMap === undefined)) {
+    throw new UsageError('--node-agent-url and --node-agent-ca-configmap go together (node mode)');
+  }
+  if (nodeAgentUrl !== undefined && !/^https:\/\/[^/\s]+/.test(nodeAgentUrl)) {
+    throw new UsageError(`--node-agent-url: ${JSON.stringify(nodeAgentUrl)} is not an https URL`);
   }
   let caPem: string | undefined;
   if (simulatorsCa !== undefined) {
@@ -108,6 +130,7 @@ export function injectCommand(argv: string[], io: Io): number {
     ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
     ...(values['authority-host'] ? { authorityHost: values['authority-host'] } : {}),
     ...(values.evidence ? { evidence: values.evidence } : {}),
+    ...(nodeAgentUrl && nodeAgentCaConfigMap ? { nodeAgentUrl, nodeAgentCaConfigMap } : {}),
     ...(pspUrl && caPem ? { simulators: { pspUrl, pspAudience: 'securekey-psp', caPem } } : {}),
   });
   const docs = loadManifests(files);
