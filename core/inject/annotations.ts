@@ -9,7 +9,8 @@
  *   securekey.io/containers: app,sidecar              containers that get the key volume (default all)
  *   securekey.io/agent-mode: init | sidecar | node   init: fetch once before the app starts (default);
  *                                                    sidecar: a native sidecar that also follows rotation;
- *                                                    node: fetch from the node agent (confidential-VM nodes)
+ *                                                    node: fetch from the node agent (confidential-VM nodes),
+ *                                                    chosen by the SecureKeys' spec.mode (agent-mode.ts)
  *
  * The agent's own arguments and variables are in agent-contract.ts.
  */
