@@ -8,6 +8,7 @@ import {
   approverProblems,
   checkApprovals,
   judgeApprovals,
+  NODE_CONTAINERS_SCHEME,
   parseApprovals,
   signApproval,
   type ApprovalClaims,
@@ -141,6 +142,23 @@ describe('approval signatures', () => {
       approver: 'release-team',
       expiresAt: new Date((nowS + 7200) * 1000),
     });
+  });
+
+  it('reads node-containers approvals, which admit only a node-containers digest', async () => {
+    const node = await signApproval(claims({ scheme: NODE_CONTAINERS_SCHEME }), ci.priv);
+    expect(await verdict(node, { ...ctx, scheme: NODE_CONTAINERS_SCHEME })).toMatchObject({ approved: true });
+    // The same 64 hex characters as a pod's policy digest: not the same statement.
+    expect(await verdict(node)).toMatchObject({ approved: false, reason: 'other-digest' });
+    const pod = await signApproval(claims(), ci.priv);
+    expect(await verdict(pod, { ...ctx, scheme: NODE_CONTAINERS_SCHEME })).toMatchObject({
+      approved: false,
+      reason: 'other-digest',
+    });
+    const other = await signApproval(
+      claims({ scheme: 'node-images' as typeof NODE_CONTAINERS_SCHEME }),
+      ci.priv,
+    );
+    expect(await verdict(other)).toMatchObject({ approved: false, reason: 'malformed' });
   });
 
   it('reports no approval when the pod carries none', async () => {

@@ -12,7 +12,7 @@
  * `judgeApprovals` applies the SecureKey, the pod's digest and the clock to the verified claims.
  */
 import { CompactSign, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { POLICY_SCHEMES, type PolicyScheme } from '../api/securekey.generated.ts';
+import { POLICY_SCHEMES } from '../api/securekey.generated.ts';
 import { SecureKeyError } from '../errors.ts';
 import { jwkThumbprint } from '../keys/jwk-thumbprint.ts';
 
@@ -26,6 +26,14 @@ export const APPROVAL_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'PS256',
 export const MAX_APPROVAL_ANNOTATION_BYTES = 16 * 1024;
 /** At most this many signatures on one pod. */
 export const MAX_APPROVALS_PER_POD = 8;
+/**
+ * Node mode's scheme (ADR 39): the digest is core/workload's containerDigest of the pod's containers,
+ * not a policy digest; a pod-mode SecureKey never compares a policy digest with it.
+ */
+export const NODE_CONTAINERS_SCHEME = 'node-containers';
+/** What an approval may name: a policy scheme (pod mode) or node mode's container digest. */
+export const APPROVAL_SCHEMES = [...POLICY_SCHEMES, NODE_CONTAINERS_SCHEME] as const;
+export type ApprovalScheme = (typeof APPROVAL_SCHEMES)[number];
 /** Clock skew tolerated on `iat` (a signer's clock slightly ahead of the cluster's). */
 const IAT_SKEW_S = 300;
 
@@ -44,8 +52,11 @@ export interface ApprovalClaims {
   namespace: string;
   /** The SecureKeys the pod asks for keys of (names in `namespace`), sorted. */
   secureKeys: string[];
-  scheme: PolicyScheme;
-  /** The pod's policy digest under `scheme`: SEV-SNP HOST_DATA, 64 lowercase hex. */
+  scheme: ApprovalScheme;
+  /**
+   * The pod's digest under `scheme`, 64 lowercase hex: a policy scheme's SEV-SNP HOST_DATA, or
+   * node-containers' container digest.
+   */
   digest: string;
   /** Seconds since the epoch. */
   iat: number;
@@ -186,7 +197,8 @@ function claimsOf(payload: Uint8Array): ApprovalClaims {
   ) {
     bad('secureKeys', 'a list of 1 to 32 SecureKey names');
   }
-  if (!(POLICY_SCHEMES as readonly unknown[]).includes(o['scheme'])) bad('scheme', POLICY_SCHEMES.join(', '));
+  if (!(APPROVAL_SCHEMES as readonly unknown[]).includes(o['scheme']))
+    bad('scheme', APPROVAL_SCHEMES.join(', '));
   if (typeof o['digest'] !== 'string' || !HEX64.test(o['digest']))
     bad('digest', '64 lowercase hex characters');
   if (!Number.isSafeInteger(o['iat'])) bad('iat', 'seconds since the epoch');
@@ -194,7 +206,7 @@ function claimsOf(payload: Uint8Array): ApprovalClaims {
   const claims: ApprovalClaims = {
     namespace: o['namespace'] as string,
     secureKeys: [...(keys as string[])].sort(),
-    scheme: o['scheme'] as PolicyScheme,
+    scheme: o['scheme'] as ApprovalScheme,
     digest: o['digest'] as string,
     iat: o['iat'] as number,
   };
@@ -261,7 +273,7 @@ export interface CheckedApproval {
 export interface ApprovalContext {
   namespace: string;
   secureKey: string;
-  scheme: PolicyScheme;
+  scheme: ApprovalScheme;
   digest: string;
   now: Date;
 }

@@ -1,6 +1,7 @@
 export {
   APPROVAL_ALGORITHMS,
   APPROVAL_ANNOTATION,
+  APPROVAL_SCHEMES,
   APPROVAL_TYPE,
   ApprovalError,
   approverKeyId,
@@ -9,6 +10,7 @@ export {
   judgeApprovals,
   MAX_APPROVAL_ANNOTATION_BYTES,
   MAX_APPROVALS_PER_POD,
+  NODE_CONTAINERS_SCHEME,
   parseApprovals,
   signApproval,
   verifySignature,
@@ -16,6 +18,7 @@ export {
   type ApprovalContext,
   type ApprovalErrorKind,
   type ApprovalRefusalReason,
+  type ApprovalScheme,
   type ApprovalVerdict,
   type Approver,
   type CheckedApproval,
