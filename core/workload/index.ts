@@ -1,8 +1,14 @@
 /**
  * Which pods may lend a SecureKey their policy digest: the pod as the operator keeps it, the label
- * selector, selection and the defence-in-depth refusals. The operator, `securekey explain` and the node
+ * selector, selection and the defence-in-depth refusals, and node mode's container digest. The operator, `securekey explain` and the node
  * agent judge pods with these same rules.
  */
+export {
+  containerDigest,
+  kubeletMismatch,
+  type ContainerDigest,
+  type DigestedContainer,
+} from './container-digest.ts';
 export { WorkloadError, type WorkloadErrorKind } from './errors.ts';
 export { selectorMatches } from './label-selector.ts';
 export {
