@@ -10,8 +10,11 @@ import {
   judgeApprovals,
   parseApprovals,
   verifySignature,
+  NODE_CONTAINERS_SCHEME,
+  type ApprovalContext,
   type Approver,
 } from '../../core/approval/index.ts';
+import { containerDigest } from '../../core/workload/index.ts';
 import { policyDigest } from '../../core/digest/index.ts';
 import { repoRoot } from '../../scripts/cluster/paths.ts';
 import { approveCommand } from './approve.ts';
@@ -261,6 +264,48 @@ describe('securekey approve', () => {
     );
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/Pod\/db: carries no securekey-agent container/);
+  });
+
+  it('signs a node-mode template’s container digest, and refuses unpinned images', async () => {
+    const A = `sha256:${'a'.repeat(64)}`;
+    const B = `sha256:${'b'.repeat(64)}`;
+    const node = (app: string, mode = '\n        securekey.io/agent-mode: node') => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    metadata:
+      labels: {app: web, securekey.io/inject: 'true'}
+      annotations:
+        securekey.io/key-db: db-key${mode}
+    spec:
+      initContainers: [{name: securekey-agent, image: 'reg/agent@${A}', args: [node, --key=db=db-key]}]
+      containers: [{name: app, image: '${app}', command: [/app]}]
+`;
+    const r = await approveText('node.yaml', node(`reg/app@${B}`));
+    expect(r.code).toBe(0);
+    const template = docs(r.out)[0]!['spec'].template;
+    const digest = containerDigest(template.spec).digest;
+    const judge = async (scheme: ApprovalContext['scheme']) =>
+      judgeApprovals(await checkApprovals(approvalOf(template), [ci.approver]), {
+        namespace: 'shop',
+        secureKey: 'db-key',
+        scheme,
+        digest,
+        now: new Date(),
+      });
+    expect(await judge(NODE_CONTAINERS_SCHEME)).toMatchObject({ approved: true, approver: 'ci' });
+    expect(await judge('kata-agent-policy')).toMatchObject({ reason: 'other-digest' });
+    expect(r.err).toContain(`approved node-containers digest ${digest} for shop/db-key`);
+    // Without the annotation, --scheme says it.
+    const forced = await approveText('node2.yaml', node(`reg/app@${B}`, ''), '--scheme', 'node-containers');
+    expect(forced.code).toBe(0);
+
+    const unpinned = await approveText('node3.yaml', node('reg/app:1'));
+    expect(unpinned.code).not.toBe(0);
+    expect(unpinned.err).toMatch(
+      /node3\.yaml Deployment\/web: container app runs image "reg\/app:1", which is not pinned by digest/,
+    );
   });
 
   it('refuses a public key, and never quotes the key file', async () => {

@@ -1,19 +1,23 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { POLICY_SCHEMES, type PolicyScheme } from '../../core/api/securekey.generated.ts';
 import {
   APPROVAL_ANNOTATION,
+  APPROVAL_SCHEMES,
   ApprovalError,
   approverKeyId,
   MAX_APPROVALS_PER_POD,
+  NODE_CONTAINERS_SCHEME,
   parseApprovals,
   signApproval,
   type ApprovalClaims,
+  type ApprovalScheme,
 } from '../../core/approval/index.ts';
 import { DigestError, detectPolicyScheme, policyDigest } from '../../core/digest/index.ts';
 import { durationMs } from '../../core/duration.ts';
 import { AGENT_CONTAINER, InjectError, keyRequests } from '../../core/inject/index.ts';
+import { AGENT_MODE_ANNOTATION } from '../../core/inject/annotations.ts';
+import { containerDigest, WorkloadError } from '../../core/workload/index.ts';
 import { mapPodTemplates } from '../../core/workload/pod-templates.ts';
 import { loadManifests, ManifestError } from '../manifests.ts';
 import { UsageError, type Io } from '../io.ts';
@@ -29,8 +33,12 @@ the policy generation (az confcom katapolicygen): the signature covers the polic
 
 The namespace is the manifest's metadata.namespace, else --namespace. --expires bounds the approval
 (e.g. 720h, or 2027-01-31T00:00:00Z); without it the approval does not expire. The scheme is detected
-from the annotations unless --scheme (${POLICY_SCHEMES.join(' | ')}) is given. Prints all documents,
-changed or not, to -o (default -, standard output).`;
+from the annotations unless --scheme (${APPROVAL_SCHEMES.join(' | ')}) is given. Prints all documents,
+changed or not, to -o (default -, standard output).
+
+Node mode (${AGENT_MODE_ANNOTATION}: node, or --scheme ${NODE_CONTAINERS_SCHEME}): the node agent serves
+the pod, so what is signed is the container digest — every container's name, image, command and args —
+and every image must be pinned by digest (registry/app@sha256:…).`;
 
 type Obj = Record<string, unknown>;
 
@@ -119,8 +127,8 @@ export async function approveCommand(
   if (!values.key)
     throw new UsageError('approve needs --key <private.jwk> (securekey approver-key makes one)');
   const forced = values.scheme;
-  if (forced !== undefined && !(POLICY_SCHEMES as readonly string[]).includes(forced)) {
-    throw new UsageError(`--scheme must be one of ${POLICY_SCHEMES.join(', ')}`);
+  if (forced !== undefined && !(APPROVAL_SCHEMES as readonly string[]).includes(forced)) {
+    throw new UsageError(`--scheme must be one of ${APPROVAL_SCHEMES.join(', ')}`);
   }
   const signer = readSigner(values.key);
   const kid = signerKeyId(signer, values.key);
@@ -163,20 +171,18 @@ export async function approveCommand(
     if (secureKeys.length === 0) return { where, others: [] };
     const others = otherApprovals(where, annotations[APPROVAL_ANNOTATION], kid);
     const namespace = namespaceOf(where, manifestNamespace, templateNamespace, values.namespace);
-    const scheme = (forced as PolicyScheme | undefined) ?? detectPolicyScheme(annotations);
+    const scheme: ApprovalScheme | undefined =
+      (forced as ApprovalScheme | undefined) ??
+      (annotations[AGENT_MODE_ANNOTATION] === 'node'
+        ? NODE_CONTAINERS_SCHEME
+        : detectPolicyScheme(annotations));
     if (scheme === undefined) {
       throw new ManifestError(
         'bad-manifest',
         `${where}: no policy annotation; generate the policy first (after securekey inject), or pass --scheme`,
       );
     }
-    let digest: string;
-    try {
-      digest = policyDigest(scheme, annotations).digest;
-    } catch (err) {
-      if (err instanceof DigestError) throw new ManifestError('bad-manifest', `${where}: ${err.message}`);
-      throw err;
-    }
+    const digest = digestOf(where, scheme, template, annotations);
     if (!hasAgent(template)) {
       io.err(
         `${where}: carries no ${AGENT_CONTAINER} container; the operator counts no pod without it (run securekey inject before generating the policy)\n`,
@@ -228,6 +234,25 @@ export async function approveCommand(
   if (values.output === '-') io.out(text);
   else writeFileSync(values.output, text);
   return 0;
+}
+
+/** The template's digest under `scheme`: its policy digest, or (node mode) its container digest. */
+function digestOf(
+  where: string,
+  scheme: ApprovalScheme,
+  template: Obj,
+  annotations: Record<string, string>,
+): string {
+  try {
+    return scheme === NODE_CONTAINERS_SCHEME
+      ? containerDigest(template['spec']).digest
+      : policyDigest(scheme, annotations).digest;
+  } catch (err) {
+    if (err instanceof DigestError || err instanceof WorkloadError) {
+      throw new ManifestError('bad-manifest', `${where}: ${err.message}`);
+    }
+    throw err;
+  }
 }
 
 /** The template's namespace: the manifest's (or the template's own), else --namespace; they must agree. */
