@@ -1,0 +1,207 @@
+/**
+ * The node agent's decisions (ADR 14, ADR 39), each a function of what the API server said — no I/O:
+ *
+ * 1. `callerOf`: the TokenReview names a pod-bound service-account token valid for `securekey-node`;
+ *    otherwise 401.
+ * 2. `checkPod`: the pod the token is bound to exists, has the token's uid, is bound to this node and is
+ *    not terminating; otherwise 403.
+ * 3. `admitKey`: each SecureKey asked for exists in the pod's namespace (404; no other namespace is ever
+ *    read), selects the pod and admits it by the operator's rules (notSelectedBecause, podRefusal), and
+ *    what the pod runs was approved — its container digest signed by an approver or listed in
+ *    allowedDigests, and matching what the kubelet reports — unless the SecureKey trusts every pod
+ *    creator (approval: Observed); otherwise 403.
+ *
+ * Messages name the pod, the SecureKey and the reason; never the token.
+ */
+import type { SecureKey } from '../../core/api/securekey.generated.ts';
+import {
+  checkApprovals,
+  judgeApprovals,
+  NODE_CONTAINERS_SCHEME,
+  type Approver,
+} from '../../core/approval/index.ts';
+import { SecureKeyError } from '../../core/errors.ts';
+import { NODE_TOKEN_AUDIENCE } from '../../core/inject/annotations.ts';
+import {
+  approvalModeOf,
+  containerDigest,
+  kubeletMismatch,
+  notSelectedBecause,
+  podKey,
+  podRefusal,
+  trimPod,
+  WorkloadError,
+  type ObservedPod,
+  type PodAdmission,
+} from '../../core/workload/index.ts';
+import type { TokenReviewStatus } from '../../edge/kube/token-review.ts';
+import type { KeyRef } from './key-source.ts';
+
+/** The HTTP status and wire code of each refusal; the client treats 400/401/403/404 as final. */
+export const REFUSALS = {
+  'bad-request': { status: 400, code: 'BadRequest' },
+  unauthenticated: { status: 401, code: 'Unauthenticated' },
+  'pod-not-found': { status: 403, code: 'PodNotFound' },
+  'pod-mismatch': { status: 403, code: 'PodMismatch' },
+  'other-node': { status: 403, code: 'OtherNode' },
+  'pod-terminating': { status: 403, code: 'PodTerminating' },
+  'securekey-not-found': { status: 404, code: 'SecureKeyNotFound' },
+  'not-selected': { status: 403, code: 'NotSelected' },
+  'pod-refused': { status: 403, code: 'NotAdmitted' },
+  'not-approved': { status: 403, code: 'NotApproved' },
+  'securekey-not-ready': { status: 503, code: 'NotReady' },
+  throttled: { status: 429, code: 'Throttled' },
+  overloaded: { status: 429, code: 'Overloaded' },
+  unavailable: { status: 503, code: 'Unavailable' },
+  timeout: { status: 503, code: 'Timeout' },
+  'release-refused': { status: 500, code: 'ReleaseRefused' },
+  internal: { status: 500, code: 'Internal' },
+} as const;
+
+export type RefusalKind = keyof typeof REFUSALS;
+
+/** A request the node agent does not serve: its status and code come from REFUSALS. */
+export class NodeServerError extends SecureKeyError<RefusalKind> {
+  /** Seconds, for Retry-After on 429/503. */
+  readonly retryAfterS: number | undefined;
+
+  constructor(kind: RefusalKind, message: string, o: { retryAfterS?: number; cause?: unknown } = {}) {
+    super(kind, message, o.cause === undefined ? {} : { cause: o.cause });
+    this.retryAfterS = o.retryAfterS;
+  }
+
+  get status(): number {
+    return REFUSALS[this.kind].status;
+  }
+}
+
+/** The pod a token is bound to, as the API server authenticated it. */
+export interface Caller {
+  namespace: string;
+  serviceAccount: string;
+  podName: string;
+  podUid: string;
+}
+
+const SA_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
+const one = (extra: Record<string, string[]> | undefined, name: string): string | undefined => {
+  const v = extra?.[name];
+  return Array.isArray(v) && v.length === 1 && typeof v[0] === 'string' && v[0] !== '' ? v[0] : undefined;
+};
+
+/** The pod a TokenReview's answer names; NodeServerError `unauthenticated` for any other answer. */
+export function callerOf(review: TokenReviewStatus, audience = NODE_TOKEN_AUDIENCE): Caller {
+  const refuse = (why: string) => new NodeServerError('unauthenticated', `the token is not accepted: ${why}`);
+  if (review.authenticated !== true) throw refuse('the API server does not authenticate it');
+  // Asked for one audience, the API server answers with the ones the token is valid for among it.
+  if (!review.audiences?.includes(audience)) throw refuse(`it is not for audience ${audience}`);
+  const user = SA_USER.exec(review.user?.username ?? '');
+  if (!user) throw refuse('it is not a service-account token');
+  const podName = one(review.user?.extra, 'authentication.kubernetes.io/pod-name');
+  const podUid = one(review.user?.extra, 'authentication.kubernetes.io/pod-uid');
+  if (podName === undefined || podUid === undefined) throw refuse('it is not bound to a pod');
+  return { namespace: user[1]!, serviceAccount: user[2]!, podName, podUid };
+}
+
+/** The pod as the decisions read it: trimmed for the operator's rules, and its spec and status. */
+export interface CheckedPod {
+  observed: ObservedPod;
+  spec: unknown;
+  status: unknown;
+}
+
+/** The token's pod, checked against the caller and this node; `pod` undefined: the API server has none. */
+export function checkPod(pod: unknown, caller: Caller, nodeName: string): CheckedPod {
+  const name = `${caller.namespace}/${caller.podName}`;
+  if (pod === undefined) throw new NodeServerError('pod-not-found', `pod ${name} does not exist`);
+  const observed = trimPod(pod);
+  if (observed.uid !== caller.podUid) {
+    throw new NodeServerError(
+      'pod-mismatch',
+      `pod ${name} is not the token's pod (uid ${observed.uid}, the token's ${caller.podUid})`,
+    );
+  }
+  const sa = (pod as { spec?: { serviceAccountName?: unknown } }).spec?.serviceAccountName ?? 'default';
+  if (sa !== caller.serviceAccount) {
+    throw new NodeServerError(
+      'pod-mismatch',
+      `pod ${name} runs as service account ${String(sa)}, the token is ${caller.serviceAccount}'s`,
+    );
+  }
+  if (observed.node !== nodeName) {
+    throw new NodeServerError(
+      'other-node',
+      `pod ${name} runs on node ${observed.node ?? '(none)'}, not on ${nodeName}`,
+    );
+  }
+  if (observed.deleting) throw new NodeServerError('pod-terminating', `pod ${name} is being deleted`);
+  const p = pod as { spec?: unknown; status?: unknown };
+  return { observed, spec: p.spec, status: p.status };
+}
+
+export interface AdmitContext {
+  admission: PodAdmission;
+  now: Date;
+  /** A caching wrapper around verifySignature, as the operator has; default none. */
+  verify?: Parameters<typeof checkApprovals>[2];
+}
+
+/**
+ * The key `secureKey` (the SecureKey named `name` in the pod's namespace, undefined when there is none)
+ * holds for `pod`, or the NodeServerError that says why the pod may not have it.
+ */
+export async function admitKey(
+  secureKey: SecureKey | undefined,
+  name: string,
+  pod: CheckedPod,
+  ctx: AdmitContext,
+): Promise<KeyRef & { version: string }> {
+  const o = pod.observed;
+  const where = `SecureKey ${o.namespace}/${name}`;
+  if (secureKey === undefined) throw new NodeServerError('securekey-not-found', `${where} does not exist`);
+  // Defence in depth: the caller reads the pod's namespace only.
+  const why = notSelectedBecause(secureKey, o);
+  if (why !== undefined) {
+    throw new NodeServerError('not-selected', `${where} does not select pod ${podKey(o)}: ${why}`);
+  }
+  const refusal = podRefusal(o, name, ctx.admission);
+  if (refusal !== undefined) {
+    throw new NodeServerError('pod-refused', `${where} does not admit pod ${podKey(o)}: ${refusal.message}`);
+  }
+  if (approvalModeOf(secureKey) === 'Signed') await approved(secureKey, name, pod, ctx);
+  const version = secureKey.status?.key?.version;
+  const authority = secureKey.spec.attestation.authorities[0];
+  if (version === undefined || version === '' || authority === undefined) {
+    throw new NodeServerError('securekey-not-ready', `${where} has no key version yet`, { retryAfterS: 5 });
+  }
+  return { vaultUrl: secureKey.spec.vault.url, keyName: secureKey.spec.key.name, version, authority };
+}
+
+async function approved(secureKey: SecureKey, name: string, pod: CheckedPod, ctx: AdmitContext) {
+  const o = pod.observed;
+  const refuse = (why: string) =>
+    new NodeServerError('not-approved', `SecureKey ${o.namespace}/${name}: pod ${podKey(o)} ${why}`);
+  let digest;
+  try {
+    digest = containerDigest(pod.spec);
+  } catch (err) {
+    if (err instanceof WorkloadError) throw refuse(`cannot be approved: ${err.message}`);
+    throw err;
+  }
+  const running = kubeletMismatch(digest, pod.status);
+  if (running !== undefined) throw refuse(`runs what its spec does not say: ${running}`);
+  if (secureKey.spec.workloads.allowedDigests?.includes(digest.digest)) return;
+  const approvers = (secureKey.spec.workloads.approvers ?? []) as Approver[];
+  const verdict = judgeApprovals(await checkApprovals(o.approval, approvers, ctx.verify), {
+    namespace: o.namespace,
+    secureKey: name,
+    scheme: NODE_CONTAINERS_SCHEME,
+    digest: digest.digest,
+    now: ctx.now,
+  });
+  if (!verdict.approved) {
+    throw refuse(
+      `is not approved (${verdict.reason}: ${verdict.message}; container digest ${digest.digest})`,
+    );
+  }
+}
