@@ -62,7 +62,11 @@ export {
 
 type Option = keyof typeof AGENT_OPTIONS;
 
-export function parseAgentConfig(argv: readonly string[], env: Env): AgentConfig {
+/**
+ * `keys: false`: the settings without keys to fetch — the node agent's pod-attestation source (simulators
+ * only) reads how to attest and release from them, and takes its keys from SecureKeys.
+ */
+export function parseAgentConfig(argv: readonly string[], env: Env, o: { keys?: boolean } = {}): AgentConfig {
   const args = readArgs(argv, AGENT_OPTIONS, env);
   const mode = args.mode ?? 'init';
   if (!(ATTESTING_MODES as readonly string[]).includes(mode)) {
@@ -95,15 +99,18 @@ export function parseAgentConfig(argv: readonly string[], env: Env): AgentConfig
     mode: mode as AttestingMode,
     refreshMs: duration(or('refresh', '5m'), 1_000),
     probePort: port(or('probePort', String(SIDECAR_PROBE_PORT))),
-    keys: keySpecs(
-      {
-        keys: required('keys', 'e.g. SECUREKEY_KEYS="db=db-key:pem,cache=cache-key"'),
-        ...(vaultUrl ? { vaultUrl: httpsUrl(vaultUrl, true) } : {}),
-        ...(attestationUrl ? { attestationUrl: httpsUrl(attestationUrl, true) } : {}),
-        perKey: { format: get('format'), file: get('file'), authority: get('authority') },
-      },
-      outputDir,
-    ),
+    keys:
+      o.keys === false
+        ? []
+        : keySpecs(
+            {
+              keys: required('keys', 'e.g. SECUREKEY_KEYS="db=db-key:pem,cache=cache-key"'),
+              ...(vaultUrl ? { vaultUrl: httpsUrl(vaultUrl, true) } : {}),
+              ...(attestationUrl ? { attestationUrl: httpsUrl(attestationUrl, true) } : {}),
+              perKey: { format: get('format'), file: get('file'), authority: get('authority') },
+            },
+            outputDir,
+          ),
     identity: identityFrom(env),
     evidence: oneOf(or('evidence', 'tsm'), EVIDENCE_BACKENDS),
     vcekSource: oneOf(or('vcekSource', 'auto'), VCEK_SOURCES),

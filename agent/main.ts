@@ -8,6 +8,9 @@
  * Start-up counts (an init container is a fresh process each time): only what every mode needs is
  * imported up front; in init mode the runtime key pair is started on libuv's pool before the rest of
  * the agent is loaded, so the two overlap (bench/README.md, "Agent").
+ *
+ * `node agent/main.ts node-server [flags]` is the node agent instead (ADR 39): a long-lived HTTPS server
+ * on a confidential-VM node that serves the pods of its node (agent/node-server/).
  */
 import { parseAgentConfig } from './config.ts';
 import { loadEagerly } from './eager-load.ts';
@@ -32,6 +35,8 @@ async function main(): Promise<number> {
           import('./sidecar.ts'),
           import('./node/node-config.ts'),
           import('./node/node-client.ts'),
+          import('./node-server/config.ts'),
+          import('./node-server/node-agent.ts'),
         ]),
       );
       return 0;
@@ -51,6 +56,29 @@ async function main(): Promise<number> {
       });
       const keys = await fetchFromNodeAgent(config, logEvents(log));
       result.info('ready', { keys });
+      return 0;
+    }
+    if (process.argv[2] === 'node-server') {
+      // The node agent (ADR 39): a DaemonSet on confidential-VM nodes serving the pods of its node. Keys
+      // live in its memory only; nothing is written.
+      const [{ parseNodeServerConfig }, { startNodeAgent }] = await loadEagerly(() =>
+        Promise.all([import('./node-server/config.ts'), import('./node-server/node-agent.ts')]),
+      );
+      const config = parseNodeServerConfig(process.argv.slice(2), process.env);
+      log.info('starting', {
+        mode: 'node-server',
+        node: config.nodeName,
+        port: config.port,
+        keySource: config.keySource,
+        coreDumpsExcluded: excludeMemoryFromCoreDumps(),
+      });
+      const agent = await startNodeAgent(config, { env: process.env, log });
+      log.info('serving', { url: agent.server.url });
+      await new Promise<void>((resolve) => {
+        const stop = () => void agent.stop().then(resolve);
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
       return 0;
     }
     const config = parseAgentConfig(process.argv.slice(2), process.env);

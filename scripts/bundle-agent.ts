@@ -31,7 +31,7 @@ const KEYVAULT_SDK_SEAM = path.join(repoRoot, 'edge/azure/keyvault-sdk.ts');
 
 export interface AgentBundle {
   dir: string;
-  /** The entry: `node <dir>/main.cjs [init|sidecar|node] …`. */
+  /** The entry: `node <dir>/main.cjs [init|sidecar|node|node-server] …`. */
   main: string;
   files: { name: string; bytes: number }[];
 }

@@ -68,7 +68,8 @@ export interface AgentConfig {
   mode: AttestingMode;
   refreshMs: number;
   probePort: number;
-  /** At least one; keys sharing an attestation authority share one attestation. */
+  /** At least one (none when parsed for the node agent's pod-attestation source); keys sharing an
+   * attestation authority share one attestation. */
   keys: KeySpec[];
   identity: WorkloadIdentity;
   /** PEM file of the roots the release JWS must chain to; the pinned vault roots when absent. */

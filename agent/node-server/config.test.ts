@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { isErrorOf } from '../../core/errors.ts';
+import { AgentError } from '../errors.ts';
+import { parseNodeServerConfig } from './config.ts';
+
+const env = {
+  NODE_NAME: 'aks-cvm-0',
+  SECUREKEY_NODE_SERVER_TLS_CERT: '/tls/tls.crt',
+  SECUREKEY_NODE_SERVER_TLS_KEY: '/tls/tls.key',
+  SECUREKEY_NODE_KEY_SOURCE: 'pod-attestation',
+};
+
+describe('parseNodeServerConfig', () => {
+  it('reads the node from the downward API and defaults the bounds', () => {
+    expect(parseNodeServerConfig(['node-server'], env)).toEqual({
+      port: 8443,
+      certFile: '/tls/tls.crt',
+      keyFile: '/tls/tls.key',
+      nodeName: 'aks-cvm-0',
+      runtimeClasses: [],
+      maxInFlight: 64,
+      requestTimeoutMs: 30_000,
+      secureKeyTtlMs: 5_000,
+      keySource: 'pod-attestation',
+    });
+  });
+
+  it('takes flags over variables', () => {
+    const c = parseNodeServerConfig(
+      [
+        'node-server',
+        '--port=9443',
+        '--runtime-classes=runc, cvm',
+        '--max-in-flight',
+        '8',
+        '--securekey-ttl=1s',
+      ],
+      env,
+    );
+    expect([c.port, c.runtimeClasses, c.maxInFlight, c.secureKeyTtlMs]).toEqual([
+      9443,
+      ['runc', 'cvm'],
+      8,
+      1000,
+    ]);
+  });
+
+  it.each([
+    [['node-server'], { NODE_NAME: undefined }, 'NODE_NAME (or --node-name) is not set'],
+    [
+      ['node-server'],
+      { SECUREKEY_NODE_SERVER_TLS_CERT: undefined },
+      'SECUREKEY_NODE_SERVER_TLS_CERT (or --tls-cert) is not set',
+    ],
+    [['node-server'], { SECUREKEY_NODE_KEY_SOURCE: 'vault' }, 'expected one of pod-attestation'],
+    [['node-server', '--max-in-flight=0'], {}, 'expected a whole number from 1 to 10000'],
+    [['node-server', '--node-name=Node_1'], {}, 'is not a node name'],
+    [['node'], {}, 'is not node-server'],
+    [['node-server', '--key=db=db-key'], {}, 'unknown flag --key'],
+  ])('refuses %j with %j', (argv, over, message) => {
+    let err: unknown;
+    try {
+      parseNodeServerConfig(argv, { ...env, ...over });
+    } catch (e) {
+      err = e;
+    }
+    expect(err instanceof AgentError && isErrorOf(err, AgentError)).toBe(true);
+    expect((err as Error).message).toContain(message);
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * SIMULATORS AND TESTS ONLY: a KeySource that releases through pod mode's path — an SEV-SNP report
+ * bound to a runtime key, Azure Attestation's SevSnpVm token, a Key Vault release wrapped to that key,
+ * verified and unwrapped as the agent does (agent/flow.ts). It lets the node agent run against the
+ * sandbox before the confidential-VM source (AzureGuest through the vTPM, TPM-bound unwrap) exists; on
+ * a real node it has no SEV-SNP guest device to use, and it refuses to start without simulators.
+ *
+ * One runtime key for the process, one attestation token per authority reused until shortly before it
+ * expires (ReusedToken), one Key Vault client per vault sharing one credential.
+ */
+import type { X509Certificate } from 'node:crypto';
+import type { TokenCredential } from '@azure/identity';
+import type { KeyClient } from '@azure/keyvault-keys';
+import { isErrorOf } from '../../core/errors.ts';
+import { vaultPlaintext } from '../../core/keys/key-material.ts';
+import { parseReport } from '../../core/snp/index.ts';
+import { keyClientFor } from '../../edge/azure/key-client.ts';
+import { HttpError } from '../../edge/http/client.ts';
+import { attest } from '../attest.ts';
+import { readConfigPem, type AgentConfig, type KeySpec } from '../config.ts';
+import { AgentError } from '../errors.ts';
+import { attesterFor } from '../evidence/select.ts';
+import { ThimClient } from '../evidence/thim.ts';
+import { resolveVcekChain } from '../evidence/vcek-chain.ts';
+import { releaseTrustRoots } from '../flow.ts';
+import { agentCredential } from '../identity.ts';
+import { releaseKey } from '../release/release-key.ts';
+import { generateRuntimeKey, type RuntimeKey } from '../runtime-key.ts';
+import { unwrapRelease } from '../unwrap.ts';
+import { KeySourceError, type KeyRef, type KeySource, type ReleasedKey } from './key-source.ts';
+import { ReusedToken } from './reused-token.ts';
+
+/** SDK retries for vault calls; a Retry-After past this is passed on as `throttled`. */
+const AZURE_RETRIES = { maxRetries: 2, retryDelayInMs: 250, maxRetryDelayInMs: 4_000 };
+const RELEASE_DEADLINE_MS = 20_000;
+
+export class PodAttestationKeySource implements KeySource {
+  readonly name = 'pod-attestation (simulators only)';
+  private readonly config: AgentConfig;
+  private readonly runtime: Promise<RuntimeKey>;
+  private readonly tokens = new Map<string, ReusedToken>();
+  private readonly clients = new Map<string, KeyClient>();
+  private credential: TokenCredential | undefined;
+  private trustRoots: Promise<X509Certificate[]> | undefined;
+  private caPem: Promise<string | undefined> | undefined;
+
+  constructor(config: AgentConfig) {
+    if (!config.simulators) {
+      throw new AgentError(
+        'config-invalid',
+        'the pod-attestation key source is for simulators only (SECUREKEY_SIMULATORS=true)',
+        { step: 'config' },
+      );
+    }
+    this.config = config;
+    this.runtime = generateRuntimeKey();
+    this.runtime.catch(() => {}); // surfaces in release
+  }
+
+  async release(ref: KeyRef, o: { signal: AbortSignal }): Promise<ReleasedKey> {
+    const spec: KeySpec = {
+      alias: ref.keyName,
+      vaultUrl: ref.vaultUrl,
+      name: ref.keyName,
+      ...(ref.version === undefined ? {} : { version: ref.version }),
+      attestationUrl: ref.authority,
+      format: 'raw',
+      path: '',
+    };
+    const deadline = Date.now() + RELEASE_DEADLINE_MS;
+    try {
+      const runtime = await this.runtime;
+      const caPem = await this.ca();
+      const token = await this.tokenFor(ref.authority, runtime, caPem).get();
+      const release = await releaseKey(spec, this.clientFor(ref.vaultUrl, caPem, deadline), token, {
+        enc: this.config.releaseEnc,
+        trustRoots: await (this.trustRoots ??= releaseTrustRoots(this.config)),
+        hostData: '(the node agent’s)',
+        clientId: this.config.identity.clientId,
+        admissionDeadline: 0,
+        signal: o.signal,
+        now: () => new Date(),
+      });
+      const { material, kid, keyOps } = unwrapRelease(spec, release, runtime);
+      return { kid, kty: release.kty, plaintext: vaultPlaintext(material), keyOps };
+    } catch (err) {
+      throw asKeySourceError(err);
+    }
+  }
+
+  private ca(): Promise<string | undefined> {
+    const { caPem, caFile } = this.config;
+    return (this.caPem ??=
+      caPem !== undefined || caFile === undefined ? Promise.resolve(caPem) : readConfigPem(caFile, 'caFile'));
+  }
+
+  private tokenFor(authority: string, runtime: RuntimeKey, caPem: string | undefined): ReusedToken {
+    let token = this.tokens.get(authority);
+    if (token === undefined) {
+      token = new ReusedToken(async () => {
+        const deadline = Date.now() + RELEASE_DEADLINE_MS;
+        const ca = caPem === undefined ? {} : { caPem };
+        const attester = await attesterFor(this.config, { ...ca, deadline });
+        try {
+          const evidence = await attester.report(runtime.reportData);
+          parseReport(evidence.report); // a malformed report fails here, not at the authority
+          const chain = await resolveVcekChain(evidence, {
+            mode: this.config.vcekSource,
+            thim: new ThimClient({ url: this.config.thimUrl, ...ca, deadline }),
+            ...(this.config.kdsUrl ? { kds: { url: this.config.kdsUrl, ...ca } } : {}),
+          });
+          const jwt = await attest({
+            attestationUrl: authority,
+            report: evidence.report,
+            vcekChainPem: chain.pem,
+            runtimeData: runtime.runtimeData,
+            ...ca,
+            deadline,
+          });
+          return { token: jwt, expiresAt: expiryOf(jwt) };
+        } finally {
+          await attester.close?.();
+        }
+      });
+      this.tokens.set(authority, token);
+    }
+    return token;
+  }
+
+  private clientFor(vaultUrl: string, caPem: string | undefined, deadline: number): KeyClient {
+    let client = this.clients.get(vaultUrl);
+    if (client === undefined) {
+      // Entra is reached with the same CA as the vault (the sandbox's).
+      this.credential ??= agentCredential(this.config.identity, caPem === undefined ? {} : { caPem });
+      client = keyClientFor({
+        vaultUrl,
+        credential: this.credential,
+        ...(caPem === undefined ? {} : { caPem }),
+        retryOptions: AZURE_RETRIES,
+        retryAfter: { deadline },
+      });
+      this.clients.set(vaultUrl, client);
+    }
+    return client;
+  }
+}
+
+/** The token's `exp` in epoch ms; an hour from now when it has none. */
+function expiryOf(jwt: string): number {
+  try {
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      exp?: unknown;
+    };
+    if (typeof claims.exp === 'number') return claims.exp * 1000;
+  } catch {
+    // Not a JWT the node agent can read: reuse it for the default lifetime.
+  }
+  return Date.now() + 3_600_000;
+}
+
+/** The agent's failures as the node agent's retry classes: throttled, unavailable, refused, not found. */
+function asKeySourceError(err: unknown): KeySourceError {
+  if (err instanceof KeySourceError) return err;
+  const message = (err as Error).message ?? String(err);
+  const retryAt = retryAtOf(err);
+  if (retryAt !== undefined) return new KeySourceError('throttled', message, { retryAt, cause: err });
+  if (err instanceof AgentError) {
+    const kind =
+      err.kind === 'key-not-found'
+        ? 'not-found'
+        : err.kind === 'attestation-unavailable' ||
+            err.kind === 'certificates-unavailable' ||
+            err.kind === 'release-failed' ||
+            err.kind === 'deadline-exceeded'
+          ? 'unavailable'
+          : 'refused';
+    return new KeySourceError(kind, message, { cause: err, ...(err.hint ? { hint: err.hint } : {}) });
+  }
+  return new KeySourceError('unavailable', message, { cause: err });
+}
+
+function retryAtOf(err: unknown): Date | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (isErrorOf(e, HttpError) && e.retryAt !== undefined) return e.retryAt;
+  }
+  return undefined;
+}
