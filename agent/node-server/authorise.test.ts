@@ -68,6 +68,7 @@ function secureKey(
   return {
     metadata: { namespace: 'shop', name: 'db-key' },
     spec: {
+      mode: 'Node',
       vault: { url: 'https://v.vault.azure.net' },
       key: { name: 'db', type: 'RSA-HSM' },
       attestation: { authorities: ['https://maa.example'] },
@@ -264,10 +265,21 @@ describe('admitKey', () => {
     }
   });
 
-  it('admits an unapproved pod only when the SecureKey trusts pod creators, or lists its digest', async () => {
+  it('admits an unapproved pod only when the SecureKey trusts pod creators', async () => {
     expect(await admit(pod(), secureKey({ approval: 'Observed' }))).toMatchObject({ version: 'v1' });
-    const listed = secureKey({ allowedDigests: [containerDigest(spec()).digest] });
-    expect(await admit(pod(), listed)).toMatchObject({ version: 'v1' });
+  });
+
+  it('403 for a pod-mode SecureKey, whose release policy names pod digests', async () => {
+    const podMode = { ...secureKey(), spec: { ...secureKey().spec, mode: 'Pod' as const } };
+    const { mode: _, ...unset } = secureKey().spec;
+    for (const sk of [podMode, { ...secureKey(), spec: unset }]) {
+      const err = await refusal(admit(pod({ approval: await approval() }), sk));
+      expect([err.kind, err.status, err.message]).toEqual([
+        'not-node-mode',
+        403,
+        'SecureKey shop/db-key serves pod mode, not node mode (spec.mode: Node)',
+      ]);
+    }
   });
 
   it('503 for a SecureKey with no key version yet', async () => {
@@ -281,6 +293,7 @@ describe('admitKey', () => {
       [
         'bad-request',
         'not-approved',
+        'not-node-mode',
         'not-selected',
         'other-node',
         'pod-mismatch',

@@ -6,13 +6,14 @@
  * 2. `checkPod`: the pod the token is bound to exists, has the token's uid, is bound to this node and is
  *    not terminating; otherwise 403.
  * 3. `admitKey`: each SecureKey asked for exists in the pod's namespace (404; no other namespace is ever
- *    read), selects the pod and admits it by the operator's rules (notSelectedBecause, podRefusal), and
- *    what the pod runs was approved — its container digest signed by an approver or listed in
- *    allowedDigests, and matching what the kubelet reports — unless the SecureKey trusts every pod
+ *    read), serves node mode (spec.mode: Node), selects the pod and admits it by the operator's rules
+ *    (notSelectedBecause, podRefusal), and what the pod runs was approved — its container digest signed
+ *    by an approver, and matching what the kubelet reports — unless the SecureKey trusts every pod
  *    creator (approval: Observed); otherwise 403.
  *
  * Messages name the pod, the SecureKey and the reason; never the token.
  */
+import { deploymentModeOf } from '../../core/api/mode.ts';
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
 import {
   checkApprovals,
@@ -46,6 +47,7 @@ export const REFUSALS = {
   'other-node': { status: 403, code: 'OtherNode' },
   'pod-terminating': { status: 403, code: 'PodTerminating' },
   'securekey-not-found': { status: 404, code: 'SecureKeyNotFound' },
+  'not-node-mode': { status: 403, code: 'NotNodeMode' },
   'not-selected': { status: 403, code: 'NotSelected' },
   'pod-refused': { status: 403, code: 'NotAdmitted' },
   'not-approved': { status: 403, code: 'NotApproved' },
@@ -159,6 +161,10 @@ export async function admitKey(
   const o = pod.observed;
   const where = `SecureKey ${o.namespace}/${name}`;
   if (secureKey === undefined) throw new NodeServerError('securekey-not-found', `${where} does not exist`);
+  // A pod-mode key's release policy names pod digests: the node agent serves node-mode keys only (ADR 37).
+  if (deploymentModeOf(secureKey) !== 'Node') {
+    throw new NodeServerError('not-node-mode', `${where} serves pod mode, not node mode (spec.mode: Node)`);
+  }
   // Defence in depth: the caller reads the pod's namespace only.
   const why = notSelectedBecause(secureKey, o);
   if (why !== undefined) {
@@ -190,7 +196,6 @@ async function approved(secureKey: SecureKey, name: string, pod: CheckedPod, ctx
   }
   const running = kubeletMismatch(digest, pod.status);
   if (running !== undefined) throw refuse(`runs what its spec does not say: ${running}`);
-  if (secureKey.spec.workloads.allowedDigests?.includes(digest.digest)) return;
   const approvers = (secureKey.spec.workloads.approvers ?? []) as Approver[];
   const verdict = judgeApprovals(await checkApprovals(o.approval, approvers, ctx.verify), {
     namespace: o.namespace,

@@ -62,6 +62,8 @@ beforeAll(async () => {
   for (const name of ['db-key', 'tls-key'])
     world.secureKeys.set(`shop/${name}`, world.secureKey('shop', name));
   world.secureKeys.set('bank/vault-key', world.secureKey('bank', 'vault-key'));
+  const podMode = world.secureKey('shop', 'pod-key');
+  world.secureKeys.set('shop/pod-key', { ...podMode, spec: { ...podMode.spec, mode: 'Pod' } });
 });
 beforeEach(() => startServer());
 afterAll(async () => {
@@ -160,6 +162,13 @@ describe('node agent', () => {
       'the node agent refused (HTTP 404): SecureKey shop/vault-key does not exist',
     );
     expect(world.apiCalls.filter((c) => c.includes('/bank/'))).toEqual([]);
+  });
+
+  it('refuses a key of a pod-mode SecureKey (403): its release policy names pod digests', async () => {
+    const token = await world.addPod('web-podmode', { keys: ['pod-key'] });
+    expect(await refusedWith(token, ['pod-key'])).toBe(
+      'the node agent refused (HTTP 403): SecureKey shop/pod-key serves pod mode, not node mode (spec.mode: Node)',
+    );
   });
 
   it('refuses a pod whose containers were not approved (403), or were changed after approval', async () => {

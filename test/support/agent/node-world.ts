@@ -241,6 +241,7 @@ export async function startNodeWorld(): Promise<NodeWorld> {
         kind: 'SecureKey',
         metadata: { namespace, name },
         spec: {
+          mode: 'Node',
           vault: { url: o.vaultUrl ?? 'https://contoso.vault.azure.net' },
           key: { name: o.keyName ?? `${namespace}-${name}`, type: 'oct-HSM' },
           attestation: { authorities: [o.authority ?? 'https://contoso.attest.azure.net'] },
