@@ -269,7 +269,11 @@ describe('securekey approve', () => {
   it('signs a node-mode template’s container digest, and refuses unpinned images', async () => {
     const A = `sha256:${'a'.repeat(64)}`;
     const B = `sha256:${'b'.repeat(64)}`;
-    const node = (app: string, mode = '\n        securekey.io/agent-mode: node') => `apiVersion: apps/v1
+    const node = (
+      app: string,
+      mode = '\n        securekey.io/agent-mode: node',
+      agent = 'node',
+    ) => `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: shop}
 spec:
@@ -279,7 +283,7 @@ spec:
       annotations:
         securekey.io/key-db: db-key${mode}
     spec:
-      initContainers: [{name: securekey-agent, image: 'reg/agent@${A}', args: [node, --key=db=db-key]}]
+      initContainers: [{name: securekey-agent, image: 'reg/agent@${A}', args: [${agent}, --key=db=db-key]}]
       containers: [{name: app, image: '${app}', command: [/app]}]
 `;
     const r = await approveText('node.yaml', node(`reg/app@${B}`));
@@ -297,9 +301,14 @@ spec:
     expect(await judge(NODE_CONTAINERS_SCHEME)).toMatchObject({ approved: true, approver: 'ci' });
     expect(await judge('kata-agent-policy')).toMatchObject({ reason: 'other-digest' });
     expect(r.err).toContain(`approved node-containers digest ${digest} for shop/db-key`);
-    // Without the annotation, --scheme says it.
-    const forced = await approveText('node2.yaml', node(`reg/app@${B}`, ''), '--scheme', 'node-containers');
-    expect(forced.code).toBe(0);
+    // Without the annotation, the node client securekey inject added says it (a node-mode SecureKey's pods).
+    const injected = await approveText('node2.yaml', node(`reg/app@${B}`, ''));
+    expect(injected.err).toContain(`approved node-containers digest ${digest}`);
+    // Neither: a template with no policy annotation is refused, unless --scheme says node mode.
+    const neither = node(`reg/app@${B}`, '', 'init');
+    expect((await approveText('node4.yaml', neither)).err).toMatch(/no policy annotation/);
+    const forced = await approveText('node5.yaml', neither, '--scheme', 'node-containers');
+    expect(forced.err).toMatch(/approved node-containers digest [0-9a-f]{64}/);
 
     const unpinned = await approveText('node3.yaml', node('reg/app:1'));
     expect(unpinned.code).not.toBe(0);

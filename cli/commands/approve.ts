@@ -36,8 +36,9 @@ The namespace is the manifest's metadata.namespace, else --namespace. --expires 
 from the annotations unless --scheme (${APPROVAL_SCHEMES.join(' | ')}) is given. Prints all documents,
 changed or not, to -o (default -, standard output).
 
-Node mode (${AGENT_MODE_ANNOTATION}: node, or --scheme ${NODE_CONTAINERS_SCHEME}): the node agent serves
-the pod, so what is signed is the container digest — every container's name, image, command and args —
+Node mode (the node client securekey inject adds for spec.mode Node SecureKeys, ${AGENT_MODE_ANNOTATION}:
+node, or --scheme ${NODE_CONTAINERS_SCHEME}): the node agent serves the pod, so what is signed is the
+container digest — every container's name, image, command and args —
 and every image must be pinned by digest (registry/app@sha256:…).`;
 
 type Obj = Record<string, unknown>;
@@ -173,9 +174,7 @@ export async function approveCommand(
     const namespace = namespaceOf(where, manifestNamespace, templateNamespace, values.namespace);
     const scheme: ApprovalScheme | undefined =
       (forced as ApprovalScheme | undefined) ??
-      (annotations[AGENT_MODE_ANNOTATION] === 'node'
-        ? NODE_CONTAINERS_SCHEME
-        : detectPolicyScheme(annotations));
+      (servedByNodeAgent(template, annotations) ? NODE_CONTAINERS_SCHEME : detectPolicyScheme(annotations));
     if (scheme === undefined) {
       throw new ManifestError(
         'bad-manifest',
@@ -297,6 +296,17 @@ function otherApprovals(where: string, annotation: string | undefined, kid: stri
     }
     throw err;
   }
+}
+
+/** Node mode: the template says so, or carries the node client `securekey inject` gives node-mode keys. */
+function servedByNodeAgent(template: Obj, annotations: Record<string, string>): boolean {
+  if (annotations[AGENT_MODE_ANNOTATION] === 'node') return true;
+  const spec = (template['spec'] ?? {}) as Obj;
+  const init = Array.isArray(spec['initContainers']) ? (spec['initContainers'] as unknown[]) : [];
+  return init.some((c) => {
+    const { name, args } = (typeof c === 'object' && c !== null ? c : {}) as Obj;
+    return name === AGENT_CONTAINER && Array.isArray(args) && args[0] === 'node';
+  });
 }
 
 function hasAgent(template: Obj): boolean {
