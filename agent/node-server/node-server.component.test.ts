@@ -243,8 +243,14 @@ describe('node agent', () => {
   it('bounds what it takes: body size, requests in flight, time', async () => {
     await startServer({ maxInFlight: 1, requestTimeoutMs: 300 });
     const token = await world.addPod('web-bounds');
-    const big = await post('/v1/keys', token, { keys: [{ alias: 'db', secureKey: 'x'.repeat(17_000) }] });
-    expect([big.status, JSON.parse(big.text).error.code]).toEqual([400, 'BadRequest']);
+    const big = await post('/v1/keys', token, {
+      keys: [{ alias: 'db', secureKey: 'db-key' }],
+      padding: 'x'.repeat(16 * 1024),
+    });
+    expect([big.status, JSON.parse(big.text).error]).toEqual([
+      400,
+      { code: 'BadRequest', message: 'the body is larger than 16384 bytes' },
+    ]);
     const bad = await post('/v1/keys', token, { keys: [] });
     expect(JSON.parse(bad.text).error.message).toMatch(/1 to 32 keys/);
     source.hold();
