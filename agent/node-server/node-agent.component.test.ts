@@ -2,8 +2,8 @@
  * `securekey-agent node-server` as a process against the sandbox (SIMULATORS ONLY): the pod-attestation
  * key source releases through pod mode's path (PSP report → simulated Azure Attestation → simulated
  * vault), the stand-in API server answers for the pods, and pods fetch with `securekey-agent node`
- * logic. Shows the key reaching a pod equal to the vault's, and the economy: one attestation and one
- * release for a burst of pods.
+ * logic. Shows the keys reaching a pod equal to the vault's, and the economy: one attestation and one
+ * release per key for a burst of pods.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -24,16 +24,20 @@ let stderr = '';
 beforeAll(async () => {
   world = await startAgentWorld();
   node = await startNodeWorld();
-  const version = (await world.officer.getKey(KEY_NAMES.oct)).properties.version!;
-  node.secureKeys.set(
-    'shop/db-key',
-    node.secureKey('shop', 'db-key', {
-      vaultUrl: world.sb.vault.url,
-      keyName: KEY_NAMES.oct,
-      version,
-      authority: world.sb.maa.url,
-    }),
-  );
+  for (const [name, kind] of [
+    ['db-key', 'oct'],
+    ['tls-key', 'rsa'],
+  ] as const) {
+    node.secureKeys.set(
+      `shop/${name}`,
+      node.secureKey('shop', name, {
+        vaultUrl: world.sb.vault.url,
+        keyName: KEY_NAMES[kind],
+        version: (await world.officer.getKey(KEY_NAMES[kind])).properties.version!,
+        authority: world.sb.maa.url,
+      }),
+    );
+  }
   child = spawn(process.execPath, [path.join(repoRoot, 'agent/main.ts'), 'node-server', '--port=0'], {
     env: {
       ...world.env(), // pod mode's settings: the PSP evidence of an admitted pod, the sandbox's identity
@@ -70,10 +74,12 @@ afterAll(async () => {
 });
 
 describe('securekey-agent node-server', () => {
-  it('serves a burst of pods the vault’s key with one attestation and one release', async () => {
+  it('serves a burst of pods the vault’s keys with one attestation and one release per key', async () => {
     const maaBefore = world.sb.maa.stats.attests();
     const releasesBefore = world.sb.vault.stats.count('releaseKey', 200);
-    const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => node.addPod(`web-${i}`)));
+    const tokens = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => node.addPod(`web-${i}`, { keys: ['db-key', 'tls-key'] })),
+    );
     const configs = tokens.map((token, i) =>
       parseNodeConfig(
         [
@@ -82,6 +88,8 @@ describe('securekey-agent node-server', () => {
           `--node-agent-ca=${node.caFile}`,
           `--token-file=${token}`,
           '--key=db=db-key',
+          '--key=tls=tls-key',
+          '--format=tls=pem',
           `--output-dir=${path.join(node.dir, `sandbox-out-${i}`)}`,
           '--timeout=30s',
         ],
@@ -90,9 +98,14 @@ describe('securekey-agent node-server', () => {
     );
     await Promise.all(configs.map((c) => fetchFromNodeAgent(c)));
     const vaultKey = world.material.oct.export();
-    for (const c of configs) expect(readFileSync(path.join(c.outputDir, 'db')).equals(vaultKey)).toBe(true);
+    const tlsKey = world.material.rsa.export({ type: 'pkcs8', format: 'pem' }).toString();
+    for (const c of configs) {
+      expect(readFileSync(path.join(c.outputDir, 'db')).equals(vaultKey)).toBe(true);
+      expect(readFileSync(path.join(c.outputDir, 'tls'), 'utf8')).toBe(tlsKey);
+    }
+    // One attestation token serves both releases; each key is released once for all 20 pods.
     expect(world.sb.maa.stats.attests() - maaBefore).toBe(1);
-    expect(world.sb.vault.stats.count('releaseKey', 200) - releasesBefore).toBe(1);
+    expect(world.sb.vault.stats.count('releaseKey', 200) - releasesBefore).toBe(2);
     // Key material never reaches the node agent's log.
     expect(stderr).not.toContain(vaultKey.toString('base64'));
     expect(stderr).toContain('"msg":"keys served"');
