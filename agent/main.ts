@@ -35,8 +35,6 @@ async function main(): Promise<number> {
           import('./sidecar.ts'),
           import('./node/node-config.ts'),
           import('./node/node-client.ts'),
-          import('./node-server/config.ts'),
-          import('./node-server/node-agent.ts'),
         ]),
       );
       return 0;
@@ -60,10 +58,11 @@ async function main(): Promise<number> {
     }
     if (process.argv[2] === 'node-server') {
       // The node agent (ADR 39): a DaemonSet on confidential-VM nodes serving the pods of its node. Keys
-      // live in its memory only; nothing is written.
-      const [{ parseNodeServerConfig }, { startNodeAgent }] = await loadEagerly(() =>
-        Promise.all([import('./node-server/config.ts'), import('./node-server/node-agent.ts')]),
-      );
+      // live in its memory only; nothing is written. Long-lived, so loaded as V8 likes (no eager compile).
+      const [{ parseNodeServerConfig }, { startNodeAgent }] = await Promise.all([
+        import('./node-server/config.ts'),
+        import('./node-server/node-agent.ts'),
+      ]);
       const config = parseNodeServerConfig(process.argv.slice(2), process.env);
       log.info('starting', {
         mode: 'node-server',
