@@ -16,8 +16,8 @@ export class FakeKeySource implements KeySource {
   readonly name = 'fake (tests only)';
   /** Every release asked for, in order. */
   readonly calls: KeyRef[] = [];
-  /** Failures to answer the next releases with, in order. */
-  readonly script: KeySourceError[] = [];
+  /** Failures to answer the next releases with, in order (a function: made when the release is asked). */
+  readonly script: Array<KeySourceError | (() => KeySourceError)> = [];
   private held = false;
   private readonly waiting: Array<() => void> = [];
   private readonly material = new Map<string, Buffer>();
@@ -30,7 +30,7 @@ export class FakeKeySource implements KeySource {
     return m;
   }
 
-  /** Releases wait until `release()` is called. */
+  /** Releases wait until `releaseHeld()` is called. */
   hold(): void {
     this.held = true;
   }
@@ -43,7 +43,8 @@ export class FakeKeySource implements KeySource {
 
   async release(ref: KeyRef): Promise<ReleasedKey> {
     this.calls.push(ref);
-    const failure = this.script.shift();
+    const next = this.script.shift();
+    const failure = typeof next === 'function' ? next() : next;
     if (this.held) await new Promise<void>((go) => this.waiting.push(go));
     if (failure) throw failure;
     return {
