@@ -2,7 +2,7 @@
  * What the node agent asks the API server (ADR 39), through edge/kube: TokenReview, the token's pod
  * (fresh every time: its node, uid and what the kubelet reports change), and SecureKeys by name in the
  * pod's namespace, kept for a few seconds so a burst of pods asking for one key is one read (a rotation
- * or a changed approver list is seen within that time). RBAC: tokenreviews create, pods get,
+ * or a changed approver list is seen within that time; an absent SecureKey is asked for again). RBAC: tokenreviews create, pods get,
  * securekeys get.
  */
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
@@ -42,8 +42,10 @@ export function nodeKube(http: KubeHttp, o: { secureKeyTtlMs?: number; now?: () 
       const value = readSecureKey(http, namespace, name);
       secureKeys.delete(id);
       secureKeys.set(id, { at: now(), value });
-      // A failed read is not remembered.
-      value.catch(() => secureKeys.get(id)?.value === value && secureKeys.delete(id));
+      // Neither a failed read nor an absent SecureKey is remembered: one created a moment ago is served
+      // at once, and a 404 is final for the pod.
+      const forget = () => secureKeys.get(id)?.value === value && secureKeys.delete(id);
+      value.then((found) => found === undefined && forget(), forget);
       if (secureKeys.size > MAX_SECURE_KEYS) secureKeys.delete(secureKeys.keys().next().value!);
       return value;
     },

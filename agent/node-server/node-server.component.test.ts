@@ -164,6 +164,17 @@ describe('node agent', () => {
     expect(world.apiCalls.filter((c) => c.includes('/bank/'))).toEqual([]);
   });
 
+  it('serves a SecureKey created a moment after a pod found none', async () => {
+    const token = await world.addPod('web-late', { keys: ['late-key'] });
+    expect(await refusedWith(token, ['late-key'])).toMatch(/\(HTTP 404\)/);
+    world.secureKeys.set('shop/late-key', world.secureKey('shop', 'late-key'));
+    try {
+      await fetchFromNodeAgent(clientConfig(token, ['late-key']));
+    } finally {
+      world.secureKeys.delete('shop/late-key');
+    }
+  });
+
   it('refuses a key of a pod-mode SecureKey (403): its release policy names pod digests', async () => {
     const token = await world.addPod('web-podmode', { keys: ['pod-key'] });
     expect(await refusedWith(token, ['pod-key'])).toBe(
@@ -263,6 +274,16 @@ describe('node agent', () => {
     source.releaseHeld();
     const none = await post('/v1/keys', undefined, { keys: [{ alias: 'db', secureKey: 'db-key' }] });
     expect([none.status, JSON.parse(none.text).error.code]).toEqual([401, 'Unauthenticated']);
+    // The scheme is case-insensitive (RFC 9110).
+    const lower = await request(
+      'POST',
+      '/v1/keys',
+      token,
+      { keys: [{ alias: 'db', secureKey: 'db-key' }] },
+      'bearer',
+    );
+    expect(lower.status).toBe(200);
+    expect((await get('/metrics')).text).toContain('securekey_node_requests_total{code="Timeout"} 1\n');
   });
 
   it('answers probes, and picks up a renewed certificate without a restart', async () => {
@@ -287,7 +308,13 @@ interface Answer {
   text: string;
 }
 
-function request(method: string, p: string, token?: string, body?: unknown): Promise<Answer> {
+function request(
+  method: string,
+  p: string,
+  token?: string,
+  body?: unknown,
+  scheme = 'Bearer',
+): Promise<Answer> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = https.request(
@@ -296,7 +323,7 @@ function request(method: string, p: string, token?: string, body?: unknown): Pro
         method,
         ca: world.caPem,
         headers: {
-          ...(token === undefined ? {} : { authorization: `Bearer ${readFileSync(token, 'utf8')}` }),
+          ...(token === undefined ? {} : { authorization: `${scheme} ${readFileSync(token, 'utf8')}` }),
           ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
         },
       },

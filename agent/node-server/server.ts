@@ -73,6 +73,8 @@ export async function startNodeServer(o: NodeServerOptions): Promise<NodeServer>
     res.end(JSON.stringify(body));
   };
   const refuse = (res: ServerResponse, err: NodeServerError) => {
+    // A request answered at its deadline is not answered (or counted) again when its work ends.
+    if (res.headersSent) return;
     const { status, code } = REFUSALS[err.kind];
     metrics.request(code);
     answer(
@@ -101,8 +103,7 @@ export async function startNodeServer(o: NodeServerOptions): Promise<NodeServer>
     );
     try {
       const body = await readBody(req, maxBody);
-      const auth = req.headers.authorization;
-      const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+      const token = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
       const served = await serveKeys(token, parseKeyRequests(body), o.serve);
       clearTimeout(deadline);
       if (res.headersSent) return;
