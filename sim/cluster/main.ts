@@ -10,6 +10,7 @@
  *   - TLS: leaf certificates from the release's CA, which the chart generated and gave to the operator.
  * SIMULATORS ONLY — mocked mode isolates nothing (README).
  */
+import { simulatedVtpmCa } from '../vtpm/vtpm-ca.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { KubeHttp } from '../../edge/kube/kube-http.ts';
@@ -81,6 +82,8 @@ const maa = await startMaa({
   ca,
   name: 'cluster',
   trustedArks: [amd.ark],
+  // AzureGuest: node agents attest through a simulated vTPM (sim/vtpm) whose AK this fixed CA issued.
+  vtpmCa: simulatedVtpmCa().certDer,
   publicHost: config.host,
   port: config.ports.maa,
   ...(config.adminToken ? { adminToken: config.adminToken } : {}),

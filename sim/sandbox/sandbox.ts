@@ -11,6 +11,7 @@
  *       ├─ THIM (IMDS-style, plain HTTP as IMDS is) and AMD KDS certificate paths
  *       └─ PSP service: reports for registered pods, HOST_DATA from each pod's own policy annotation
  */
+import { simulatedVtpmCa } from '../vtpm/vtpm-ca.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FakeAmd, ReportSigner } from '../amd/index.ts';
@@ -82,7 +83,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const signer = new ReportSigner(amd, {
       hostData: Buffer.from(options.hostData ?? '0'.repeat(64), 'hex'),
     });
-    const maa = await startMaa({ ca, name: 'sandbox', trustedArks: [amd.ark], ...port(options.ports?.maa) });
+    const maa = await startMaa({
+      ca,
+      name: 'sandbox',
+      trustedArks: [amd.ark],
+      // AzureGuest: the AK of a simulated vTPM (sim/vtpm) is issued by this fixed CA.
+      vtpmCa: simulatedVtpmCa().certDer,
+      ...port(options.ports?.maa),
+    });
     closers.push(() => maa.close());
     const thim = await startThim({ amd });
     closers.push(() => thim.close());

@@ -8,3 +8,4 @@ export {
   type SimulatedVtpm,
   type SimulatedVtpmOptions,
 } from './simulated-vtpm.ts';
+export { simulatedVtpmCa } from './vtpm-ca.ts';

@@ -16,6 +16,7 @@
  * TCTIs) or raw TPM commands; the proxy answers in kind. It serialises all clients on one swtpm
  * connection: there is no resource manager, so a client flushes the transient objects it creates.
  */
+import { simulatedVtpmCa } from './vtpm-ca.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto, { type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,11 +35,7 @@ import {
   TPM_RH,
   TPMA_NV,
 } from '../../core/tpm/index.ts';
-import {
-  createCertificateAuthority,
-  issueLeaf,
-  type CertificateAuthority,
-} from '../../core/x509/authority.ts';
+import { issueLeaf, type CertificateAuthority } from '../../core/x509/authority.ts';
 import { AZURE_VTPM, socketTransport, Tpm, type TpmTransport } from '../../edge/tpm/index.ts';
 import { FakeAmd, ReportSigner } from '../amd/index.ts';
 import { SWTPM_PACKAGES, VtpmSimError } from './errors.ts';
@@ -53,7 +50,7 @@ export interface SimulatedVtpmOptions {
   readonly amd?: FakeAmd;
   /** The launched CVM (HOST_DATA, measurement …). Default: a `ReportSigner` on `amd`. */
   readonly signer?: ReportSigner;
-  /** The AK certificate's issuer. Default: a new "Azure Virtual TPM" CA. */
+  /** The AK certificate's issuer. Default: simulatedVtpmCa(), which the simulated Attestation trusts. */
   readonly akCa?: CertificateAuthority;
   readonly vmConfiguration?: Partial<VmConfiguration>;
   /** Where the proxy listens: TCP (default 127.0.0.1, a free port) or a Unix socket path. */
@@ -122,17 +119,7 @@ export async function launchSimulatedVtpm(options: SimulatedVtpmOptions = {}): P
 
     const notBefore = new Date(now().getTime() - 86_400_000);
     const notAfter = new Date(notBefore.getTime() + 365 * 86_400_000);
-    const akCa =
-      options.akCa ??
-      createCertificateAuthority({
-        subject: [
-          { type: 'CN', value: 'Global Virtual TPM CA - 03' },
-          { type: 'O', value: 'Microsoft Corporation' },
-        ],
-        notBefore,
-        notAfter: new Date(notBefore.getTime() + 10 * 365 * 86_400_000),
-        key: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-      });
+    const akCa = options.akCa ?? simulatedVtpmCa();
     const akCert = issueLeaf(akCa, {
       subject: [{ type: 'CN', value: `${vm.vmUniqueId.toLowerCase()}.vm.azure.net` }],
       notBefore,
