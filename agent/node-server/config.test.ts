@@ -22,7 +22,16 @@ describe('parseNodeServerConfig', () => {
       requestTimeoutMs: 30_000,
       secureKeyTtlMs: 5_000,
       keySource: 'pod-attestation',
+      tpm: '/dev/tpmrm0',
     });
+  });
+
+  it('takes the vTPM of the azure-guest source as a device or a socket', () => {
+    const c = parseNodeServerConfig(['node-server', '--key-source=azure-guest'], {
+      ...env,
+      SECUREKEY_TPM: 'unix:/run/vtpm/tpm.sock',
+    });
+    expect([c.keySource, c.tpm]).toEqual(['azure-guest', 'unix:/run/vtpm/tpm.sock']);
   });
 
   it('takes flags over variables', () => {
@@ -52,7 +61,7 @@ describe('parseNodeServerConfig', () => {
       { SECUREKEY_NODE_SERVER_TLS_CERT: undefined },
       'SECUREKEY_NODE_SERVER_TLS_CERT (or --tls-cert) is not set',
     ],
-    [['node-server'], { SECUREKEY_NODE_KEY_SOURCE: 'vault' }, 'expected one of pod-attestation'],
+    [['node-server'], { SECUREKEY_NODE_KEY_SOURCE: 'vault' }, 'expected one of azure-guest, pod-attestation'],
     [['node-server', '--max-in-flight=0'], {}, 'expected a whole number from 1 to 10000'],
     [['node-server', '--node-name=Node_1'], {}, 'is not a node name'],
     [['node'], {}, 'is not node-server'],

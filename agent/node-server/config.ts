@@ -20,13 +20,16 @@ export const NODE_SERVER_OPTIONS = {
   requestTimeout: { flag: '--request-timeout', variable: 'SECUREKEY_NODE_REQUEST_TIMEOUT' },
   secureKeyTtl: { flag: '--securekey-ttl', variable: 'SECUREKEY_NODE_SECUREKEY_TTL' },
   keySource: { flag: '--key-source', variable: 'SECUREKEY_NODE_KEY_SOURCE' },
+  /** The vTPM the azure-guest source uses: a device, `unix:<path>` or `tcp:<host>:<port>`. */
+  tpm: { flag: '--tpm', variable: 'SECUREKEY_TPM' },
 } as const satisfies Record<string, AgentOption>;
 
 /**
- * Where released keys come from. `pod-attestation`: pod mode's release path, simulators only
- * (pod-attestation-source.ts); the confidential-VM source (AzureGuest through the vTPM) joins this list.
+ * Where released keys come from. `azure-guest`: the node's own attestation through its vTPM and releases
+ * wrapped to the TPM (azure-guest-source.ts), for confidential-VM nodes. `pod-attestation`: pod mode's
+ * release path, simulators only (pod-attestation-source.ts).
  */
-export const KEY_SOURCES = ['pod-attestation'] as const;
+export const KEY_SOURCES = ['azure-guest', 'pod-attestation'] as const;
 export type KeySourceName = (typeof KEY_SOURCES)[number];
 
 export interface NodeServerConfig {
@@ -40,6 +43,8 @@ export interface NodeServerConfig {
   requestTimeoutMs: number;
   secureKeyTtlMs: number;
   keySource: KeySourceName;
+  /** The vTPM (azure-guest): `/dev/tpmrm0` unless set. */
+  tpm: string;
 }
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -77,5 +82,6 @@ export function parseNodeServerConfig(argv: readonly string[], env: Env): NodeSe
     requestTimeoutMs: duration(or('requestTimeout', '30s'), 1_000),
     secureKeyTtlMs: duration(or('secureKeyTtl', '5s'), 0),
     keySource: oneOf(required('keySource', `one of ${KEY_SOURCES.join(', ')}`), KEY_SOURCES),
+    tpm: or('tpm', '/dev/tpmrm0').value,
   };
 }

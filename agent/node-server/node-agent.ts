@@ -12,6 +12,7 @@ import type { NodeServerConfig } from './config.ts';
 import { keyRefName, type KeySource } from './key-source.ts';
 import { NodeServerMetrics } from './metrics.ts';
 import { nodeKube } from './node-kube.ts';
+import { AzureGuestKeySource } from './azure-guest-source.ts';
 import { PodAttestationKeySource } from './pod-attestation-source.ts';
 import { ReleasedKeys } from './released-keys.ts';
 import { startNodeServer, type NodeServer } from './server.ts';
@@ -23,6 +24,12 @@ export interface NodeAgent {
 
 function keySourceFor(config: NodeServerConfig, env: Env): KeySource {
   switch (config.keySource) {
+    case 'azure-guest':
+      // Entra, THIM, the CA and the release's trust roots from pod mode's variables (AZURE_CLIENT_ID, …).
+      return new AzureGuestKeySource({
+        config: parseAgentConfig(['init'], env, { keys: false }),
+        tpm: config.tpm,
+      });
     case 'pod-attestation':
       // How to attest and release, from pod mode's variables (SECUREKEY_EVIDENCE, AZURE_CLIENT_ID, …).
       return new PodAttestationKeySource(parseAgentConfig(['init'], env, { keys: false }));

@@ -146,7 +146,7 @@ export class PodAttestationKeySource implements KeySource {
 }
 
 /** The token's `exp` in epoch ms; an hour from now when it has none. */
-function expiryOf(jwt: string): number {
+export function expiryOf(jwt: string): number {
   try {
     const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
       exp?: unknown;
@@ -159,7 +159,7 @@ function expiryOf(jwt: string): number {
 }
 
 /** The agent's failures as the node agent's retry classes: throttled, unavailable, refused, not found. */
-function asKeySourceError(err: unknown): KeySourceError {
+export function asKeySourceError(err: unknown): KeySourceError {
   if (err instanceof KeySourceError) return err;
   const message = (err as Error).message ?? String(err);
   const retryAt = retryAtOf(err);
