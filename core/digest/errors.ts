@@ -8,6 +8,8 @@ export type DigestErrorKind =
   | 'bad-gzip'
   | 'too-large'
   | 'bad-initdata'
+  /** The initdata document's top level (before `[data]`) is longer than the few lines it should be. */
+  | 'initdata-header-too-large'
   | 'unsupported-initdata-version'
   | 'unsupported-initdata-algorithm';
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { testdata } from '../../test/support/paths.ts';
 import { isErrorOf } from '../errors.ts';
 import { DigestError, type DigestErrorKind } from './errors.ts';
-import { POLICY_ANNOTATIONS, detectPolicyScheme, policyDigest } from './index.ts';
+import { MAX_INITDATA_HEADER_BYTES, POLICY_ANNOTATIONS, detectPolicyScheme, policyDigest } from './index.ts';
 
 const realPolicy = readFileSync(testdata('snp-real/policy.base64'), 'utf8').trim();
 // HOST_DATA of the real Milan report in testdata/snp-real, pinned from that policy.
@@ -146,6 +146,40 @@ describe('policyDigest', () => {
             [INITDATA]: initdata('[data]\nalgorithm = "sha256"\nversion = "0.1.0"\n'),
           }),
         'bad-initdata',
+      );
+    });
+
+    it('reads the header from the first bytes only, and refuses a longer top level with a typed error', () => {
+      const header = 'version = "0.1.0"\nalgorithm = "sha256"\n';
+      const big = `${header}[data]\n"policy.rego" = '''\n${'allow := true\n'.repeat(200_000)}'''\n`;
+      const expected = createHash('sha256').update(big).digest('hex');
+      expect(policyDigest('kata-initdata', { [INITDATA]: initdata(big) }).digest).toBe(expected);
+      const padded = `${header}${'# a comment line\n'.repeat(300)}[data]\n`;
+      expect(padded.indexOf('[data]')).toBeGreaterThan(MAX_INITDATA_HEADER_BYTES);
+      expectDigestError(
+        () => policyDigest('kata-initdata', { [INITDATA]: initdata(padded) }),
+        'initdata-header-too-large',
+        /more than 4096 bytes before its first table/,
+      );
+      // A key defined twice is found however close to the cap it sits.
+      const twice = `${header}${'#'.repeat(MAX_INITDATA_HEADER_BYTES - header.length - 30)}\nversion = "0.1.0"\n[data]\n`;
+      expectDigestError(
+        () => policyDigest('kata-initdata', { [INITDATA]: initdata(twice) }),
+        'bad-initdata',
+        /twice/,
+      );
+    });
+
+    it('refuses initdata that is not UTF-8 anywhere, not only in its header', () => {
+      const doc = Buffer.concat([
+        Buffer.from('version = "0.1.0"\nalgorithm = "sha256"\n[data]\nx = "'),
+        Buffer.alloc(9000, 0x61),
+        Buffer.from([0xff, 0x22, 0x0a]),
+      ]);
+      expectDigestError(
+        () => policyDigest('kata-initdata', { [INITDATA]: gzipSync(doc).toString('base64') }),
+        'bad-initdata',
+        /not UTF-8/,
       );
     });
 
