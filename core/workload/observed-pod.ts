@@ -1,6 +1,6 @@
 import { APPROVAL_ANNOTATION, MAX_APPROVAL_ANNOTATION_BYTES } from '../approval/index.ts';
 import { POLICY_SCHEMES, type PolicyScheme } from '../api/securekey.generated.ts';
-import { DigestError, POLICY_ANNOTATIONS, policyDigest, type DigestErrorKind } from '../digest/index.ts';
+import { DigestError, POLICY_ANNOTATIONS, policyDigests, type DigestErrorKind } from '../digest/index.ts';
 import { AGENT_CONTAINER, KEY_ANNOTATION_PREFIX } from '../inject/annotations.ts';
 import { WorkloadError } from './errors.ts';
 
@@ -68,7 +68,8 @@ function strings(v: unknown, keep: (key: string) => boolean): Record<string, str
 
 function digestOf(scheme: PolicyScheme, annotations: Readonly<Record<string, string>>): PodPolicy {
   try {
-    return { digest: policyDigest(scheme, annotations).digest };
+    // Memoized: a pod is trimmed again on every status change and relist (core/digest/memo.ts).
+    return { digest: policyDigests.digest(scheme, annotations).digest };
   } catch (err) {
     if (!(err instanceof DigestError)) throw err;
     return { problem: { annotation: err.annotation, kind: err.kind, message: err.message } };
