@@ -1,6 +1,7 @@
 /**
  * Wires the caches to the work queue and the queue to the reconciler (cert-manager's generic worker
- * loop): SecureKey and opt-in pod informers enqueue the SecureKeys an event concerns; workers reconcile
+ * loop): SecureKey and opt-in pod informers enqueue the SecureKeys an event concerns (pods are cached
+ * only in namespaces that hold a SecureKey: pod-caches.ts); workers reconcile
  * the latest state per key, forget on success, back off on failure (honouring the vault's Retry-After)
  * and requeue when the reconciler asks.
  *
@@ -12,6 +13,7 @@ import type { KubeHttp } from '../../edge/kube/kube-http.ts';
 import { KubeApiError } from '../../edge/kube/errors.ts';
 import { allSecureKeysPath } from '../../edge/kube/secure-keys.ts';
 import { FirstPolicies, selectorMatches, trimPod, type ObservedPod } from '../../core/workload/index.ts';
+import { PodCaches } from './pod-caches.ts';
 import { INJECT_LABEL, INJECT_LABEL_VALUE } from '../reconcile/index.ts';
 import { VaultCallError } from '../vault/errors.ts';
 import { runWorkers, WorkQueue, type WorkQueueOptions } from './queue.ts';
@@ -27,7 +29,7 @@ export interface ControllerHooks {
 
 export interface SecureKeyControllerOptions extends Omit<ReconcilerDeps, 'secureKey' | 'remember' | 'pods'> {
   http: KubeHttp;
-  /** Watch one namespace; all namespaces when absent. */
+  /** Watch one namespace; all namespaces (pods: those with SecureKeys) when absent. */
   namespace?: string;
   concurrency?: number;
   queue?: WorkQueueOptions;
@@ -78,7 +80,7 @@ function meaningfulChange(a: SecureKey, b: SecureKey): boolean {
 
 export class SecureKeyController {
   readonly secureKeys: Informer<SecureKey>;
-  readonly pods: Informer<ObservedPod>;
+  readonly pods: PodCaches;
   /** The current term's queue: a new one each time this replica starts leading (a shut queue stays shut). */
   queue: WorkQueue;
   readonly reconciler: SecureKeyReconciler;
@@ -105,35 +107,36 @@ export class SecureKeyController {
       trim: trimSecureKey,
       indexOf: (sk) => sk.metadata?.namespace ?? '',
       onEvent: (type, sk, old) => {
+        const namespace = sk.metadata?.namespace ?? '';
+        if (type === 'add') this.pods.want(namespace);
         if (type === 'update' && old && !meaningfulChange(old, sk)) return;
         if (type === 'delete') {
           this.written.delete(keyOf(sk));
           this.queue.forget(keyOf(sk));
           o.hooks?.forgotKey?.(keyOf(sk));
+          if (this.secureKeys.byIndex(namespace).length === 0) this.pods.unwant(namespace);
         }
         this.queue.add(keyOf(sk));
       },
       onError: (err) => o.hooks?.informerError?.('securekeys', err),
       onRelist: (n, ms) => o.hooks?.relisted?.('securekeys', n, ms),
     });
-    const podsPath = o.namespace
-      ? `/api/v1/namespaces/${encodeURIComponent(o.namespace)}/pods`
-      : '/api/v1/pods';
-    this.pods = new Informer<ObservedPod>({
-      ...common,
-      name: 'pods',
-      path: podsPath,
-      labelSelector: `${INJECT_LABEL}=${INJECT_LABEL_VALUE}`,
-      // A pod whose policy annotations differ from those first seen for its uid is marked here.
-      trim: (obj) => this.firstPolicies.observe(trimPod(obj)),
-      indexOf: (p) => p.namespace,
-      onEvent: (_type, pod, old) => this.podChanged(pod, old),
-      onError: (err) => o.hooks?.informerError?.('pods', err),
-      onRelist: (n, ms) => {
-        this.firstPolicies.prune();
-        o.hooks?.relisted?.('pods', n, ms);
+    this.pods = new PodCaches(
+      {
+        ...common,
+        labelSelector: `${INJECT_LABEL}=${INJECT_LABEL_VALUE}`,
+        // A pod whose policy annotations differ from those first seen for its uid is marked here.
+        trim: (obj) => this.firstPolicies.observe(trimPod(obj)),
+        indexOf: (p) => p.namespace,
+        onEvent: (_type, pod, old) => this.podChanged(pod, old),
+        onError: (err) => o.hooks?.informerError?.('pods', err),
+        onRelist: (n, ms) => {
+          this.firstPolicies.prune();
+          o.hooks?.relisted?.('pods', n, ms);
+        },
       },
-    });
+      o.namespace === undefined ? {} : { namespace: o.namespace },
+    );
     this.reconciler = new SecureKeyReconciler({
       ...o,
       secureKey: (key) => this.freshest(key),
@@ -197,6 +200,12 @@ export class SecureKeyController {
   }
 
   private async process(queue: WorkQueue, key: string): Promise<void> {
+    const namespace = this.secureKeys.get(key)?.metadata?.namespace;
+    if (namespace !== undefined && !this.pods.synced(namespace)) {
+      // Its namespace's pods are still being listed: a reconcile now would see none of them.
+      queue.addAfter(key, 100);
+      return;
+    }
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     try {
