@@ -12,6 +12,8 @@ export interface OperatorMetrics {
   observeVault: VaultCallObserver;
   digests(key: string, count: number): void;
   setLeader(leading: boolean): void;
+  /** Samples the pod caches' size at each scrape. */
+  podsCached(count: () => number): void;
 }
 
 export function operatorMetrics(): OperatorMetrics {
@@ -57,6 +59,11 @@ export function operatorMetrics(): OperatorMetrics {
     help: 'Full relists by informer.',
     labelNames: ['informer'],
   });
+  const podsCached = registry.gauge({
+    name: 'securekey_pods_cached',
+    help: 'Opt-in pods held by the pod caches (namespaces with SecureKeys only).',
+    labelNames: [],
+  });
   const leader = registry.gauge({
     name: 'securekey_leader',
     help: '1 while this replica holds the leader Lease.',
@@ -81,5 +88,6 @@ export function operatorMetrics(): OperatorMetrics {
     },
     digests: (key, count) => digests.set({ securekey: key }, count),
     setLeader: (leading) => leader.set({}, leading ? 1 : 0),
+    podsCached: (count) => registry.onCollect(() => podsCached.set({}, count())),
   };
 }

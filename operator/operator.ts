@@ -126,6 +126,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<RunningOpe
     log: (level, msg, fields) => log[level](msg, fields),
     ...(config.namespace === undefined ? {} : { namespace: config.namespace }),
   });
+  metrics.podsCached(() => controller.pods.size);
   controller.start();
 
   // The webhook serves on every replica; its TLS upkeep is the leader's (one writer).
