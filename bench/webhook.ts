@@ -4,9 +4,15 @@
  * dry-run creates of opt-in pods at a fixed rate, with the MutatingWebhookConfiguration registered and
  * without it; the difference is what the webhook adds.
  *
- *   npm run bench:webhook [-- --rate 100 --seconds 20]
+ *   npm run bench:webhook [-- --rate 500 --seconds 20 --in-process]
+ *
+ * The webhook server runs in a process of its own (as it does in the operator), unless --in-process:
+ * then it shares this process's event loop with the client sending the creates (the method until
+ * 2026-12-07).
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SecureKey } from '../core/api/securekey.generated.ts';
@@ -22,8 +28,11 @@ import { repoRoot } from '../scripts/cluster/paths.ts';
 
 const { values: args } = parseArgs({
   options: {
-    rate: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '20' },
+    'in-process': { type: 'boolean', default: false },
+    // Internal: run only the webhook server (the child of a run), configured through BENCH_WEBHOOK.
+    serve: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -36,6 +45,42 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+/** The webhook server with the bench's SecureKey resolved from memory, as the operator's cache does. */
+async function serve(sk: SecureKey, tls: { certPem: string; keyPem: string }) {
+  const registry = new Registry();
+  const latency = registry.histogram({
+    name: 'securekey_webhook_admission_duration_seconds',
+    help: 'Admission time inside the webhook.',
+    labelNames: ['outcome'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025],
+  });
+  const server = await startWebhookServer({
+    host: '127.0.0.1',
+    port: 0,
+    certPem: tls.certPem,
+    keyPem: tls.keyPem,
+    latency,
+    context: {
+      settings: agentSettings({ image: 'securekey/agent:bench', clientId: 'c', tenantId: 't' }),
+      excludedNamespaces: new Set(['kube-system']),
+      resolve: async () => sk, // the operator resolves from its informer cache: no API call per admission
+    },
+  });
+  return { url: server.url, render: () => registry.render(), close: () => server.close() };
+}
+
+if (args.serve) {
+  // Child: serve, print the URL, and on stdin's end print the metrics and exit.
+  const { sk, tls } = JSON.parse(process.env['BENCH_WEBHOOK'] ?? '{}');
+  const server = await serve(sk, tls);
+  process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
+  process.stdin.resume().on('end', () => {
+    process.stdout.write(`${JSON.stringify({ metrics: server.render() })}\n`);
+    void server.close().then(() => process.exit(0));
+  });
+  await new Promise(() => {});
 }
 
 const plane = await startControlPlane();
@@ -61,25 +106,29 @@ await http.expect('POST', secureKeyPath(NS), [201], {
 const sk = await http.expect<SecureKey>('GET', secureKeyPath(NS, 'db-key'), [200]);
 
 const { tls } = planWebhookTls(undefined, ['127.0.0.1'], new Date());
-const registry = new Registry();
-const latency = registry.histogram({
-  name: 'securekey_webhook_admission_duration_seconds',
-  help: 'Admission time inside the webhook.',
-  labelNames: ['outcome'],
-  buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025],
-});
-const server = await startWebhookServer({
-  host: '127.0.0.1',
-  port: 0,
-  certPem: tls.certPem,
-  keyPem: tls.keyPem,
-  latency,
-  context: {
-    settings: agentSettings({ image: 'securekey/agent:bench', clientId: 'c', tenantId: 't' }),
-    excludedNamespaces: new Set(['kube-system']),
-    resolve: async () => sk, // the operator resolves from its informer cache: no API call per admission
-  },
-});
+const server: { url: string; render: () => Promise<string>; close: () => Promise<void> } =
+  await (async () => {
+    if (args['in-process']) {
+      const s = await serve(sk, tls);
+      return { url: s.url, render: async () => s.render(), close: s.close };
+    }
+    const child = spawn(process.execPath, [process.argv[1]!, '--serve'], {
+      env: { ...process.env, BENCH_WEBHOOK: JSON.stringify({ sk, tls }) },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    const { url } = JSON.parse(String(first.value)) as { url: string };
+    return {
+      url,
+      render: async () => {
+        child.stdin!.end();
+        const next = await lines.next();
+        return (JSON.parse(String(next.value)) as { metrics: string }).metrics;
+      },
+      close: () => new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r()))),
+    };
+  })();
 
 function podBody(i: number) {
   return {
@@ -179,19 +228,28 @@ for (;;) {
 say('with the webhook registered');
 await load('warm-up');
 const withHook = await load('with');
-const inside = registry.render();
+const inside = await server.render();
 
 const result = {
   date: new Date().toISOString(),
   node: process.version,
   ratePerSecond: RATE,
   seconds: SECONDS,
+  webhookProcess: args['in-process'] ? 'the client’s' : 'its own',
+  load: (await import('node:os')).loadavg().map((l) => +l.toFixed(2)),
   withoutWebhookMs: without,
   withWebhookMs: withHook,
   addedMs: { p50: +(withHook.p50 - without.p50).toFixed(2), p99: +(withHook.p99 - without.p99).toFixed(2) },
-  insideWebhook: /securekey_webhook_admission_duration_seconds_count\{outcome="mutated"\} (\d+)/.exec(
-    inside,
-  )?.[1],
+  insideWebhook: (() => {
+    const get = (what: string) =>
+      Number(
+        new RegExp(
+          `^securekey_webhook_admission_duration_seconds_${what}\\{outcome="mutated"\\} (\\S+)$`,
+          'm',
+        ).exec(inside)?.[1],
+      );
+    return { mutated: get('count'), meanMs: +((get('sum') / get('count')) * 1000).toFixed(3) };
+  })(),
 };
 say(JSON.stringify(result, null, 2));
 const out = args.out ?? path.join(repoRoot, 'bench/results/webhook-latest.json');
