@@ -140,7 +140,8 @@ export class SecureKeyController {
     this.reconciler = new SecureKeyReconciler({
       ...o,
       secureKey: (key) => this.freshest(key),
-      remember: (sk) => this.written.set(keyOf(sk), sk),
+      // A write answers with the whole object (managedFields too): keep what the informer would.
+      remember: (sk) => this.written.set(keyOf(sk), trimSecureKey(sk as unknown as Record<string, unknown>)),
       pods: (namespace) => this.pods.byIndex(namespace),
     });
   }
