@@ -124,6 +124,46 @@ describe('PodCaches', () => {
     await caches.stop();
   });
 
+  it('hands a reconcile the pods its matchLabels name, following relabels and deletions', async () => {
+    const api = new FakeApi();
+    const labelled = (name: string, app: string, tier = 'web') => ({
+      ...pod('shop', name),
+      metadata: { ...(pod('shop', name)['metadata'] as object), labels: { app, tier } },
+    });
+    api.pods = [labelled('a1', 'a'), labelled('a2', 'a', 'db'), labelled('b1', 'b')];
+    const events: string[] = [];
+    const caches = new PodCaches({ ...options(api), onEvent: (type, p) => events.push(`${type} ${p.name}`) });
+    caches.start();
+    caches.want('shop');
+    await eventually(() => expect(caches.synced('shop')).toBe(true));
+    const names = (selector: Parameters<PodCaches['candidates']>[1]) =>
+      caches
+        .candidates('shop', selector)
+        .map((p) => p.name)
+        .sort();
+    expect(names({ matchLabels: { app: 'a' } })).toEqual(['a1', 'a2']);
+    expect(names({ matchLabels: { app: 'a', tier: 'db' } })).toEqual(['a2']);
+    expect(names({ matchLabels: { app: 'c' } })).toEqual([]);
+    expect(names({ matchExpressions: [{ key: 'app', operator: 'Exists' }] })).toEqual(['a1', 'a2', 'b1']);
+    expect(names(undefined)).toEqual(['a1', 'a2', 'b1']);
+    // The informer's events keep the index: a relabelled pod moves, a deleted one leaves.
+    const informer = (
+      caches as unknown as { byNamespace: Map<string, { apply(e: unknown): void }> }
+    ).byNamespace.get('shop')!;
+    informer.apply({
+      type: 'MODIFIED',
+      object: {
+        ...labelled('a1', 'b'),
+        metadata: { ...(labelled('a1', 'b')['metadata'] as object), resourceVersion: '6' },
+      },
+    });
+    informer.apply({ type: 'DELETED', object: labelled('a2', 'a', 'db') });
+    expect(names({ matchLabels: { app: 'a' } })).toEqual([]);
+    expect(names({ matchLabels: { app: 'b' } })).toEqual(['a1', 'b1']);
+    expect(events).toContain('update a1');
+    await caches.stop();
+  });
+
   it('watches only its namespace when given one', async () => {
     const api = new FakeApi();
     const caches = new PodCaches(options(api), { namespace: 'shop' });

@@ -142,7 +142,7 @@ export class SecureKeyController {
       secureKey: (key) => this.freshest(key),
       // A write answers with the whole object (managedFields too): keep what the informer would.
       remember: (sk) => this.written.set(keyOf(sk), trimSecureKey(sk as unknown as Record<string, unknown>)),
-      pods: (namespace) => this.pods.byIndex(namespace),
+      pods: (namespace, selector) => this.pods.candidates(namespace, selector),
     });
   }
 
