@@ -34,7 +34,7 @@ describe('parseConfig', () => {
       name: 'securekey-operator',
       leaseDurationMs: 15_000,
     });
-    expect([c.concurrency, c.resyncMs, c.relistIntervalMs]).toEqual([4, 600_000, 600_000]);
+    expect([c.concurrency, c.resyncMs, c.relistIntervalMs]).toEqual([16, 600_000, 600_000]);
   });
 
   it('uses workload identity explicitly from the AKS webhook variables and allows only Azure vaults', () => {

@@ -288,7 +288,7 @@ export function parseConfig(env: Env): OperatorConfig {
     },
     metrics: address(env['SECUREKEY_METRICS_ADDR'] ?? ':8080', 'SECUREKEY_METRICS_ADDR'),
     logLevel: env['SECUREKEY_LOG_LEVEL'] ?? 'info',
-    concurrency: int(env, 'SECUREKEY_CONCURRENCY', 4, 1, 64),
+    concurrency: int(env, 'SECUREKEY_CONCURRENCY', 16, 1, 64),
     resyncMs: duration(env, 'SECUREKEY_RESYNC', '10m'),
     relistIntervalMs: duration(env, 'SECUREKEY_RELIST', '10m'),
     shutdownDrainMs: duration(env, 'SECUREKEY_SHUTDOWN_DRAIN', '0s'),
