@@ -12,6 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,7 +29,9 @@ import { repoRoot } from '../scripts/cluster/paths.ts';
 
 const { values: args } = parseArgs({
   options: {
-    rate: { type: 'string', default: '500' },
+    rate: { type: 'string', default: '100' },
+    // Reviews a second sent straight to the webhook (no API server), after the API-server phases.
+    'direct-rate': { type: 'string', default: '500' },
     seconds: { type: 'string', default: '20' },
     'in-process': { type: 'boolean', default: false },
     // Internal: run only the webhook server (the child of a run), configured through BENCH_WEBHOOK.
@@ -37,6 +40,7 @@ const { values: args } = parseArgs({
   },
 });
 const RATE = Number(args.rate);
+const DIRECT_RATE = Number(args['direct-rate']);
 const SECONDS = Number(args.seconds);
 const NS = 'bench-webhook';
 const HOOK = 'securekey-bench';
@@ -228,6 +232,70 @@ for (;;) {
 say('with the webhook registered');
 await load('warm-up');
 const withHook = await load('with');
+
+/** AdmissionReviews straight to the webhook at DIRECT_RATE, over keep-alive TLS as the API server calls it. */
+async function direct(
+  label: string,
+): Promise<{ p50: number; p99: number; max: number; n: number; failed: number }> {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 32, ca: tls.caBundlePem });
+  const latencies: number[] = [];
+  let failed = 0;
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < DIRECT_RATE * SECONDS; i++) {
+    const wait = start + (i * 1000) / DIRECT_RATE - performance.now();
+    if (wait > 0) await sleep(wait);
+    const body = JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: `${label}-${i}`,
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        namespace: NS,
+        operation: 'CREATE',
+        object: { ...podBody(i), metadata: { ...podBody(i).metadata, namespace: NS } },
+      },
+    });
+    const t = performance.now();
+    inflight.push(
+      new Promise<void>((resolve) => {
+        const req = https.request(
+          `${server.url}/mutate`,
+          { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const ok = res.statusCode === 200 && Buffer.concat(chunks).includes('"patch"');
+              if (ok) latencies.push(performance.now() - t);
+              else failed += 1;
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {
+          failed += 1;
+          resolve();
+        });
+        req.end(body);
+      }),
+    );
+  }
+  await Promise.all(inflight);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    n: latencies.length,
+    failed,
+    p50: +percentile(latencies, 50).toFixed(2),
+    p99: +percentile(latencies, 99).toFixed(2),
+    max: +(latencies.at(-1) ?? NaN).toFixed(2),
+  };
+}
+say(`straight to the webhook: ${DIRECT_RATE} reviews/s for ${SECONDS} s`);
+await direct('warm-up');
+const straight = await direct('direct');
 const inside = await server.render();
 
 const result = {
@@ -239,6 +307,8 @@ const result = {
   load: (await import('node:os')).loadavg().map((l) => +l.toFixed(2)),
   withoutWebhookMs: without,
   withWebhookMs: withHook,
+  directRatePerSecond: DIRECT_RATE,
+  directToWebhookMs: straight,
   addedMs: { p50: +(withHook.p50 - without.p50).toFixed(2), p99: +(withHook.p99 - without.p99).toFixed(2) },
   insideWebhook: (() => {
     const get = (what: string) =>
