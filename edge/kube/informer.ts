@@ -2,7 +2,8 @@
  * A list-then-watch cache of one resource, trimmed on arrival, that does not silently stop
  * (client-node's informer stops on any non-410 error: docs/adr/0010-own-informer-over-raw-json.md):
  *
- * - paginated list, then watch from its resourceVersion with bookmarks;
+ * - paginated list (pages sized by bytes when asked: `pageBytes`), then watch from its resourceVersion
+ *   with bookmarks;
  * - 410 Gone → relist; any other failure → retry with backoff (1 s → 30 s) from the last resourceVersion;
  * - a full relist every `relistIntervalMs` (jittered), diffed against the cache, so a missed event
  *   costs at most one interval;
@@ -34,7 +35,14 @@ export interface InformerOptions<T> {
   onSkip?: (key: string, err: unknown) => void;
   onError?: (err: unknown, attempt: number) => void;
   onRelist?: (count: number, ms: number) => void;
+  /** The most objects a list page asks for (default 500). */
   pageSize?: number;
+  /**
+   * Aim list pages at about this many bytes: each page asks for as many objects as fit, judged by the
+   * annotations of the page before (where objects carry their bulk, up to the API server's 256 KiB), the
+   * first page for MIN_PAGE_SIZE. A page is held as bytes, text and objects at once while it is parsed.
+   */
+  pageBytes?: number;
   relistIntervalMs?: number;
   staleAfterMs?: number;
   /** Server-side watch timeout, randomised between this and twice it (as client-go does). */
@@ -53,6 +61,18 @@ function metaOf(obj: Record<string, unknown>): { key: string; rv: string } {
     key: m.namespace ? `${m.namespace}/${m.name ?? ''}` : (m.name ?? ''),
     rv: m.resourceVersion ?? '',
   };
+}
+
+/** The first page when aiming at `pageBytes`, and the fewest objects any page asks for. */
+export const MIN_PAGE_SIZE = 5;
+
+/** What an object weighs in a list page, roughly: its annotations (policies live there) and 1 KiB more. */
+function estimatedBytes(obj: Record<string, unknown>): number {
+  const annotations = (obj['metadata'] as { annotations?: Record<string, unknown> } | undefined)?.annotations;
+  let n = 1024;
+  for (const [k, v] of Object.entries(annotations ?? {}))
+    n += k.length + (typeof v === 'string' ? v.length : 0);
+  return n;
 }
 
 function jsonEqual(a: unknown, b: unknown): boolean {
@@ -169,6 +189,8 @@ export class Informer<T> {
     const seen = new Map<string, Entry<T>>();
     let cont: string | undefined;
     let rv = '';
+    const most = this.o.pageSize ?? 500;
+    let limit = this.o.pageBytes === undefined ? most : Math.min(MIN_PAGE_SIZE, most);
     do {
       const page = await this.o.http.expect<{
         metadata?: { resourceVersion?: string; continue?: string };
@@ -176,7 +198,7 @@ export class Informer<T> {
       }>('GET', this.o.path, [200], {
         query: {
           labelSelector: this.o.labelSelector,
-          limit: this.o.pageSize ?? 500,
+          limit,
           continue: cont,
         },
         signal: this.abort.signal,
@@ -185,6 +207,11 @@ export class Informer<T> {
       for (const item of page.items ?? []) {
         const entry = this.trim(item);
         if (entry) seen.set(entry.key, { obj: entry.obj, rv: entry.rv });
+      }
+      if (this.o.pageBytes !== undefined && (page.items?.length ?? 0) > 0) {
+        const items = page.items ?? [];
+        const each = items.reduce((n, item) => n + estimatedBytes(item), 0) / items.length;
+        limit = Math.max(MIN_PAGE_SIZE, Math.min(most, Math.floor(this.o.pageBytes / each)));
       }
       rv = page.metadata?.resourceVersion ?? rv;
       cont = page.metadata?.continue || undefined;

@@ -12,10 +12,15 @@ import { Informer, type InformerOptions } from '../../edge/kube/informer.ts';
 export type PodInformerOptions = Omit<InformerOptions<ObservedPod>, 'path' | 'name'>;
 
 /**
- * List pages of this many pods: at the API server's 256 KiB limit on annotations a page is ~13 MiB of
- * JSON, held once as bytes and once parsed, well inside the operator's memory limit (500 would be 125 MiB).
+ * List pages of about this many bytes (estimated from the annotations of the page before): a page is
+ * held as bytes, as text and as objects while it is parsed, and garbage of a few pages lingers until V8
+ * collects it. 500 pods with 256 KiB annotations made one 125 MiB page; 50 a page still peaked at
+ * 259 MiB resident against the chart's 256 MiB limit; ~4 MiB pages (15 such pods, 400 ordinary ones)
+ * keep the list's transient memory to a few pages of that.
  */
-export const POD_PAGE_SIZE = 50;
+export const POD_PAGE_BYTES = 4 * 1024 * 1024;
+/** Pods a page asks for at most (ordinary pods, ~10 KiB each). */
+export const POD_PAGE_SIZE = 500;
 
 /** Beyond this many namespaces with SecureKeys, one cluster-wide watch is cheaper than one each. */
 export const MAX_POD_NAMESPACES = 16;
@@ -42,6 +47,7 @@ export class PodCaches {
   constructor(o: PodInformerOptions, scope: { namespace?: string; maxNamespaces?: number } = {}) {
     this.o = {
       pageSize: POD_PAGE_SIZE,
+      pageBytes: POD_PAGE_BYTES,
       ...o,
       onEvent: (type, pod, old) => {
         if (old !== undefined) this.unindex(old);
