@@ -9,13 +9,14 @@
  *   npm run bench:operator -- --hostile-pods 500 --pods 0 --scale-pods 0 --steady 0
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import net from 'node:net';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { POLICY_ANNOTATIONS } from '../core/digest/index.ts';
+import { APPROVAL_ANNOTATION, signApproval } from '../core/approval/index.ts';
+import { POLICY_ANNOTATIONS, policyDigest } from '../core/digest/index.ts';
 import { AGENT_CONTAINER, KEY_ANNOTATION_PREFIX } from '../core/inject/annotations.ts';
 import { CONFIDENTIAL_RUNTIME_CLASSES } from '../core/workload/index.ts';
 import { digestsOf, parsePolicyJson } from '../core/policy/index.ts';
@@ -155,6 +156,24 @@ function freePort(): Promise<number> {
 const opsPort = await freePort();
 const opsUrl = `http://127.0.0.1:${opsPort}`;
 
+/** The approver every measured SecureKey lists, so pods reach the vault as under approval Signed (ADR 24). */
+const approver = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const APPROVERS = [{ name: 'bench', publicKey: approver.publicKey.export({ format: 'jwk' }) }];
+
+/** The approval CI would have signed for a pod asking for SecureKey `app` with this policy. */
+function approvalFor(app: string, annotation: string, namespace: string): Promise<string> {
+  return signApproval(
+    {
+      namespace,
+      secureKeys: [app],
+      scheme: 'kata-agent-policy',
+      digest: policyDigest('kata-agent-policy', { [ANNOTATION]: annotation }).digest,
+      iat: Math.floor(Date.now() / 1000) - 60,
+    },
+    approver.privateKey.export({ format: 'jwk' }),
+  );
+}
+
 async function createPod(
   name: string,
   app: string,
@@ -162,13 +181,17 @@ async function createPod(
   namespace = NS,
   client: KubeHttp = http,
 ): Promise<void> {
+  // Pods no key selects (hostile, background) carry no approval: nobody approved them.
+  const approved = app.startsWith('sk-')
+    ? { [APPROVAL_ANNOTATION]: await approvalFor(app, annotation, namespace) }
+    : {};
   await client.expect('POST', `/api/v1/namespaces/${namespace}/pods`, [201], {
     body: {
       // What lends a digest (ADR 23): scheduled, a confidential runtime class, the agent, naming the key.
       metadata: {
         name,
         labels: { 'securekey.io/inject': 'true', app },
-        annotations: { [ANNOTATION]: annotation, [`${KEY_ANNOTATION_PREFIX}key`]: app },
+        annotations: { [ANNOTATION]: annotation, [`${KEY_ANNOTATION_PREFIX}key`]: app, ...approved },
       },
       spec: {
         nodeName: 'node-1',
@@ -408,7 +431,7 @@ await createPods(SKS, 8, async (i) => {
         vault: { url: sandbox.vault.url, type: 'ManagedHSM' },
         key: { name: `sk-${i}`, type: 'oct-HSM', size: 256 },
         attestation: { authorities: [sandbox.maa.url] },
-        workloads: { podSelector: { matchLabels: { app: `sk-${i}` } } },
+        workloads: { podSelector: { matchLabels: { app: `sk-${i}` } }, approvers: APPROVERS },
       },
     },
   });
