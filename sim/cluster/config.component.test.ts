@@ -24,7 +24,7 @@ describe('in-cluster simulators configuration', () => {
       'system:serviceaccount:default:default',
       'system:serviceaccount:shop:api',
     ]);
-    expect(c.ports).toEqual({ vault: 8443, maa: 8444, entra: 8445, psp: 8446 });
+    expect(c.ports).toEqual({ vault: 8443, maa: 8444, entra: 8445, psp: 8446, thim: 8447 });
     expect(c.pspAudience).toBe('securekey-psp');
     expect(c.adminToken).toBeUndefined();
   });

@@ -10,7 +10,7 @@ export interface ClusterSimulatorsConfig {
   vaultResource: string;
   /** The host the other simulators answer on (a Service name). */
   host: string;
-  ports: { vault: number; maa: number; entra: number; psp: number };
+  ports: { vault: number; maa: number; entra: number; psp: number; thim: number };
   /** Federated-credential subjects (`system:serviceaccount:<ns>:<name>`). */
   operatorSubject: string;
   workloadSubjects: string[];
@@ -88,6 +88,7 @@ export function parseClusterSimulatorsConfig(env: Env): ClusterSimulatorsConfig 
       maa: port(env, 'SECUREKEY_SIM_MAA_PORT', 8444),
       entra: port(env, 'SECUREKEY_SIM_ENTRA_PORT', 8445),
       psp: port(env, 'SECUREKEY_SIM_PSP_PORT', 8446),
+      thim: port(env, 'SECUREKEY_SIM_THIM_PORT', 8447),
     },
     operatorSubject: subject(
       required(env, 'SECUREKEY_SIM_OPERATOR_SERVICE_ACCOUNT'),

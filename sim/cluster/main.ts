@@ -22,6 +22,7 @@ import { loadSimulatorCa, withPersistentSigningKeys } from '../common/tls.ts';
 import type { Jwks } from '../common/jwt/issuer-keys.ts';
 import { startEntra } from '../entra/start.ts';
 import { startMaa } from '../maa/start.ts';
+import { startThim } from '../thim/start.ts';
 import { KubernetesPodIdentityResolver, startPsp } from '../psp/index.ts';
 import { IDENTITIES, SANDBOX_TENANT } from '../sandbox/identities.ts';
 import { startVault } from '../vault/start.ts';
@@ -98,6 +99,9 @@ const psp = await startPsp({
   port: config.ports.psp,
   ...all,
 });
+// THIM as IMDS serves it (plain HTTP) for node agents: the VCEK chain of this fixture chip, which is also
+// the chip of every simulated vTPM (sim/amd's default), so the reports they sign verify against it.
+const thim = await startThim({ amd, host: '0.0.0.0', port: config.ports.thim, log });
 const vault = await startVault({
   ca,
   flavour: 'managedhsm',
@@ -120,13 +124,14 @@ logger.info('simulators ready (SIMULATORS — not Azure, not AMD hardware)', {
   attestation: maa.url,
   entra: entra.url,
   psp: psp.url,
+  thim: thim.url,
   issuer: issuer.issuer,
   operatorClientId: operator.clientId,
   agentClientId: agent.clientId,
 });
 
 const stop = async () => {
-  for (const s of [vault, psp, maa, entra]) await s.close();
+  for (const s of [vault, thim, psp, maa, entra]) await s.close();
   kube.close();
   process.exit(0);
 };

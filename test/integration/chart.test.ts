@@ -4,7 +4,7 @@
  * for the default values and each option; the operator's pod passes Pod Security `restricted`.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -36,8 +36,9 @@ function helm(...args: string[]): { code: number; out: string } {
   }
 }
 
-function render(...sets: string[]): Doc[] {
-  const r = helm(
+/** `helm template` in the test namespace; the exit code and output, refusals included. */
+function renderRaw(...sets: string[]): { code: number; out: string } {
+  return helm(
     'template',
     'sk',
     CHART,
@@ -47,6 +48,10 @@ function render(...sets: string[]): Doc[] {
     '1.36.3',
     ...sets.flatMap((s) => ['--set', s]),
   );
+}
+
+function render(...sets: string[]): Doc[] {
+  const r = renderRaw(...sets);
   if (r.code !== 0) throw new Error(r.out);
   return parseAllDocuments(r.out)
     .map((d) => d.toJS() as Doc)
@@ -122,6 +127,16 @@ describe('Helm chart', () => {
     [
       'simulators serving some namespaces only',
       ['simulators.enabled=true', `simulators.acknowledge=${ACK}`, 'simulators.pspNamespaces={default}'],
+    ],
+    ['node agent', ['nodeAgent.enabled=true', 'azure.nodeAgentClientId=n', 'nodeAgent.tpmGroupId=59']],
+    [
+      'node agent with simulators',
+      [
+        'nodeAgent.enabled=true',
+        'simulators.enabled=true',
+        `simulators.acknowledge=${ACK}`,
+        'nodeAgent.tpm=unix:/run/securekey-vtpm/tpm.sock',
+      ],
     ],
   ];
 
@@ -205,6 +220,136 @@ describe('Helm chart', () => {
       (d) => d.kind === 'ClusterRole' && d.metadata.name.endsWith('-simulators'),
     )!;
     expect(clusterRole.rules!.flatMap((r) => r.resources ?? [])).not.toContain('pods');
+  });
+
+  it('nodeAgent: a DaemonSet on CVM nodes behind a node-local Service, least-privilege RBAC, its CA where pods are, the operator told where', () => {
+    type Container = {
+      args: string[];
+      env: Array<{ name: string; value?: string }>;
+      securityContext: Record<string, unknown>;
+      volumeMounts: Array<{ name: string; mountPath: string }>;
+    };
+    type Full = Doc & {
+      data?: Record<string, string>;
+      rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+      subjects?: Array<{ name: string }>;
+      spec?: {
+        internalTrafficPolicy?: string;
+        ports?: Array<{ port: number }>;
+        template?: {
+          metadata: { labels: Record<string, string> };
+          spec: {
+            serviceAccountName: string;
+            nodeSelector?: Record<string, string>;
+            securityContext: Record<string, unknown>;
+            containers: Container[];
+            volumes: Array<{ name: string; hostPath?: { path: string; type: string } }>;
+          };
+        };
+      };
+    };
+    const envOf = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+    expect(render().map((d) => d.kind)).not.toContain('DaemonSet');
+    const refused = renderRaw('nodeAgent.enabled=true');
+    expect(refused.code).not.toBe(0);
+    expect(refused.out).toContain('nodeAgent.enabled needs azure.nodeAgentClientId');
+
+    const docs = render(
+      'nodeAgent.enabled=true',
+      'azure.nodeAgentClientId=node-client',
+      'nodeAgent.caNamespaces={shop,default}',
+    ) as Full[];
+    const ds = docs.find((d) => d.kind === 'DaemonSet')!;
+    const pod = ds.spec!.template!.spec;
+    const agent = pod.containers[0]!;
+    expect(agent.args).toEqual(['node-server']);
+    expect(pod.nodeSelector).toEqual({ 'kubernetes.azure.com/security-type': 'ConfidentialVM' });
+    expect(pod.serviceAccountName).toBe('securekey-node-agent');
+    expect(ds.spec!.template!.metadata.labels['azure.workload.identity/use']).toBe('true');
+    // The host's vTPM: a device the device cgroup admits only for a privileged container on runc.
+    expect(envOf(agent)).toMatchObject({
+      SECUREKEY_NODE_KEY_SOURCE: 'azure-guest',
+      SECUREKEY_TPM: '/dev/tpmrm0',
+      SECUREKEY_NODE_SERVER_TLS_CERT: '/etc/securekey/node-tls/tls.crt',
+    });
+    expect(pod.volumes.find((v) => v.name === 'tpm')?.hostPath).toEqual({
+      path: '/dev/tpmrm0',
+      type: 'CharDevice',
+    });
+    expect(agent.securityContext['privileged']).toBe(true);
+    const sa = docs.find((d) => d.kind === 'ServiceAccount' && d.metadata.name === 'securekey-node-agent')!;
+    expect((sa.metadata as { annotations?: Record<string, string> }).annotations).toMatchObject({
+      'azure.workload.identity/client-id': 'node-client',
+    });
+
+    const service = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'securekey-node-agent')!;
+    expect(service.spec!.internalTrafficPolicy).toBe('Local');
+    expect(service.spec!.ports!.map((p) => p.port)).toEqual([8443]);
+
+    const role = docs.find((d) => d.kind === 'ClusterRole' && d.metadata.name === 'sk-securekey-node-agent')!;
+    expect(role.rules!.map((r) => [r.resources, r.verbs])).toEqual([
+      [['tokenreviews'], ['create']],
+      [['pods'], ['get']],
+      [['securekeys'], ['get', 'list', 'watch']],
+    ]);
+    const binding = docs.find(
+      (d) => d.kind === 'ClusterRoleBinding' && d.metadata.name === 'sk-securekey-node-agent',
+    )!;
+    expect(binding.subjects!.map((s) => s.name)).toEqual(['securekey-node-agent']);
+
+    // One CA: the Secret the agent serves with, and a ConfigMap holding it in each listed namespace.
+    const tls = docs.find((d) => d.kind === 'Secret' && d.metadata.name === 'securekey-node-agent-tls')!;
+    const caPem = Buffer.from(tls.data!['ca.crt']!, 'base64').toString();
+    const configMaps = docs.filter(
+      (d) => d.kind === 'ConfigMap' && d.metadata.name === 'securekey-node-agent-ca',
+    );
+    expect(configMaps.map((c) => c.metadata.namespace)).toEqual(['shop', 'default']);
+    for (const c of configMaps) expect(c.data!['ca.crt']).toBe(caPem);
+    const serving = new X509Certificate(Buffer.from(tls.data!['tls.crt']!, 'base64'));
+    expect(serving.subjectAltName).toContain(`DNS:securekey-node-agent.${NS}.svc`);
+    expect(serving.verify(new X509Certificate(caPem).publicKey)).toBe(true);
+
+    const operator = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'securekey-operator')!;
+    expect(envOf(operator.spec!.template!.spec.containers[0]!)).toMatchObject({
+      SECUREKEY_NODE_AGENT_URL: `https://securekey-node-agent.${NS}.svc:8443`,
+      SECUREKEY_NODE_AGENT_CA_CONFIGMAP: 'securekey-node-agent-ca',
+    });
+
+    // Simulators: a socket's directory from the host, no privilege, non-root, the agents' simulated identity.
+    const sims = render(
+      'nodeAgent.enabled=true',
+      'simulators.enabled=true',
+      `simulators.acknowledge=${ACK}`,
+      'nodeAgent.tpm=unix:/run/securekey-vtpm/tpm.sock',
+    ) as Full[];
+    const simPod = sims.find((d) => d.kind === 'DaemonSet')!.spec!.template!.spec;
+    const simAgent = simPod.containers[0]!;
+    expect(simAgent.securityContext['privileged']).toBeUndefined();
+    expect(simAgent.securityContext['capabilities']).toEqual({ drop: ['ALL'] });
+    expect(simPod.securityContext['runAsNonRoot']).toBe(true);
+    expect(simPod.volumes.find((v) => v.name === 'tpm')?.hostPath).toEqual({
+      path: '/run/securekey-vtpm',
+      type: 'Directory',
+    });
+    expect(envOf(simAgent)).toMatchObject({
+      SECUREKEY_SIMULATORS: 'true',
+      SECUREKEY_TPM: 'unix:/run/securekey-vtpm/tpm.sock',
+      AZURE_CLIENT_ID: '5a4db0c2-0000-4000-8000-0000000000a2',
+      SECUREKEY_THIM_URL: `http://securekey-simulators.${NS}.svc.cluster.local:8447`,
+    });
+    const simulators = sims.find(
+      (d) => d.kind === 'Deployment' && d.metadata.name === 'securekey-simulators',
+    )!;
+    expect(
+      envOf(simulators.spec!.template!.spec.containers[0]!)['SECUREKEY_SIM_WORKLOAD_SERVICE_ACCOUNTS'],
+    ).toBe(`default/default,${NS}/securekey-node-agent`);
+    // A socket vTPM is a simulator's: refused without them.
+    const socket = renderRaw(
+      'nodeAgent.enabled=true',
+      'azure.nodeAgentClientId=n',
+      'nodeAgent.tpm=unix:/run/securekey-vtpm/tpm.sock',
+    );
+    expect(socket.out).toContain('a unix: or tcp: vTPM is a simulator');
   });
 
   it('the operator pod passes Pod Security restricted and runs with leader election, webhook and V8 limits', async () => {

@@ -77,3 +77,39 @@ render and remembered there, so the Secret and every checksum of it in this rend
 {{- define "securekey.simCaChecksum" -}}
 {{- get (include "securekey.simCaData" . | fromJson) "ca.crt" | sha256sum -}}
 {{- end -}}
+
+{{/* Node mode (ADR 37, ADR 39): the node agent's names. */}}
+{{- define "securekey.nodeAgentName" -}}securekey-node-agent{{- end -}}
+{{- define "securekey.nodeAgentTlsSecret" -}}securekey-node-agent-tls{{- end -}}
+{{- define "securekey.nodeAgentCaConfigMap" -}}securekey-node-agent-ca{{- end -}}
+{{- define "securekey.nodeAgentUrl" -}}https://{{ include "securekey.nodeAgentName" . }}.{{ .Release.Namespace }}.svc:8443{{- end -}}
+{{- define "securekey.nodeAgentSelector" -}}
+app.kubernetes.io/name: securekey
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: node-agent
+{{- end -}}
+{{/* The simulated THIM (IMDS is plain HTTP on Azure too). */}}
+{{- define "securekey.simThimUrl" -}}http://{{ include "securekey.simHost" . }}:8447{{- end -}}
+
+{{/*
+The node agent's TLS Secret data, as JSON: the existing Secret's (kept across upgrades), else a new CA and
+a serving certificate for the Service's names, made once per render and remembered there so the Secret,
+the CA ConfigMaps and the checksum agree. The CA's key is not kept: nothing signs with it again.
+*/}}
+{{- define "securekey.nodeAgentTlsData" -}}
+{{- if not (hasKey .Values "_nodeAgentTlsData") -}}
+{{- $secret := lookup "v1" "Secret" .Release.Namespace (include "securekey.nodeAgentTlsSecret" .) -}}
+{{- $data := dict -}}
+{{- if and $secret $secret.data -}}
+{{- $data = $secret.data -}}
+{{- else -}}
+{{- $service := include "securekey.nodeAgentName" . -}}
+{{- $names := list (printf "%s.%s.svc" $service .Release.Namespace) (printf "%s.%s.svc.%s" $service .Release.Namespace .Values.nodeAgent.clusterDomain) -}}
+{{- $ca := genCA "SecureKey node agent CA" 3650 -}}
+{{- $cert := genSignedCert (first $names) nil $names 3650 $ca -}}
+{{- $data = dict "ca.crt" ($ca.Cert | b64enc) "tls.crt" ($cert.Cert | b64enc) "tls.key" ($cert.Key | b64enc) -}}
+{{- end -}}
+{{- $_ := set .Values "_nodeAgentTlsData" $data -}}
+{{- end -}}
+{{- get .Values "_nodeAgentTlsData" | toJson -}}
+{{- end -}}
