@@ -8,25 +8,18 @@
  * One attestation token (and its TPM key) per authority, reused until shortly before it expires; the
  * old key is flushed from the TPM when a new token replaces it. Plaintext lives only in memory.
  */
-import type { X509Certificate } from 'node:crypto';
-import type { TokenCredential } from '@azure/identity';
-import type { KeyClient } from '@azure/keyvault-keys';
 import { parseKeyHsm, unwrapKeyHsmWith } from '../../core/keywrap/key-hsm.ts';
 import { keyMaterialFromPlaintext, vaultPlaintext } from '../../core/keys/key-material.ts';
 import { AzureGuestAttestation, type AzureGuestToken } from '../../edge/azure/azure-guest-client.ts';
-import { keyClientFor } from '../../edge/azure/key-client.ts';
 import { AzureVtpm } from '../../edge/tpm/index.ts';
-import { readConfigPem, type AgentConfig, type KeySpec } from '../config.ts';
+import type { AgentConfig, KeySpec } from '../config.ts';
 import { ThimClient } from '../evidence/thim.ts';
-import { releaseTrustRoots } from '../flow.ts';
-import { agentCredential } from '../identity.ts';
 import { releaseKey } from '../release/release-key.ts';
 import { KeySourceError, type KeyRef, type KeySource, type ReleasedKey } from './key-source.ts';
 import { asKeySourceError, expiryOf } from './pod-attestation-source.ts';
 import { ReusedToken } from './reused-token.ts';
+import { VaultAccess } from './vault-access.ts';
 
-/** SDK retries for vault calls; a Retry-After past this is passed on as `throttled`. */
-const AZURE_RETRIES = { maxRetries: 2, retryDelayInMs: 250, maxRetryDelayInMs: 4_000 };
 const RELEASE_DEADLINE_MS = 20_000;
 /** The TPM's ephemeral key is RSA-2048: the first 256 bytes of key_hsm are its RSA block. */
 const TPM_KEY_BYTES = 256;
@@ -43,13 +36,11 @@ export class AzureGuestKeySource implements KeySource {
   private readonly config: AgentConfig;
   private readonly vtpm: AzureVtpm;
   private readonly tokens = new Map<string, { reused: ReusedToken; current?: AzureGuestToken }>();
-  private readonly clients = new Map<string, KeyClient>();
-  private credential: TokenCredential | undefined;
-  private trustRoots: Promise<X509Certificate[]> | undefined;
-  private caPem: Promise<string | undefined> | undefined;
+  private readonly vault: VaultAccess;
 
   constructor(o: AzureGuestSourceOptions) {
     this.config = o.config;
+    this.vault = new VaultAccess(o.config);
     this.vtpm = AzureVtpm.open(o.tpm);
   }
 
@@ -66,16 +57,16 @@ export class AzureGuestKeySource implements KeySource {
     const deadline = Date.now() + RELEASE_DEADLINE_MS;
     let plaintext: Buffer | undefined;
     try {
-      const caPem = await this.ca();
+      const caPem = await this.vault.ca();
       const slot = this.slotFor(ref.authority, caPem);
       const token = await slot.reused.get();
       const attested = slot.current;
       if (attested === undefined || attested.token !== token) {
         throw new KeySourceError('unavailable', 'the attestation token and its TPM key went out of step');
       }
-      const release = await releaseKey(spec, this.clientFor(ref.vaultUrl, caPem, deadline), token, {
+      const release = await releaseKey(spec, this.vault.client(ref.vaultUrl, caPem, deadline), token, {
         enc: this.config.releaseEnc,
-        trustRoots: await (this.trustRoots ??= releaseTrustRoots(this.config)),
+        trustRoots: await this.vault.trustRoots(),
         hostData: '(the node’s: a confidential VM)',
         clientId: this.config.identity.clientId,
         admissionDeadline: 0,
@@ -114,12 +105,6 @@ export class AzureGuestKeySource implements KeySource {
     await this.vtpm.close();
   }
 
-  private ca(): Promise<string | undefined> {
-    const { caPem, caFile } = this.config;
-    return (this.caPem ??=
-      caPem !== undefined || caFile === undefined ? Promise.resolve(caPem) : readConfigPem(caFile, 'caFile'));
-  }
-
   private slotFor(
     authority: string,
     caPem: string | undefined,
@@ -149,21 +134,5 @@ export class AzureGuestKeySource implements KeySource {
     slot = fresh;
     this.tokens.set(authority, slot);
     return slot;
-  }
-
-  private clientFor(vaultUrl: string, caPem: string | undefined, deadline: number): KeyClient {
-    let client = this.clients.get(vaultUrl);
-    if (client === undefined) {
-      this.credential ??= agentCredential(this.config.identity, caPem === undefined ? {} : { caPem });
-      client = keyClientFor({
-        vaultUrl,
-        credential: this.credential,
-        ...(caPem === undefined ? {} : { caPem }),
-        retryOptions: AZURE_RETRIES,
-        retryAfter: { deadline },
-      });
-      this.clients.set(vaultUrl, client);
-    }
-    return client;
   }
 }

@@ -8,30 +8,23 @@
  * One runtime key for the process, one attestation token per authority reused until shortly before it
  * expires (ReusedToken), one Key Vault client per vault sharing one credential.
  */
-import type { X509Certificate } from 'node:crypto';
-import type { TokenCredential } from '@azure/identity';
-import type { KeyClient } from '@azure/keyvault-keys';
 import { isErrorOf } from '../../core/errors.ts';
 import { vaultPlaintext } from '../../core/keys/key-material.ts';
 import { parseReport } from '../../core/snp/index.ts';
-import { keyClientFor } from '../../edge/azure/key-client.ts';
 import { HttpError } from '../../edge/http/client.ts';
 import { attest } from '../attest.ts';
-import { readConfigPem, type AgentConfig, type KeySpec } from '../config.ts';
+import type { AgentConfig, KeySpec } from '../config.ts';
 import { AgentError } from '../errors.ts';
 import { attesterFor } from '../evidence/select.ts';
 import { ThimClient } from '../evidence/thim.ts';
 import { resolveVcekChain } from '../evidence/vcek-chain.ts';
-import { releaseTrustRoots } from '../flow.ts';
-import { agentCredential } from '../identity.ts';
 import { releaseKey } from '../release/release-key.ts';
 import { generateRuntimeKey, type RuntimeKey } from '../runtime-key.ts';
 import { unwrapRelease } from '../unwrap.ts';
 import { KeySourceError, type KeyRef, type KeySource, type ReleasedKey } from './key-source.ts';
 import { ReusedToken } from './reused-token.ts';
+import { VaultAccess } from './vault-access.ts';
 
-/** SDK retries for vault calls; a Retry-After past this is passed on as `throttled`. */
-const AZURE_RETRIES = { maxRetries: 2, retryDelayInMs: 250, maxRetryDelayInMs: 4_000 };
 const RELEASE_DEADLINE_MS = 20_000;
 
 export class PodAttestationKeySource implements KeySource {
@@ -39,10 +32,7 @@ export class PodAttestationKeySource implements KeySource {
   private readonly config: AgentConfig;
   private readonly runtime: Promise<RuntimeKey>;
   private readonly tokens = new Map<string, ReusedToken>();
-  private readonly clients = new Map<string, KeyClient>();
-  private credential: TokenCredential | undefined;
-  private trustRoots: Promise<X509Certificate[]> | undefined;
-  private caPem: Promise<string | undefined> | undefined;
+  private readonly vault: VaultAccess;
 
   constructor(config: AgentConfig) {
     if (!config.simulators) {
@@ -53,6 +43,7 @@ export class PodAttestationKeySource implements KeySource {
       );
     }
     this.config = config;
+    this.vault = new VaultAccess(config);
     this.runtime = generateRuntimeKey();
     this.runtime.catch(() => {}); // surfaces in release
   }
@@ -70,11 +61,11 @@ export class PodAttestationKeySource implements KeySource {
     const deadline = Date.now() + RELEASE_DEADLINE_MS;
     try {
       const runtime = await this.runtime;
-      const caPem = await this.ca();
+      const caPem = await this.vault.ca();
       const token = await this.tokenFor(ref.authority, runtime, caPem).get();
-      const release = await releaseKey(spec, this.clientFor(ref.vaultUrl, caPem, deadline), token, {
+      const release = await releaseKey(spec, this.vault.client(ref.vaultUrl, caPem, deadline), token, {
         enc: this.config.releaseEnc,
-        trustRoots: await (this.trustRoots ??= releaseTrustRoots(this.config)),
+        trustRoots: await this.vault.trustRoots(),
         hostData: '(the node agent’s)',
         clientId: this.config.identity.clientId,
         admissionDeadline: 0,
@@ -86,12 +77,6 @@ export class PodAttestationKeySource implements KeySource {
     } catch (err) {
       throw asKeySourceError(err);
     }
-  }
-
-  private ca(): Promise<string | undefined> {
-    const { caPem, caFile } = this.config;
-    return (this.caPem ??=
-      caPem !== undefined || caFile === undefined ? Promise.resolve(caPem) : readConfigPem(caFile, 'caFile'));
   }
 
   private tokenFor(authority: string, runtime: RuntimeKey, caPem: string | undefined): ReusedToken {
@@ -125,23 +110,6 @@ export class PodAttestationKeySource implements KeySource {
       this.tokens.set(authority, token);
     }
     return token;
-  }
-
-  private clientFor(vaultUrl: string, caPem: string | undefined, deadline: number): KeyClient {
-    let client = this.clients.get(vaultUrl);
-    if (client === undefined) {
-      // Entra is reached with the same CA as the vault (the sandbox's).
-      this.credential ??= agentCredential(this.config.identity, caPem === undefined ? {} : { caPem });
-      client = keyClientFor({
-        vaultUrl,
-        credential: this.credential,
-        ...(caPem === undefined ? {} : { caPem }),
-        retryOptions: AZURE_RETRIES,
-        retryAfter: { deadline },
-      });
-      this.clients.set(vaultUrl, client);
-    }
-    return client;
   }
 }
 
