@@ -16,7 +16,6 @@
  *
  * `--main` runs another entry (e.g. a copy of an older tree) under the same harness, for before/after.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,6 +25,7 @@ import { runAgent } from '../agent/flow.ts';
 import { startAgentWorld } from '../test/support/agent/world.ts';
 import { bundleAgent } from '../scripts/bundle-agent.ts';
 import { repoRoot } from '../scripts/cluster/paths.ts';
+import { BARE_NODE_ARGV, quantile, r1, r2, timedSpawn } from './timing.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,36 +51,6 @@ interface Step {
   step: string;
   startMs: number;
   durationMs: number;
-}
-
-interface Run {
-  /** Parent's clock: spawn → the `ready` line arrived (files written). */
-  readyMs: number;
-  /** Parent's clock: spawn → process exited. */
-  exitMs: number;
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
-
-/** Spawns `argv` with exactly `env`; times the first stdout line holding `"msg":"ready"` and the exit. */
-function timedSpawn(argv: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    let readyMs = Number.NaN;
-    let stdout = '';
-    let stderr = '';
-    const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      if (Number.isNaN(readyMs) && stdout.includes('"msg":"ready"')) readyMs = performance.now() - started;
-    });
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ readyMs, exitMs: performance.now() - started, stdout, stderr, code }),
-    );
-  });
 }
 
 const world = await startAgentWorld();
@@ -159,7 +129,7 @@ async function referenceOnce(keys: string, into: Samples | undefined): Promise<v
 
 /** Node itself: spawn → a `ready` line from a script that does nothing else (the floor of any agent). */
 async function runBareNode(into: Samples | undefined): Promise<void> {
-  const run = await timedSpawn(['-e', 'process.stdout.write(\'{"msg":"ready"}\\n\')'], {
+  const run = await timedSpawn(BARE_NODE_ARGV, {
     PATH: process.env['PATH'] ?? '',
     NODE_COMPILE_CACHE: compileCache,
   });
@@ -169,15 +139,6 @@ async function runBareNode(into: Samples | undefined): Promise<void> {
   into.exit.push(run.exitMs);
 }
 
-const quantile = (xs: number[], q: number): number => {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  return s[lo]! + (s[Math.ceil(i)]! - s[lo]!) * (i - lo);
-};
-const r1 = (x: number) => Math.round(x * 10) / 10;
-const r2 = (x: number) => Math.round(x * 100) / 100;
 const dist = (xs: number[], round = r1) => ({
   p50: round(quantile(xs, 0.5)),
   p90: round(quantile(xs, 0.9)),
