@@ -51,6 +51,26 @@ export interface ClusterNode {
 
 const POD_CIDR = '10.244.0.0/24';
 
+/**
+ * Names each imported `repo:tag` also `repo@sha256:<manifest>`, as a registry pull does: the CRI then
+ * resolves pinned references (node mode signs only images pinned by digest, ADR 39) without a registry,
+ * and reports that reference as the containers' imageID.
+ */
+function nameByDigest(socket: string): void {
+  const ctr = (args: string[]) =>
+    execFileSync('ctr', ['-a', socket, '-n', 'k8s.io', 'images', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  const names = new Set(ctr(['ls', '-q']).trim().split('\n'));
+  for (const line of ctr(['ls']).trim().split('\n').slice(1)) {
+    const [ref, , digest] = line.split(/\s+/);
+    const repo = /^(.+):[^:/@]+$/.exec(ref ?? '')?.[1];
+    if (!repo || ref!.includes('@') || ref!.startsWith('sha256:') || !digest?.startsWith('sha256:')) continue;
+    if (!names.has(`${repo}@${digest}`)) ctr(['tag', ref!, `${repo}@${digest}`]);
+  }
+}
+
 /** The address kubelet registers (and the API server advertises when pods must reach it). */
 export function nodeIp(): string {
   for (const addrs of Object.values(networkInterfaces())) {
@@ -185,6 +205,7 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
     for (const image of o.images) {
       execFileSync('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', image], { stdio: 'ignore' });
     }
+    nameByDigest(socket);
 
     writeFileSync(
       p('kubelet.yaml'),
