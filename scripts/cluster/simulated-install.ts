@@ -1,8 +1,9 @@
 /**
  * SecureKey installed with the simulators on a cluster, and what a user does with it — shared by the
- * chart specs (test/e2e/chart.test.ts) and the first-run demo (scripts/demo.ts): install the chart, apply
- * SecureKeys, prepare workloads with `securekey inject` then a (simulated) policy, and read back the
- * simulated vault's key fingerprints through the API server's service proxy.
+ * chart specs (test/e2e/chart.test.ts, test/e2e/node-mode.test.ts) and the first-run demo
+ * (scripts/demo.ts): install the chart, apply SecureKeys, prepare workloads with `securekey inject` then a
+ * (simulated) policy — or, in node mode, images pinned by digest — and `securekey approve`, and read back
+ * the simulated vault's key fingerprints through the API server's service proxy.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { POLICY_ANNOTATIONS } from '../../core/digest/index.ts';
 import { IDENTITIES, SANDBOX_TENANT } from '../../sim/sandbox/identities.ts';
 import { clusterEventually as eventually } from './eventually.ts';
 import { repoRoot } from './paths.ts';
+import type { ImageName } from './images.ts';
 import type { TargetCluster } from './target.ts';
 
 export const SYSTEM = 'securekey-system';
@@ -29,7 +31,11 @@ export const KATA_POLICY = POLICY_ANNOTATIONS['kata-agent-policy'];
 export type Obj = Record<string, unknown>;
 export type PodState = Obj & {
   metadata: { name: string; annotations?: Record<string, string>; deletionTimestamp?: string };
-  status?: { phase?: string; containerStatuses?: Array<{ name: string; state: Obj; restartCount: number }> };
+  status?: {
+    phase?: string;
+    containerStatuses?: Array<{ name: string; state: Obj; restartCount: number; imageID?: string }>;
+    initContainerStatuses?: Array<{ name: string; state: Obj; restartCount: number; imageID?: string }>;
+  };
 };
 export const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -56,12 +62,14 @@ export interface ApproverEntry {
 /**
  * A SecureKey for pods labelled `app`. With approvers it runs as users should (approval Signed, the
  * default): only digests they signed are admitted; without, it trusts every pod creator (Observed).
+ * `mode: 'Node'` makes it a node-mode SecureKey (ADR 37), served by the node agent.
  */
 export function secureKey(
   name: string,
   app: string,
   deletionPolicy: 'Retain' | 'Delete',
   approvers: readonly ApproverEntry[] = [],
+  { mode }: { mode?: 'Node' } = {},
 ): Obj {
   const approval =
     approvers.length > 0 ? { approval: 'Signed', approvers } : { approval: 'Observed' as const };
@@ -70,6 +78,7 @@ export function secureKey(
     kind: 'SecureKey',
     metadata: { name, namespace: APPS },
     spec: {
+      ...(mode ? { mode } : {}),
       vault: { url: VAULT, type: 'ManagedHSM' },
       key: { name, type: 'oct-HSM', size: 256 },
       attestation: { authorities: [MAA] },
@@ -111,7 +120,7 @@ export class SimulatedInstall {
     );
   }
 
-  /** `helm install` with the simulators, waiting for every Deployment. */
+  /** `helm install` with the simulators, waiting for every Deployment (and DaemonSet). */
   async install(extraSets: string[] = []): Promise<void> {
     const img = this.cluster.images;
     this.cluster.helm([
@@ -205,15 +214,7 @@ export class SimulatedInstall {
     secureKeyName: string,
     { approve = true }: { approve?: boolean } = {},
   ): Obj[] {
-    const sk = secureKey(secureKeyName, '-', 'Retain'); // only its vault, key and authority are read
-    const files = [sk, ...manifests].map((m, i) => {
-      const f = path.join(this.#dir, `${String((m['metadata'] as Obj)['name'])}-${i}.yaml`);
-      writeFileSync(f, stringify(m));
-      return f;
-    });
-    const out = this.#cli([
-      'inject',
-      ...files.flatMap((f) => ['-f', f]),
+    const out = this.#inject(manifests, secureKey(secureKeyName, '-', 'Retain'), [
       '--agent-image',
       this.cluster.images.agent.ref,
       '--tenant-id',
@@ -227,25 +228,99 @@ export class SimulatedInstall {
       '--simulators-ca',
       this.#caFile,
     ]);
-    const withPolicy = parseAllDocuments(out)
+    const withPolicy = out.map((doc) => {
+      const template = doc['kind'] === 'Pod' ? doc : ((doc['spec'] as Obj)['template'] as Obj);
+      const meta = (template['metadata'] ?? {}) as { annotations?: Record<string, string> };
+      meta.annotations = { ...meta.annotations, [KATA_POLICY]: b64(policyText) };
+      template['metadata'] = meta;
+      return doc;
+    });
+    return approve ? this.#approve(withPolicy) : withPolicy;
+  }
+
+  /**
+   * What a user does for node mode (ADR 37, 39): `securekey inject` with the node agent's URL and CA
+   * ConfigMap (as the operator has them), the node client's image pinned by digest, then, unless
+   * `approve` is false, `securekey approve` (scheme node-containers: every image must be pinned).
+   */
+  async injectNodeMode(
+    manifests: Obj[],
+    secureKeyName: string,
+    { approve = true }: { approve?: boolean } = {},
+  ): Promise<Obj[]> {
+    const env = await this.#operatorEnv();
+    const out = this.#inject(manifests, secureKey(secureKeyName, '-', 'Retain', [], { mode: 'Node' }), [
+      '--agent-image',
+      await this.pinnedImage('agent'),
+      '--node-agent-url',
+      env['SECUREKEY_NODE_AGENT_URL']!,
+      '--node-agent-ca-configmap',
+      env['SECUREKEY_NODE_AGENT_CA_CONFIGMAP']!,
+    ]);
+    return approve ? this.#approve(out) : out;
+  }
+
+  /** `securekey inject` of `manifests` beside `sk` (only its mode, vault, key and authority are read). */
+  #inject(manifests: Obj[], sk: Obj, args: string[]): Obj[] {
+    const files = [sk, ...manifests].map((m, i) => {
+      const f = path.join(this.#dir, `${String((m['metadata'] as Obj)['name'])}-${i}.yaml`);
+      writeFileSync(f, stringify(m));
+      return f;
+    });
+    return parseAllDocuments(this.#cli(['inject', ...files.flatMap((f) => ['-f', f]), ...args]))
       .map((d) => d.toJS() as Obj)
-      .filter((doc) => doc['kind'] !== 'SecureKey')
-      .map((doc) => {
-        const template = doc['kind'] === 'Pod' ? doc : ((doc['spec'] as Obj)['template'] as Obj);
-        const meta = (template['metadata'] ?? {}) as { annotations?: Record<string, string> };
-        meta.annotations = { ...meta.annotations, [KATA_POLICY]: b64(policyText) };
-        template['metadata'] = meta;
-        return doc;
-      });
-    if (!approve) return withPolicy;
+      .filter((doc) => doc['kind'] !== 'SecureKey');
+  }
+
+  /** `securekey approve` with this install's approver key, as CI would. */
+  #approve(docs: Obj[]): Obj[] {
     const generated = path.join(this.#dir, `generated-${++this.#approvals}.yaml`);
-    writeFileSync(generated, withPolicy.map((d) => stringify(d)).join('---\n'));
+    writeFileSync(generated, docs.map((d) => stringify(d)).join('---\n'));
     const approved = this.#cli(['approve', '-f', generated, '--key', this.#approverKey, '--namespace', APPS]);
     return parseAllDocuments(approved).map((d) => d.toJS() as Obj);
   }
 
-  /** A pod whose application reads the key `db` of `secureKeyName`. */
-  podManifest(name: string, app: string, secureKeyName: string, forever = false): Obj {
+  /** The operator's environment (one container), e.g. the node agent's URL and CA ConfigMap it injects. */
+  async #operatorEnv(): Promise<Record<string, string>> {
+    const d = await this.cluster.http.expect<{
+      spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } };
+    }>('GET', `/apis/apps/v1/namespaces/${SYSTEM}/deployments/securekey-operator`, [200]);
+    const env = d.spec.template.spec.containers[0]?.env ?? [];
+    return Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+  }
+
+  /**
+   * The image `name` pinned by digest (`repo@sha256:…`), as the kubelet reports it for a running pod of
+   * the release — the reference the node's runtime resolves without a registry.
+   */
+  async pinnedImage(name: ImageName): Promise<string> {
+    const { repository } = this.cluster.images[name];
+    const pods = await this.cluster.http.expect<{ items: PodState[] }>(
+      'GET',
+      `/api/v1/namespaces/${SYSTEM}/pods`,
+      [200],
+    );
+    const ids = pods.items.flatMap((p) => (p.status?.containerStatuses ?? []).map((c) => c.imageID ?? ''));
+    const pinned = ids
+      .map((id) => id.replace(/^[a-z-]+:\/\//, ''))
+      .find((id) => id.startsWith(`${repository}@sha256:`));
+    if (pinned === undefined) {
+      throw new Error(
+        `no running pod of the release reports ${repository}@sha256:… (imageIDs: ${ids.join(', ') || 'none'}); ` +
+          'import the images with their digests',
+      );
+    }
+    return pinned;
+  }
+
+  /** A pod whose application reads the key `db` of `secureKeyName`; its image the agent's unless given. */
+  podManifest(
+    name: string,
+    app: string,
+    secureKeyName: string,
+    forever = false,
+    image = this.cluster.images.agent.ref,
+  ): Obj {
     return {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -260,7 +335,7 @@ export class SimulatedInstall {
         containers: [
           {
             name: 'app',
-            image: this.cluster.images.agent.ref,
+            image,
             imagePullPolicy: 'IfNotPresent',
             command: ['/usr/local/bin/node', '-e', reader(forever)],
           },

@@ -1,0 +1,178 @@
+/**
+ * Node mode as on an AKS confidential-VM node pool (issue 14), on the local cluster: a simulated Azure vTPM
+ * (sim/vtpm, swtpm) on the host stands for the node's, the node labelled as AKS labels CVM nodes, the chart
+ * with the simulators and its node agent (`nodeAgent.tpm=unix:…`). Pods are prepared as users do —
+ * `securekey inject` with the node agent's URL and CA, images pinned by digest, `securekey approve` — and
+ * receive their keys from the node agent, which attests the node through the vTPM (AzureGuest) and
+ * releases the key under the CVM policy.
+ *
+ * Order matters: one release serves every spec; afterAll removes what the specs made and uninstalls.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterEventually as eventually } from '../../scripts/cluster/eventually.ts';
+import { startTargetCluster, type TargetCluster } from '../../scripts/cluster/target.ts';
+import { APPS, secureKey, SimulatedInstall, SYSTEM } from '../../scripts/cluster/simulated-install.ts';
+import { launchSimulatedVtpm, type SimulatedVtpm } from '../../sim/vtpm/index.ts';
+
+const CVM_LABEL = 'kubernetes.azure.com/security-type';
+const PODS = ['vault-reader', 'unapproved', 'unselected'];
+
+let cluster: TargetCluster;
+let install: SimulatedInstall;
+let vtpm: SimulatedVtpm | undefined;
+let node = '';
+let socketDir = '';
+
+const labelNode = (value: string | null) =>
+  cluster.http.expect('PATCH', `/api/v1/nodes/${node}`, [200], {
+    body: { metadata: { labels: { [CVM_LABEL]: value } } },
+    contentType: 'application/merge-patch+json',
+  });
+
+beforeAll(async () => {
+  cluster = await startTargetCluster();
+  install = new SimulatedInstall(cluster);
+  // The node agent runs as uid 65532 and reaches the vTPM through the socket's directory (hostPath).
+  socketDir = mkdtempSync(path.join(tmpdir(), 'securekey-node-vtpm-'));
+  chmodSync(socketDir, 0o755);
+  const socket = path.join(socketDir, 'tpm.sock');
+  vtpm = await launchSimulatedVtpm({ listen: { path: socket } });
+  chmodSync(socket, 0o666);
+  const nodes = await cluster.http.expect<{ items: Array<{ metadata: { name: string } }> }>(
+    'GET',
+    '/api/v1/nodes',
+    [200],
+  );
+  node = nodes.items[0]!.metadata.name;
+  await labelNode('ConfidentialVM');
+  await install.install(['nodeAgent.enabled=true', `nodeAgent.tpm=unix:${socket}`]);
+}, 900_000);
+
+afterAll(async () => {
+  // What the specs made, then the release: a kept cluster can run them (or chart.test.ts) again.
+  if (install) {
+    for (const p of PODS) {
+      await cluster.http
+        .request('DELETE', `/api/v1/namespaces/${APPS}/pods/${p}`, { query: { gracePeriodSeconds: 0 } })
+        .catch(() => undefined);
+    }
+    await cluster.http
+      .request('DELETE', `/apis/securekey.io/v1alpha1/namespaces/${APPS}/securekeys/node-key`)
+      .catch(() => undefined);
+    await eventually(
+      async () =>
+        (
+          await cluster.http.request(
+            'GET',
+            `/apis/securekey.io/v1alpha1/namespaces/${APPS}/securekeys/node-key`,
+          )
+        ).status === 404,
+      60_000,
+      'the SecureKey finalized',
+    ).catch(() => undefined);
+    try {
+      cluster.helm(['uninstall', 'securekey', '--namespace', SYSTEM, '--wait', '--timeout', '3m']);
+    } catch {
+      // not installed
+    }
+    install.close();
+  }
+  if (node) await labelNode(null).catch(() => undefined);
+  await vtpm?.stop();
+  if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+  await cluster?.stop();
+}, 300_000);
+
+/** The agent container's last JSON log line (the node client's verdict). */
+async function lastAgentLine(pod: string): Promise<Record<string, unknown>> {
+  const lines = (await cluster.logs(APPS, pod, 'securekey-agent'))
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
+  return JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>;
+}
+
+describe('node mode with a simulated vTPM', () => {
+  it('the node agent runs on the confidential-VM node, non-root, with the vTPM socket', async () => {
+    const ds = await cluster.http.expect<{
+      status: { numberReady?: number; desiredNumberScheduled?: number };
+      spec: {
+        template: {
+          spec: {
+            securityContext: { runAsUser?: number };
+            volumes: Array<{ name: string; hostPath?: { path: string } }>;
+          };
+        };
+      };
+    }>('GET', `/apis/apps/v1/namespaces/${SYSTEM}/daemonsets/securekey-node-agent`, [200]);
+    expect(ds.status.desiredNumberScheduled).toBe(1);
+    expect(ds.status.numberReady).toBe(1);
+    const pod = ds.spec.template.spec;
+    expect(pod.securityContext.runAsUser).toBe(65532);
+    expect(pod.volumes.find((v) => v.name === 'tpm')?.hostPath?.path).toBe(socketDir);
+  });
+
+  it('an approved pod reads its key from tmpfs and it is the vault’s key; the node agent released it', async () => {
+    await install.applySecureKey(
+      secureKey('node-key', 'reader', 'Delete', install.approvers, { mode: 'Node' }),
+    );
+    await install.readySecureKey('node-key');
+    const image = await install.pinnedImage('agent');
+    const [prepared] = await install.injectNodeMode(
+      [install.podManifest('vault-reader', 'reader', 'node-key', false, image)],
+      'node-key',
+    );
+    await install.createPod(prepared!);
+    await install.waitPhase('vault-reader', 'Succeeded');
+
+    const key = await install.vaultKey('node-key');
+    expect(key?.versions).toHaveLength(1);
+    expect(await cluster.logs(APPS, 'vault-reader', 'app')).toContain(
+      `key-sha256=${key!.versions[0]!.sha256}`,
+    );
+    const agentLog = await cluster.logs(APPS, 'vault-reader', 'securekey-agent');
+    expect(agentLog).toContain('"msg":"keys written"');
+    expect(agentLog).not.toContain(key!.versions[0]!.sha256);
+    // The paravisor made a report for the node agent's attestation (1 at launch).
+    expect(vtpm!.reportsGenerated()).toBeGreaterThan(1);
+  });
+
+  it('pods the SecureKey does not serve are refused, the reason in their agent’s last log line', async () => {
+    const image = await install.pinnedImage('agent');
+    // Not approved: the same pod, never signed.
+    const [unapproved] = await install.injectNodeMode(
+      [install.podManifest('unapproved', 'reader', 'node-key', false, image)],
+      'node-key',
+      { approve: false },
+    );
+    // Approved, but not selected by the SecureKey (another app label).
+    const [unselected] = await install.injectNodeMode(
+      [install.podManifest('unselected', 'other', 'node-key', false, image)],
+      'node-key',
+    );
+    await install.createPod(unapproved!);
+    await install.createPod(unselected!);
+    await install.waitPhase('unapproved', 'Failed');
+    await install.waitPhase('unselected', 'Failed');
+
+    expect(await lastAgentLine('unapproved')).toMatchObject({
+      level: 'error',
+      kind: 'node-refused',
+      step: 'node-fetch',
+      message: expect.stringMatching(
+        /^the node agent refused \(HTTP 403\): SecureKey default\/node-key: pod default\/unapproved is not approved \(/,
+      ),
+    });
+    expect(await lastAgentLine('unselected')).toMatchObject({
+      level: 'error',
+      kind: 'node-refused',
+      message: expect.stringContaining('SecureKey default/node-key does not select pod default/unselected'),
+    });
+    for (const name of ['unapproved', 'unselected']) {
+      const app = (await install.pod(name)).status?.containerStatuses?.find((c) => c.name === 'app');
+      expect(app?.state).toHaveProperty('waiting'); // never started
+    }
+  });
+});
