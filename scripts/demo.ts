@@ -4,9 +4,11 @@
  * and Managed HSM. Brings up the local cluster (root, Linux), or uses the current kube context
  * (`--current`, images named by --image-repo/--image-tag), or kind (`--kind`, Docker); installs the chart
  * with the simulators; applies a SecureKey and a pod prepared with `securekey inject`; prints what happens;
- * shows a pod with another policy refused; then says how to clean up.
+ * shows a pod with another policy refused; then says how to clean up. `--node-mode` (local cluster only)
+ * shows node mode instead: a simulated Azure vTPM (swtpm) on this host as the node's, the node labelled a
+ * confidential VM, the node agent attesting through it and serving an approved pod, an unapproved one refused.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +27,7 @@ import { clusterEventually as eventually } from './cluster/eventually.ts';
 import { prepareKind } from './cluster/kind.ts';
 import { repoRoot } from './cluster/paths.ts';
 import { ensureLocalPrerequisites, realHost } from './cluster/prerequisites.ts';
+import { launchSimulatedVtpm, type SimulatedVtpm } from '../sim/vtpm/index.ts';
 
 /** Ends the demo, with a message on stderr: 1 for a failure, 128 + signal after Ctrl-C (130) or SIGTERM. */
 function exit(code: number, message?: string): never {
@@ -43,6 +46,7 @@ const { values } = (() => {
         'extra-ca': { type: 'string' },
         'image-repo': { type: 'string', default: 'localhost/securekey' },
         'image-tag': { type: 'string' },
+        'node-mode': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -59,9 +63,18 @@ if (values.help) {
       '  --kind     a kind cluster "securekey-demo" (docker + buildx, kind, helm); images built from images/Dockerfile\n' +
       "             --node-image: kind's node image; --cgroup-v1: kubelet failCgroupV1: false (automatic when\n" +
       '             `docker info` reports cgroup v1; kubelet ≥ 1.35 refuses cgroup v1 otherwise)\n' +
-      '  --extra-ca a CA (PEM) npm trusts while building the images, behind a TLS-intercepting proxy\n',
+      '  --extra-ca a CA (PEM) npm trusts while building the images, behind a TLS-intercepting proxy\n' +
+      '  --node-mode node mode (confidential-VM node pools): a simulated vTPM (swtpm) on this host stands for the\n' +
+      "             node's; local cluster only\n",
   );
   process.exit(0);
+}
+
+if (values['node-mode'] && (values.kind || values.current)) {
+  exit(
+    2,
+    '--node-mode needs the simulated vTPM on this host: the local cluster only (no --kind or --current)',
+  );
 }
 
 const started = Date.now();
@@ -147,7 +160,94 @@ const cleanupHint = () =>
       `helm uninstall securekey -n ${SYSTEM}${values.kind ? '; kind delete cluster --name securekey-demo' : ''}`;
 
 let failed = false;
+let vtpm: SimulatedVtpm | undefined;
+let vtpmDir = '';
+const CVM_LABEL = 'kubernetes.azure.com/security-type';
+
+/** Node mode: the node agent attests the node through its vTPM and serves an approved pod; not the rest. */
+async function nodeModeDemo(): Promise<void> {
+  // The node agent runs as uid 65532 and reaches the vTPM through the socket's directory (hostPath).
+  vtpmDir = mkdtempSync(path.join(tmpdir(), 'securekey-demo-vtpm-'));
+  chmodSync(vtpmDir, 0o755);
+  const socket = path.join(vtpmDir, 'tpm.sock');
+  vtpm = await launchSimulatedVtpm({ listen: { path: socket } });
+  chmodSync(socket, 0o666);
+  const nodes = await cluster.http.expect<{ items: Array<{ metadata: { name: string } }> }>(
+    'GET',
+    '/api/v1/nodes',
+    [200],
+  );
+  const node = nodes.items[0]!.metadata.name;
+  await cluster.http.expect('PATCH', `/api/v1/nodes/${node}`, [200], {
+    body: { metadata: { labels: { [CVM_LABEL]: 'ConfidentialVM' } } },
+    contentType: 'application/merge-patch+json',
+  });
+  say(`node ${node}: labelled ${CVM_LABEL}=ConfidentialVM; its vTPM is a SIMULATED one (swtpm) on this host`);
+  await install.install(['nodeAgent.enabled=true', `nodeAgent.tpm=unix:${socket}`]);
+  say(`chart installed in ${SYSTEM}: operator ×2, webhook, simulators, node agent (DaemonSet on CVM nodes)`);
+
+  await install.applySecureKey(
+    secureKey('node-key', 'node-demo', 'Delete', install.approvers, { mode: 'Node' }),
+  );
+  const ready = await install.readySecureKey('node-key');
+  say(
+    `SecureKey ${APPS}/node-key (mode Node): key created, version ${short(ready.status!.key!.version!)}; ` +
+      'its release policy admits compliant Azure confidential VMs, no pod digests',
+  );
+  const image = await install.pinnedImage('agent');
+  const [app] = await install.injectNodeMode(
+    [install.podManifest('node-demo-app', 'node-demo', 'node-key', true, image)],
+    'node-key',
+  );
+  say('pod node-demo-app: `securekey inject` (node client), images pinned, `securekey approve` (containers)');
+  await install.createPod(app!);
+  await install.waitPhase('node-demo-app', 'Running');
+  say(
+    `node agent: vTPM evidence (HCL report ${vtpm.reportsGenerated() > 1 ? 'regenerated' : '?'}, AK quote) → ` +
+      'Azure Attestation AzureGuest → key released wrapped to the TPM, unwrapped through it → served to the pod',
+  );
+  const prints = await install.vaultKey('node-key');
+  const appLog = await eventually(async () => {
+    const log = await cluster.logs(APPS, 'node-demo-app', 'app');
+    return log.includes('key-sha256=') ? log : undefined;
+  }, 30_000);
+  const seen = /key-sha256=([0-9a-f]{64})/.exec(appLog)?.[1] ?? '';
+  const same = prints?.versions.at(-1)?.sha256 === seen;
+  say(
+    `app: read /run/securekey/db from tmpfs — sha256 ${short(seen)} ${same ? '= the vault’s key' : '≠ THE VAULT’S KEY'}`,
+  );
+
+  const [other] = await install.injectNodeMode(
+    [install.podManifest('node-demo-intruder', 'node-demo', 'node-key', false, image)],
+    'node-key',
+    { approve: false },
+  );
+  say('pod node-demo-intruder: the same pod, never approved…');
+  await install.createPod(other!);
+  await install.waitPhase('node-demo-intruder', 'Failed');
+  const lines = (await cluster.logs(APPS, 'node-demo-intruder', 'securekey-agent'))
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
+  const last = JSON.parse(lines.at(-1) ?? '{}') as { message?: string };
+  say(
+    `refused by the node agent: ${last.message ?? 'see its securekey-agent log'}; its application never started`,
+  );
+  process.stdout.write(
+    `\nExplore: export KUBECONFIG=${cluster.kubeconfig}\n` +
+      `  kubectl get securekeys -A; kubectl logs -n ${SYSTEM} daemonset/securekey-node-agent\n` +
+      `${cleanupHint()}\n`,
+  );
+}
+
 try {
+  if (values['node-mode']) await nodeModeDemo();
+  else await podModeDemo();
+} catch (err) {
+  failed = true;
+  process.stderr.write(`\ndemo failed: ${(err as Error).message}\n${cleanupHint()}\n`);
+}
+
+async function podModeDemo(): Promise<void> {
   await install.install();
   say(`chart installed in ${SYSTEM}: operator ×2 (one leads), mutating webhook, simulators`);
 
@@ -232,9 +332,6 @@ try {
       `  kubectl get securekeys -A; kubectl logs -n ${APPS} demo-app -c securekey-agent\n` +
       `${cleanupHint()}\n`,
   );
-} catch (err) {
-  failed = true;
-  process.stderr.write(`\ndemo failed: ${(err as Error).message}\n${cleanupHint()}\n`);
 }
 
 if (cluster.kind === 'local') {
@@ -242,6 +339,8 @@ if (cluster.kind === 'local') {
   const stop = async (signalled: number) => {
     install.close();
     await cluster.stop();
+    await vtpm?.stop();
+    if (vtpmDir) rmSync(vtpmDir, { recursive: true, force: true });
     exit(failed ? 1 : signalled);
   };
   process.once('SIGINT', () => void stop(130));
