@@ -18,7 +18,7 @@ import { APPS, secureKey, SimulatedInstall, SYSTEM } from '../../scripts/cluster
 import { launchSimulatedVtpm, type SimulatedVtpm } from '../../sim/vtpm/index.ts';
 
 const CVM_LABEL = 'kubernetes.azure.com/security-type';
-const PODS = ['vault-reader', 'unapproved', 'unselected'];
+const PODS = ['vault-reader', 'unapproved', 'unselected', 'after-restart'];
 
 let cluster: TargetCluster;
 let install: SimulatedInstall;
@@ -174,5 +174,35 @@ describe('node mode with a simulated vTPM', () => {
       const app = (await install.pod(name)).status?.containerStatuses?.find((c) => c.name === 'app');
       expect(app?.state).toHaveProperty('waiting'); // never started
     }
+  });
+
+  it('the node agent restarted while a pod starts: the pod still gets the vault’s key', async () => {
+    const agents = await cluster.http.expect<{ items: Array<{ metadata: { name: string } }> }>(
+      'GET',
+      `/api/v1/namespaces/${SYSTEM}/pods`,
+      [200],
+      { query: { labelSelector: 'app.kubernetes.io/component=node-agent' } },
+    );
+    expect(agents.items).toHaveLength(1);
+    const image = await install.pinnedImage('agent');
+    const [prepared] = await install.injectNodeMode(
+      [install.podManifest('after-restart', 'reader', 'node-key', false, image)],
+      'node-key',
+    );
+    // The node agent goes (and with it every key in its memory) just as the pod is created.
+    await cluster.http.expect(
+      'DELETE',
+      `/api/v1/namespaces/${SYSTEM}/pods/${agents.items[0]!.metadata.name}`,
+      [200],
+      {
+        query: { gracePeriodSeconds: 0 },
+      },
+    );
+    await install.createPod(prepared!);
+    await install.waitPhase('after-restart', 'Succeeded');
+    const key = await install.vaultKey('node-key');
+    expect(await cluster.logs(APPS, 'after-restart', 'app')).toContain(
+      `key-sha256=${key!.versions.at(-1)!.sha256}`,
+    );
   });
 });
