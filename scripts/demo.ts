@@ -8,7 +8,7 @@
  * shows node mode instead: a simulated Azure vTPM (swtpm) on this host as the node's, the node labelled a
  * confidential VM, the node agent attesting through it and serving an approved pod, an unapproved one refused.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,7 +27,7 @@ import { clusterEventually as eventually } from './cluster/eventually.ts';
 import { prepareKind } from './cluster/kind.ts';
 import { repoRoot } from './cluster/paths.ts';
 import { ensureLocalPrerequisites, realHost } from './cluster/prerequisites.ts';
-import { launchSimulatedVtpm, type SimulatedVtpm } from '../sim/vtpm/index.ts';
+import { CVM_LABEL, simulatedCvmNode, type SimulatedCvmNode } from './cluster/simulated-cvm-node.ts';
 
 /** Ends the demo, with a message on stderr: 1 for a failure, 128 + signal after Ctrl-C (130) or SIGTERM. */
 function exit(code: number, message?: string): never {
@@ -160,30 +160,14 @@ const cleanupHint = () =>
       `helm uninstall securekey -n ${SYSTEM}${values.kind ? '; kind delete cluster --name securekey-demo' : ''}`;
 
 let failed = false;
-let vtpm: SimulatedVtpm | undefined;
-let vtpmDir = '';
-const CVM_LABEL = 'kubernetes.azure.com/security-type';
+let cvm: SimulatedCvmNode | undefined;
 
 /** Node mode: the node agent attests the node through its vTPM and serves an approved pod; not the rest. */
 async function nodeModeDemo(): Promise<void> {
-  // The node agent runs as uid 65532 and reaches the vTPM through the socket's directory (hostPath).
-  vtpmDir = mkdtempSync(path.join(tmpdir(), 'securekey-demo-vtpm-'));
-  chmodSync(vtpmDir, 0o755);
-  const socket = path.join(vtpmDir, 'tpm.sock');
-  vtpm = await launchSimulatedVtpm({ listen: { path: socket } });
-  chmodSync(socket, 0o666);
-  const nodes = await cluster.http.expect<{ items: Array<{ metadata: { name: string } }> }>(
-    'GET',
-    '/api/v1/nodes',
-    [200],
-  );
-  const node = nodes.items[0]!.metadata.name;
-  await cluster.http.expect('PATCH', `/api/v1/nodes/${node}`, [200], {
-    body: { metadata: { labels: { [CVM_LABEL]: 'ConfidentialVM' } } },
-    contentType: 'application/merge-patch+json',
-  });
+  cvm = await simulatedCvmNode(cluster);
+  const { node, vtpm } = cvm;
   say(`node ${node}: labelled ${CVM_LABEL}=ConfidentialVM; its vTPM is a SIMULATED one (swtpm) on this host`);
-  await install.install(['nodeAgent.enabled=true', `nodeAgent.tpm=unix:${socket}`]);
+  await install.install(cvm.chartValues);
   say(`chart installed in ${SYSTEM}: operator ×2, webhook, simulators, node agent (DaemonSet on CVM nodes)`);
 
   await install.applySecureKey(
@@ -339,8 +323,7 @@ if (cluster.kind === 'local') {
   const stop = async (signalled: number) => {
     install.close();
     await cluster.stop();
-    await vtpm?.stop();
-    if (vtpmDir) rmSync(vtpmDir, { recursive: true, force: true });
+    await cvm?.stop();
     exit(failed ? 1 : signalled);
   };
   process.once('SIGINT', () => void stop(130));

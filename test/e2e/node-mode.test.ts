@@ -8,47 +8,23 @@
  *
  * Order matters: one release serves every spec; afterAll removes what the specs made and uninstalls.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterEventually as eventually } from '../../scripts/cluster/eventually.ts';
 import { startTargetCluster, type TargetCluster } from '../../scripts/cluster/target.ts';
 import { APPS, secureKey, SimulatedInstall, SYSTEM } from '../../scripts/cluster/simulated-install.ts';
-import { launchSimulatedVtpm, type SimulatedVtpm } from '../../sim/vtpm/index.ts';
+import { simulatedCvmNode, type SimulatedCvmNode } from '../../scripts/cluster/simulated-cvm-node.ts';
 
-const CVM_LABEL = 'kubernetes.azure.com/security-type';
 const PODS = ['vault-reader', 'unapproved', 'unselected', 'after-restart'];
 
 let cluster: TargetCluster;
 let install: SimulatedInstall;
-let vtpm: SimulatedVtpm | undefined;
-let node = '';
-let socketDir = '';
-
-const labelNode = (value: string | null) =>
-  cluster.http.expect('PATCH', `/api/v1/nodes/${node}`, [200], {
-    body: { metadata: { labels: { [CVM_LABEL]: value } } },
-    contentType: 'application/merge-patch+json',
-  });
+let cvm: SimulatedCvmNode | undefined;
 
 beforeAll(async () => {
   cluster = await startTargetCluster();
   install = new SimulatedInstall(cluster);
-  // The node agent runs as uid 65532 and reaches the vTPM through the socket's directory (hostPath).
-  socketDir = mkdtempSync(path.join(tmpdir(), 'securekey-node-vtpm-'));
-  chmodSync(socketDir, 0o755);
-  const socket = path.join(socketDir, 'tpm.sock');
-  vtpm = await launchSimulatedVtpm({ listen: { path: socket } });
-  chmodSync(socket, 0o666);
-  const nodes = await cluster.http.expect<{ items: Array<{ metadata: { name: string } }> }>(
-    'GET',
-    '/api/v1/nodes',
-    [200],
-  );
-  node = nodes.items[0]!.metadata.name;
-  await labelNode('ConfidentialVM');
-  await install.install(['nodeAgent.enabled=true', `nodeAgent.tpm=unix:${socket}`]);
+  cvm = await simulatedCvmNode(cluster);
+  await install.install(cvm.chartValues);
 }, 900_000);
 
 afterAll(async () => {
@@ -80,9 +56,7 @@ afterAll(async () => {
     }
     install.close();
   }
-  if (node) await labelNode(null).catch(() => undefined);
-  await vtpm?.stop();
-  if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+  await cvm?.stop();
   await cluster?.stop();
 }, 300_000);
 
@@ -111,7 +85,7 @@ describe('node mode with a simulated vTPM', () => {
     expect(ds.status.numberReady).toBe(1);
     const pod = ds.spec.template.spec;
     expect(pod.securityContext.runAsUser).toBe(65532);
-    expect(pod.volumes.find((v) => v.name === 'tpm')?.hostPath?.path).toBe(socketDir);
+    expect(pod.volumes.find((v) => v.name === 'tpm')?.hostPath?.path).toBe(cvm!.socketDir);
   });
 
   it('an approved pod reads its key from tmpfs and it is the vault’s key; the node agent released it', async () => {
@@ -136,7 +110,7 @@ describe('node mode with a simulated vTPM', () => {
     expect(agentLog).toContain('"msg":"keys written"');
     expect(agentLog).not.toContain(key!.versions[0]!.sha256);
     // The paravisor made a report for the node agent's attestation (1 at launch).
-    expect(vtpm!.reportsGenerated()).toBeGreaterThan(1);
+    expect(cvm!.vtpm.reportsGenerated()).toBeGreaterThan(1);
   });
 
   it('pods the SecureKey does not serve are refused, the reason in their agent’s last log line', async () => {
