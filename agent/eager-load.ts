@@ -42,12 +42,31 @@ export const PATH_BUILTINS = [
   'node:zlib',
 ] as const;
 
-/** Loads `load()`'s modules with every function compiled up front (bundle only; V8's default elsewhere). */
-export async function loadEagerly<T>(load: () => Promise<T>): Promise<T> {
+/**
+ * What the node client (`securekey-agent node`: one HTTPS call to the node agent, then files) loads of
+ * Node's own: loading pod mode's whole list first (undici behind node:http among it) cost it ~10–20 ms
+ * of its ~115 ms start (bench/README.md, "Node mode"). node-client.component.test.ts checks the bundle
+ * first loads none other under `--no-lazy`.
+ */
+export const NODE_CLIENT_BUILTINS = ['node:dns', 'node:http', 'node:https', 'node:timers/promises'] as const;
+
+/**
+ * Loads `load()`'s modules with every function compiled up front (bundle only; V8's default elsewhere),
+ * after `builtins` with lazy compilation.
+ */
+export async function loadEagerly<T>(
+  load: () => Promise<T>,
+  builtins: readonly string[] = PATH_BUILTINS,
+): Promise<T> {
   if (!bundled) return load();
-  // Every export is read, which also loads what Node defines behind lazy exports (util.parseArgs, util.diff,
-  // http's undici-backed classes — the undici the SDK's first request needs anyway, for its FormData check).
-  for (const name of PATH_BUILTINS) void { ...(require(name) as object) };
+  // Pod mode's path reads every export, which also loads what Node defines behind lazy exports
+  // (util.parseArgs, util.diff, http's undici-backed classes — the undici the SDK's first request needs
+  // anyway, for its FormData check); the node client needs only the modules themselves.
+  const everyExport = builtins === PATH_BUILTINS;
+  for (const name of builtins) {
+    const module = require(name) as object;
+    if (everyExport) void { ...module };
+  }
   v8.setFlagsFromString('--no-lazy');
   try {
     return await load();

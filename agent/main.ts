@@ -13,7 +13,7 @@
  * on a confidential-VM node that serves the pods of its node (agent/node-server/).
  */
 import { parseAgentConfig } from './config.ts';
-import { loadEagerly } from './eager-load.ts';
+import { loadEagerly, NODE_CLIENT_BUILTINS } from './eager-load.ts';
 import { agentErrorFields } from './errors.ts';
 import { logEvents } from '../edge/log/log.ts';
 import { agentLogger, failureLine } from './log.ts';
@@ -41,8 +41,9 @@ async function main(): Promise<number> {
     }
     if (process.argv[2] === 'node') {
       // Node mode (ADR 14): the node agent attests and releases; this container only fetches and writes.
-      const [{ parseNodeConfig }, { fetchFromNodeAgent }] = await loadEagerly(() =>
-        Promise.all([import('./node/node-config.ts'), import('./node/node-client.ts')]),
+      const [{ parseNodeConfig }, { fetchFromNodeAgent }] = await loadEagerly(
+        () => Promise.all([import('./node/node-config.ts'), import('./node/node-client.ts')]),
+        NODE_CLIENT_BUILTINS,
       );
       const config = parseNodeConfig(process.argv.slice(2), process.env);
       assertOutputInMemory(config.outputDir, config);

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 import { keyMaterialFromKey, vaultPlaintext } from '../../core/keys/key-material.ts';
 import { isErrorOf } from '../../core/errors.ts';
 import { nodeArgs } from '../../core/inject/index.ts';
@@ -86,6 +87,14 @@ function config(extra: string[] = [], env: Record<string, string> = {}) {
     env,
   );
 }
+
+const EAGER_WINDOW = ['--import', path.join(repoRoot, 'test/support/agent/eager-window.ts')];
+/** The `{"eagerWindow":[…]}` lines of a run's stderr: Node modules first loaded under `--no-lazy`. */
+const eagerWindows = (stderr: string): string[][] =>
+  stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{"eagerWindow"'))
+    .map((l) => (JSON.parse(l) as { eagerWindow: string[] }).eagerWindow);
 
 describe('node mode client', () => {
   it('accepts exactly the command line the injector writes for node mode', () => {
@@ -211,8 +220,11 @@ describe('node mode client', () => {
         env,
         ['node', '--key=db=db-key', '--key=tls=web-tls', '--format=tls=pem'],
         main,
+        EAGER_WINDOW,
       );
       expect(run.code).toBe(0);
+      // The bundle first loads no Node module while compiling eagerly (eager-load.ts, NODE_CLIENT_BUILTINS).
+      if (entry === 'bundle') expect(eagerWindows(run.stderr)).toEqual([[]]);
       expect(readFileSync(path.join(out, 'db')).equals(oct)).toBe(true);
       expect(run.stdout + run.stderr).not.toContain(oct.toString('base64'));
       const none = await runAgentProcess(env, ['node'], main);
