@@ -7,11 +7,11 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { EAGER_WINDOW, eagerWindows } from '../test/support/agent/eager-windows.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleAgent, type AgentBundle } from '../scripts/bundle-agent.ts';
 import { freePort } from '../scripts/cluster/ports.ts';
 import { eventually } from '../scripts/cluster/eventually.ts';
-import { repoRoot } from '../scripts/cluster/paths.ts';
 import {
   runAgentProcess,
   startAgentWorld,
@@ -36,13 +36,6 @@ afterAll(async () => {
 });
 
 const chunk = (name: string) => readFileSync(path.join(bundle.dir, name), 'utf8');
-const EAGER_WINDOW = ['--import', path.join(repoRoot, 'test/support/agent/eager-window.ts')];
-/** The `{"eagerWindow":[…]}` lines of a run's stderr: Node modules first loaded under `--no-lazy`. */
-const eagerWindows = (stderr: string): string[][] =>
-  stderr
-    .split('\n')
-    .filter((l) => l.startsWith('{"eagerWindow"'))
-    .map((l) => (JSON.parse(l) as { eagerWindow: string[] }).eagerWindow);
 
 describe('the shipped bundle', () => {
   it('starts small: the entry chunk holds neither the SDK nor the path, which load after the key pair starts', () => {

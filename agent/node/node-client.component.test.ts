@@ -8,8 +8,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { EAGER_WINDOW, eagerWindows } from '../../test/support/agent/eager-windows.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../scripts/cluster/paths.ts';
 import { keyMaterialFromKey, vaultPlaintext } from '../../core/keys/key-material.ts';
 import { isErrorOf } from '../../core/errors.ts';
 import { nodeArgs } from '../../core/inject/index.ts';
@@ -87,14 +87,6 @@ function config(extra: string[] = [], env: Record<string, string> = {}) {
     env,
   );
 }
-
-const EAGER_WINDOW = ['--import', path.join(repoRoot, 'test/support/agent/eager-window.ts')];
-/** The `{"eagerWindow":[…]}` lines of a run's stderr: Node modules first loaded under `--no-lazy`. */
-const eagerWindows = (stderr: string): string[][] =>
-  stderr
-    .split('\n')
-    .filter((l) => l.startsWith('{"eagerWindow"'))
-    .map((l) => (JSON.parse(l) as { eagerWindow: string[] }).eagerWindow);
 
 describe('node mode client', () => {
   it('accepts exactly the command line the injector writes for node mode', () => {
