@@ -12,10 +12,10 @@ import { parseKeyHsm, unwrapKeyHsmWith } from '../../core/keywrap/key-hsm.ts';
 import { keyMaterialFromPlaintext, vaultPlaintext } from '../../core/keys/key-material.ts';
 import { AzureGuestAttestation, type AzureGuestToken } from '../../edge/azure/azure-guest-client.ts';
 import { AzureVtpm } from '../../edge/tpm/index.ts';
-import type { AgentConfig, KeySpec } from '../config.ts';
+import type { AgentConfig } from '../config.ts';
 import { ThimClient } from '../evidence/thim.ts';
 import { releaseKey } from '../release/release-key.ts';
-import { KeySourceError, type KeyRef, type KeySource, type ReleasedKey } from './key-source.ts';
+import { KeySourceError, keySpecOf, type KeyRef, type KeySource, type ReleasedKey } from './key-source.ts';
 import { asKeySourceError, expiryOf } from './pod-attestation-source.ts';
 import { ReusedToken } from './reused-token.ts';
 import { VaultAccess } from './vault-access.ts';
@@ -45,15 +45,7 @@ export class AzureGuestKeySource implements KeySource {
   }
 
   async release(ref: KeyRef, o: { signal: AbortSignal }): Promise<ReleasedKey> {
-    const spec: KeySpec = {
-      alias: ref.keyName,
-      vaultUrl: ref.vaultUrl,
-      name: ref.keyName,
-      ...(ref.version === undefined ? {} : { version: ref.version }),
-      attestationUrl: ref.authority,
-      format: 'raw',
-      path: '',
-    };
+    const spec = keySpecOf(ref);
     const deadline = Date.now() + RELEASE_DEADLINE_MS;
     let plaintext: Buffer | undefined;
     try {

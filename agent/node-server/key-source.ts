@@ -8,6 +8,7 @@
  * may be asked again, when the service said), so the node agent can back off for the whole node.
  */
 import { SecureKeyError } from '../../core/errors.ts';
+import type { KeySpec } from '../config.ts';
 
 /** One vault key, as a SecureKey names it. */
 export interface KeyRef {
@@ -70,4 +71,17 @@ export class KeySourceError extends SecureKeyError<KeySourceErrorKind> {
 /** "vault/keys/name/version", for logs and messages. */
 export function keyRefName(ref: KeyRef): string {
   return `${ref.vaultUrl}/keys/${ref.keyName}${ref.version === undefined ? '' : `/${ref.version}`}`;
+}
+
+/** The key as pod mode's release path names one (alias = key name; the node agent writes no file). */
+export function keySpecOf(ref: KeyRef): KeySpec {
+  return {
+    alias: ref.keyName,
+    vaultUrl: ref.vaultUrl,
+    name: ref.keyName,
+    ...(ref.version === undefined ? {} : { version: ref.version }),
+    attestationUrl: ref.authority,
+    format: 'raw',
+    path: '',
+  };
 }

@@ -13,7 +13,7 @@ import { vaultPlaintext } from '../../core/keys/key-material.ts';
 import { parseReport } from '../../core/snp/index.ts';
 import { HttpError } from '../../edge/http/client.ts';
 import { attest } from '../attest.ts';
-import type { AgentConfig, KeySpec } from '../config.ts';
+import type { AgentConfig } from '../config.ts';
 import { AgentError } from '../errors.ts';
 import { attesterFor } from '../evidence/select.ts';
 import { ThimClient } from '../evidence/thim.ts';
@@ -21,7 +21,7 @@ import { resolveVcekChain } from '../evidence/vcek-chain.ts';
 import { releaseKey } from '../release/release-key.ts';
 import { generateRuntimeKey, type RuntimeKey } from '../runtime-key.ts';
 import { unwrapRelease } from '../unwrap.ts';
-import { KeySourceError, type KeyRef, type KeySource, type ReleasedKey } from './key-source.ts';
+import { KeySourceError, keySpecOf, type KeyRef, type KeySource, type ReleasedKey } from './key-source.ts';
 import { ReusedToken } from './reused-token.ts';
 import { VaultAccess } from './vault-access.ts';
 
@@ -49,15 +49,7 @@ export class PodAttestationKeySource implements KeySource {
   }
 
   async release(ref: KeyRef, o: { signal: AbortSignal }): Promise<ReleasedKey> {
-    const spec: KeySpec = {
-      alias: ref.keyName,
-      vaultUrl: ref.vaultUrl,
-      name: ref.keyName,
-      ...(ref.version === undefined ? {} : { version: ref.version }),
-      attestationUrl: ref.authority,
-      format: 'raw',
-      path: '',
-    };
+    const spec = keySpecOf(ref);
     const deadline = Date.now() + RELEASE_DEADLINE_MS;
     try {
       const runtime = await this.runtime;
