@@ -1,5 +1,4 @@
 import {
-  approverKeyId,
   verifySignature,
   type ApprovalClaims,
   type Approver,
@@ -27,7 +26,9 @@ export class ApprovalCache {
     approval: ParsedApproval,
     approver: Approver,
   ): Promise<ApprovalClaims | undefined> => {
-    const key = `${approverKeyId(approver.publicKey)}\n${approval.jws}`;
+    // checkApprovals hands over the approver whose key thumbprint is the approval's kid, so the kid
+    // names the key: no second thumbprint per check.
+    const key = `${approval.kid}\n${approval.jws}`;
     if (this.results.has(key)) {
       this.hits++;
       const claims = this.results.get(key);
