@@ -160,6 +160,20 @@ const cleanupHint = () =>
       `helm uninstall securekey -n ${SYSTEM}${values.kind ? '; kind delete cluster --name securekey-demo' : ''}`;
 
 let failed = false;
+
+/** The app's own line: the SHA-256 of the key it read, against the vault's newest version. */
+async function sayAppKey(pod: string, secureKey: string): Promise<void> {
+  const prints = await install.vaultKey(secureKey);
+  const appLog = await eventually(async () => {
+    const log = await cluster.logs(APPS, pod, 'app');
+    return log.includes('key-sha256=') ? log : undefined;
+  }, 30_000);
+  const seen = /key-sha256=([0-9a-f]{64})/.exec(appLog)?.[1] ?? '';
+  const same = prints?.versions.at(-1)?.sha256 === seen;
+  say(
+    `app: read /run/securekey/db from tmpfs — sha256 ${short(seen)} ${same ? '= the vault’s key' : '≠ THE VAULT’S KEY'}`,
+  );
+}
 let cvm: SimulatedCvmNode | undefined;
 
 /** Node mode: the node agent attests the node through its vTPM and serves an approved pod; not the rest. */
@@ -190,16 +204,7 @@ async function nodeModeDemo(): Promise<void> {
     `node agent: vTPM evidence (HCL report ${vtpm.reportsGenerated() > 1 ? 'regenerated' : '?'}, AK quote) → ` +
       'Azure Attestation AzureGuest → key released wrapped to the TPM, unwrapped through it → served to the pod',
   );
-  const prints = await install.vaultKey('node-key');
-  const appLog = await eventually(async () => {
-    const log = await cluster.logs(APPS, 'node-demo-app', 'app');
-    return log.includes('key-sha256=') ? log : undefined;
-  }, 30_000);
-  const seen = /key-sha256=([0-9a-f]{64})/.exec(appLog)?.[1] ?? '';
-  const same = prints?.versions.at(-1)?.sha256 === seen;
-  say(
-    `app: read /run/securekey/db from tmpfs — sha256 ${short(seen)} ${same ? '= the vault’s key' : '≠ THE VAULT’S KEY'}`,
-  );
+  await sayAppKey('node-demo-app', 'node-key');
 
   const [other] = await install.injectNodeMode(
     [install.podManifest('node-demo-intruder', 'node-demo', 'node-key', false, image)],
@@ -268,16 +273,7 @@ async function podModeDemo(): Promise<void> {
     `agent: SEV-SNP report (simulated PSP) → Azure Attestation token → key released, wrapped to its own RSA key, unwrapped` +
       (ms ? ` (${ms} ms)` : ''),
   );
-  const prints = await install.vaultKey('demo-key');
-  const appLog = await eventually(async () => {
-    const log = await cluster.logs(APPS, 'demo-app', 'app');
-    return log.includes('key-sha256=') ? log : undefined;
-  }, 30_000);
-  const seen = /key-sha256=([0-9a-f]{64})/.exec(appLog)?.[1] ?? '';
-  const same = prints?.versions.at(-1)?.sha256 === seen;
-  say(
-    `app: read /run/securekey/db from tmpfs — sha256 ${short(seen)} ${same ? '= the vault’s key' : '≠ THE VAULT’S KEY'}`,
-  );
+  await sayAppKey('demo-app', 'demo-key');
 
   const other = 'package agent_policy\ndefault ExecProcessRequest := true # anyone may exec in';
   const otherDigest = policyDigest('kata-agent-policy', { [KATA_POLICY]: b64(other) }).digest;
