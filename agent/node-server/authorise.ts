@@ -9,31 +9,19 @@
  *    read), serves node mode (spec.mode: Node), selects the pod and admits it by the operator's rules
  *    (notSelectedBecause, podRefusal), and what the pod runs was approved — its container digest signed
  *    by an approver, and matching what the kubelet reports — unless the SecureKey trusts every pod
- *    creator (approval: Observed); otherwise 403.
+ *    creator (approval: Observed); otherwise 403. The rule is core/workload's admitNodePod.
  *
  * Messages name the pod, the SecureKey and the reason; never the token.
  */
-import { deploymentModeOf } from '../../core/api/mode.ts';
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
-import {
-  checkApprovals,
-  judgeApprovals,
-  NODE_CONTAINERS_SCHEME,
-  type Approver,
-} from '../../core/approval/index.ts';
 import { SecureKeyError } from '../../core/errors.ts';
 import { NODE_TOKEN_AUDIENCE } from '../../core/inject/annotations.ts';
 import {
-  approvalModeOf,
-  containerDigest,
-  kubeletMismatch,
-  notSelectedBecause,
-  podKey,
-  podRefusal,
+  admitNodePod,
+  NodeAdmissionError,
   trimPod,
-  WorkloadError,
-  type ObservedPod,
-  type PodAdmission,
+  type NodeAdmissionContext,
+  type NodeModePod,
 } from '../../core/workload/index.ts';
 import type { TokenReviewStatus } from '../../edge/kube/token-review.ts';
 import type { KeyRef } from './key-source.ts';
@@ -106,11 +94,7 @@ export function callerOf(review: TokenReviewStatus, audience = NODE_TOKEN_AUDIEN
 }
 
 /** The pod as the decisions read it: trimmed for the operator's rules, and its spec and status. */
-export interface CheckedPod {
-  observed: ObservedPod;
-  spec: unknown;
-  status: unknown;
-}
+export type CheckedPod = NodeModePod;
 
 /** The token's pod, checked against the caller and this node; `pod` undefined: the API server has none. */
 export function checkPod(pod: unknown, caller: Caller, nodeName: string): CheckedPod {
@@ -141,16 +125,12 @@ export function checkPod(pod: unknown, caller: Caller, nodeName: string): Checke
   return { observed, spec: p.spec, status: p.status };
 }
 
-export interface AdmitContext {
-  admission: PodAdmission;
-  now: Date;
-  /** A caching wrapper around verifySignature, as the operator has; default none. */
-  verify?: Parameters<typeof checkApprovals>[2];
-}
+export type AdmitContext = NodeAdmissionContext;
 
 /**
  * The key `secureKey` (the SecureKey named `name` in the pod's namespace, undefined when there is none)
- * holds for `pod`, or the NodeServerError that says why the pod may not have it.
+ * holds for `pod`, or the NodeServerError that says why the pod may not have it (core/workload's
+ * admitNodePod, the rule `securekey explain` answers with).
  */
 export async function admitKey(
   secureKey: SecureKey | undefined,
@@ -158,55 +138,11 @@ export async function admitKey(
   pod: CheckedPod,
   ctx: AdmitContext,
 ): Promise<KeyRef & { version: string }> {
-  const o = pod.observed;
-  const where = `SecureKey ${o.namespace}/${name}`;
-  if (secureKey === undefined) throw new NodeServerError('securekey-not-found', `${where} does not exist`);
-  // A pod-mode key's release policy names pod digests: the node agent serves node-mode keys only (ADR 37).
-  if (deploymentModeOf(secureKey) !== 'Node') {
-    throw new NodeServerError('not-node-mode', `${where} serves pod mode, not node mode (spec.mode: Node)`);
-  }
-  // Defence in depth: the caller reads the pod's namespace only.
-  const why = notSelectedBecause(secureKey, o);
-  if (why !== undefined) {
-    throw new NodeServerError('not-selected', `${where} does not select pod ${podKey(o)}: ${why}`);
-  }
-  const refusal = podRefusal(o, name, ctx.admission);
-  if (refusal !== undefined) {
-    throw new NodeServerError('pod-refused', `${where} does not admit pod ${podKey(o)}: ${refusal.message}`);
-  }
-  if (approvalModeOf(secureKey) === 'Signed') await approved(secureKey, name, pod, ctx);
-  const version = secureKey.status?.key?.version;
-  const authority = secureKey.spec.attestation.authorities[0];
-  if (version === undefined || version === '' || authority === undefined) {
-    throw new NodeServerError('securekey-not-ready', `${where} has no key version yet`, { retryAfterS: 5 });
-  }
-  return { vaultUrl: secureKey.spec.vault.url, keyName: secureKey.spec.key.name, version, authority };
-}
-
-async function approved(secureKey: SecureKey, name: string, pod: CheckedPod, ctx: AdmitContext) {
-  const o = pod.observed;
-  const refuse = (why: string) =>
-    new NodeServerError('not-approved', `SecureKey ${o.namespace}/${name}: pod ${podKey(o)} ${why}`);
-  let digest;
   try {
-    digest = containerDigest(pod.spec);
+    return await admitNodePod(secureKey, name, pod, ctx);
   } catch (err) {
-    if (err instanceof WorkloadError) throw refuse(`cannot be approved: ${err.message}`);
-    throw err;
-  }
-  const running = kubeletMismatch(digest, pod.status);
-  if (running !== undefined) throw refuse(`runs what its spec does not say: ${running}`);
-  const approvers = (secureKey.spec.workloads.approvers ?? []) as Approver[];
-  const verdict = judgeApprovals(await checkApprovals(o.approval, approvers, ctx.verify), {
-    namespace: o.namespace,
-    secureKey: name,
-    scheme: NODE_CONTAINERS_SCHEME,
-    digest: digest.digest,
-    now: ctx.now,
-  });
-  if (!verdict.approved) {
-    throw refuse(
-      `is not approved (${verdict.reason}: ${verdict.message}; container digest ${digest.digest})`,
-    );
+    if (!(err instanceof NodeAdmissionError)) throw err;
+    const retry = err.kind === 'securekey-not-ready' ? { retryAfterS: 5 } : {};
+    throw new NodeServerError(err.kind, err.message, retry);
   }
 }

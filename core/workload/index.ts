@@ -12,6 +12,14 @@ export {
 export { WorkloadError, type WorkloadErrorKind } from './errors.ts';
 export { selectorMatches } from './label-selector.ts';
 export {
+  admitNodePod,
+  NodeAdmissionError,
+  type NodeAdmissionContext,
+  type NodeAdmissionErrorKind,
+  type NodeKeyGrant,
+  type NodeModePod,
+} from './node-admission.ts';
+export {
   MIRROR_POD_ANNOTATION,
   podKey,
   podPolicy,
