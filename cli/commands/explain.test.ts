@@ -1,8 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SecureKey } from '../../core/api/securekey.generated.ts';
-import { signApproval, type ApprovalClaims } from '../../core/approval/index.ts';
+import { NODE_CONTAINERS_SCHEME, signApproval, type ApprovalClaims } from '../../core/approval/index.ts';
 import { policyDigest } from '../../core/digest/index.ts';
+import { containerDigest } from '../../core/workload/index.ts';
 import type { KubeResponse } from '../../edge/kube/kube-http.ts';
 import { allSecureKeysPath } from '../../edge/kube/secure-keys.ts';
 import { main } from '../securekey.ts';
@@ -364,5 +365,59 @@ describe('securekey explain', () => {
       '42s',
       '3d1h',
     ]);
+  });
+
+  it('a node-mode SecureKey: answers as the node agent would, by the container digest and its approval', async () => {
+    const A = `sha256:${'a'.repeat(64)}`;
+    const B = `sha256:${'b'.repeat(64)}`;
+    const nodePod = (approval?: string, appImage = `reg/app@${B}`) => {
+      const p = pod(approval === undefined ? {} : { approval }) as { spec: Record<string, unknown> };
+      p.spec = {
+        nodeName: 'cvm-1',
+        initContainers: [
+          { name: 'securekey-agent', image: `reg/agent@${A}`, args: ['node', '--key=db=db-key'] },
+        ],
+        containers: [{ name: 'app', image: appImage, command: ['/app'] }],
+      };
+      return p;
+    };
+    const digest = containerDigest(nodePod().spec).digest;
+    const nodeKey = (status: SecureKey['status'] = { key: { version: 'v7' } }) => {
+      const sk = secureKey('db-key', {}, status);
+      sk.spec.mode = 'Node';
+      return sk;
+    };
+    const approval = await sign({ scheme: NODE_CONTAINERS_SCHEME, digest });
+
+    const served = await explain(nodePod(approval), [nodeKey()]);
+    expect(served.err).toBe('');
+    expect(served.code).toBe(0);
+    expect(served.out).toContain(
+      'SecureKey db-key (asked for; approval Signed; node mode: the node agent decides)',
+    );
+    expect(served.out).toMatch(new RegExp(`container digest +${digest}`));
+    expect(served.out).not.toContain('vault policy');
+    expect(verdictLine(served.out, 'db-key')).toBe(
+      'db-key asked for would be served by the node agent of node cvm-1 (key version v7)',
+    );
+    expect(served.json.secureKeys[0]).toMatchObject({ mode: 'Node', scheme: NODE_CONTAINERS_SCHEME, digest });
+
+    const unapproved = await explain(nodePod(), [nodeKey()]);
+    expect(unapproved.code).toBe(1);
+    expect(verdictLine(unapproved.out, 'db-key')).toMatch(
+      /^db-key asked for refused by the node agent: SecureKey shop\/db-key: pod shop\/web-0 is not approved \(no-approval/,
+    );
+
+    const unpinned = await explain(nodePod(approval, 'reg/app:latest'), [nodeKey()]);
+    expect(unpinned.code).toBe(1);
+    expect(unpinned.out).toMatch(
+      /container digest +none: .*not pinned by digest|container digest +none: .*digest/,
+    );
+    expect(verdictLine(unpinned.out, 'db-key')).toMatch(/refused by the node agent: .*cannot be approved/);
+
+    const notReady = await explain(nodePod(approval), [nodeKey({})]);
+    expect(verdictLine(notReady.out, 'db-key')).toBe(
+      'db-key asked for refused by the node agent: SecureKey shop/db-key has no key version yet',
+    );
   });
 });

@@ -6,11 +6,20 @@ import {
   type SecureKey,
   type StatusProposalsItem,
 } from '../../core/api/securekey.generated.ts';
-import { checkApprovals, judgeApprovals, type Approver } from '../../core/approval/index.ts';
+import { deploymentModeOf } from '../../core/api/mode.ts';
+import {
+  checkApprovals,
+  judgeApprovals,
+  NODE_CONTAINERS_SCHEME,
+  type Approver,
+} from '../../core/approval/index.ts';
 import { durationMs } from '../../core/duration.ts';
 import {
+  admitNodePod,
   approvalModeOf,
+  containerDigest,
   DEFAULT_POD_ADMISSION,
+  NodeAdmissionError,
   notSelectedBecause,
   podPolicy,
   podRefusal,
@@ -36,7 +45,9 @@ here with the default runtime classes unless the flags say otherwise; the operat
 differ, and a policy patched after the pod started is only known to the operator), the approval
 (signed, listed in allowedDigests, or not needed under approval Observed), whether the digest is in
 the vault policy as last written and how long its retention lasts, and whether it is proposed. Ends
-with a verdict per SecureKey. Exits 0 when every SecureKey the pod asks for would release its key to it,
+with a verdict per SecureKey. For a node-mode SecureKey it answers as the node agent would: selection,
+the pod checks, the digest of the pod's containers and its approval, and whether the kubelet runs what
+the spec says. Exits 0 when every SecureKey the pod asks for would release its key to it,
 1 otherwise.`;
 
 /** What explain needs of the Kubernetes API: KubeHttp, or a stand-in in specs. */
@@ -67,8 +78,10 @@ export interface SecureKeyExplanation {
   askedFor: boolean;
   /** The pod asks for it, but the namespace holds no SecureKey of that name. */
   missing?: true;
+  /** Node: the node agent of the pod's node serves the key (ADR 39); the digest is the container digest. */
+  mode?: 'Pod' | 'Node';
   approvalMode?: ApprovalMode;
-  scheme?: PolicyScheme;
+  scheme?: PolicyScheme | typeof NODE_CONTAINERS_SCHEME;
   selected?: boolean;
   notSelectedBecause?: string;
   digest?: string;
@@ -147,7 +160,11 @@ export async function explainPod(
       });
       continue;
     }
-    out.push(await explainOne(pod, sk, askedFor, admission, now));
+    out.push(
+      deploymentModeOf(sk) === 'Node'
+        ? await explainNodeMode(pod, podObject, sk, askedFor, admission, now)
+        : await explainOne(pod, sk, askedFor, admission, now),
+    );
   }
   const asked = out.filter((e) => e.askedFor);
   return {
@@ -179,6 +196,7 @@ async function explainOne(
   const e: SecureKeyExplanation = {
     name,
     askedFor,
+    mode: 'Pod',
     approvalMode: mode,
     scheme,
     released: false,
@@ -232,11 +250,68 @@ async function explainOne(
   return e;
 }
 
+/**
+ * A node-mode SecureKey: the node agent of the pod's node decides, by core/workload's admitNodePod (the
+ * very rule it runs); the rows show what it reads — selection, the pod checks, the container digest and
+ * its approval.
+ */
+async function explainNodeMode(
+  pod: ObservedPod,
+  podObject: unknown,
+  sk: SecureKey,
+  askedFor: boolean,
+  admission: PodAdmission,
+  now: Date,
+): Promise<SecureKeyExplanation> {
+  const name = sk.metadata?.name ?? '';
+  const mode = approvalModeOf(sk);
+  const e: SecureKeyExplanation = {
+    name,
+    askedFor,
+    mode: 'Node',
+    approvalMode: mode,
+    scheme: NODE_CONTAINERS_SCHEME,
+    released: false,
+    verdict: '',
+  };
+  const notSelected = notSelectedBecause(sk, pod);
+  e.selected = notSelected === undefined;
+  if (notSelected !== undefined) e.notSelectedBecause = notSelected;
+  // Pods on a confidential-VM node run in the node's runtime: the node agent admits no runtime class.
+  admission = { ...admission, noRuntimeClass: true };
+  const refusal = podRefusal(pod, name, admission);
+  if (refusal !== undefined) e.podRefusal = refusal;
+  const raw = podObject as { spec?: unknown; status?: unknown };
+  try {
+    e.digest = containerDigest(raw.spec).digest;
+    e.approval = await approvalOf(pod, sk, mode, NODE_CONTAINERS_SCHEME, e.digest, now);
+  } catch (err) {
+    e.policyProblem = (err as Error).message;
+  }
+  try {
+    const grant = await admitNodePod(
+      sk,
+      name,
+      { observed: pod, spec: raw.spec, status: raw.status },
+      {
+        admission,
+        now,
+      },
+    );
+    e.released = true;
+    e.verdict = `would be served by the node agent of node ${pod.node ?? '(none yet)'} (key version ${grant.version})`;
+  } catch (err) {
+    if (!(err instanceof NodeAdmissionError)) throw err;
+    e.verdict = `refused by the node agent: ${err.message}`;
+  }
+  return e;
+}
+
 async function approvalOf(
   pod: ObservedPod,
   sk: SecureKey,
   mode: ApprovalMode,
-  scheme: PolicyScheme,
+  scheme: PolicyScheme | typeof NODE_CONTAINERS_SCHEME,
   digest: string,
   now: Date,
 ): Promise<NonNullable<SecureKeyExplanation['approval']>> {
@@ -359,14 +434,14 @@ function render(x: Explanation, now: Date): string {
       continue;
     }
     lines.push(
-      `SecureKey ${e.name} (${e.askedFor ? 'asked for' : 'not asked for'}; approval ${e.approvalMode}; scheme ${e.scheme})`,
+      `SecureKey ${e.name} (${e.askedFor ? 'asked for' : 'not asked for'}; approval ${e.approvalMode}; ${e.mode === 'Node' ? 'node mode: the node agent decides' : `scheme ${e.scheme}`})`,
     );
     const rows: string[][] = [];
     rows.push([
       'selection',
       e.selected ? 'selects the pod' : `does not select the pod: ${e.notSelectedBecause}`,
     ]);
-    rows.push(['digest', e.digest ?? `none: ${e.policyProblem}`]);
+    rows.push([e.mode === 'Node' ? 'container digest' : 'digest', e.digest ?? `none: ${e.policyProblem}`]);
     rows.push([
       'pod checks',
       e.podRefusal ? `refused (${e.podRefusal.reason}): ${e.podRefusal.message}` : 'pass',
@@ -379,7 +454,8 @@ function render(x: Explanation, now: Date): string {
           : `not approved (${e.approval.reason}): ${e.approval.message}`,
       ]);
     }
-    if (e.digest !== undefined) rows.push(['vault policy', vaultLine(e.vaultPolicy, now)]);
+    if (e.digest !== undefined && e.mode !== 'Node')
+      rows.push(['vault policy', vaultLine(e.vaultPolicy, now)]);
     const v = e.vaultPolicy;
     if (v?.lastSeen !== undefined && v.retentionLeftSeconds !== undefined) {
       const left = v.retentionLeftSeconds * 1000;
