@@ -4,7 +4,17 @@
  * carries the bytes (edge/tpm).
  */
 import crypto from 'node:crypto';
-import { HASH_ALG, LIMIT, TPM_ALG, TPM_CAP, TPM_CC, TPM_RH, TPM_SE, type TpmHash } from './constants.ts';
+import {
+  HASH_ALG,
+  HASH_SIZE,
+  LIMIT,
+  TPM_ALG,
+  TPM_CAP,
+  TPM_CC,
+  TPM_RH,
+  TPM_SE,
+  type TpmHash,
+} from './constants.ts';
 import { decodeResponse, encodeCommand, PASSWORD, type Authorization } from './command.ts';
 import { TpmError } from './errors.ts';
 import { TpmReader, TpmWriter } from './marshal.ts';
@@ -319,7 +329,13 @@ export function decodePcrRead(response: Uint8Array): PcrReadResult {
   return { updateCounter, selection, digests };
 }
 
+/** TPM2_PCR_Extend of one bank: PCR ← H(PCR ‖ digest). */
 export function encodePcrExtend(pcr: number, hash: TpmHash, digest: Uint8Array): Buffer {
+  if (!Number.isInteger(pcr) || pcr < 0 || pcr > 23)
+    throw new TpmError('bad-argument', `PCR ${pcr} does not exist`);
+  if (digest.length !== HASH_SIZE[hash]) {
+    throw new TpmError('bad-argument', `a ${hash} digest is ${HASH_SIZE[hash]} bytes, not ${digest.length}`);
+  }
   return encodeCommand({
     cc: TPM_CC.PCR_Extend,
     handles: [pcr],

@@ -9,6 +9,7 @@ import { expectKind } from '../../test/support/snp.ts';
 import { testdata } from '../../test/support/paths.ts';
 import {
   decodeCertify,
+  decodeEmpty,
   decodeCreatePrimary,
   decodeNvRead,
   decodePcrRead,
@@ -24,6 +25,7 @@ import {
   encodeNvRead,
   encodeNvReadPublic,
   encodeNvWrite,
+  encodePcrExtend,
   encodePcrRead,
   encodeQuote,
   encodeRsaDecrypt,
@@ -104,6 +106,24 @@ describe('command bytes (hand-derived from TPM 2.0 Part 3)', () => {
     expect(encodePcrRead([{ hash: 'sha256', pcrs: [8, 23] }])).toEqual(
       hex('8001 00000014 0000017e 00000001 000b 03 000180'),
     );
+  });
+
+  it('TPM2_PCR_Extend: the PCR as the handle, one password session, one sha256 digest', () => {
+    const digest = hex('00112233445566778899aabbccddeeff'.repeat(2));
+    // tpm2_pcrextend 4:sha256=… (tpm2-tools 5.4 over swtpm) sent these bytes but for the session
+    // attributes, 00 there: continueSession is meaningless for a password session.
+    expect(encodePcrExtend(4, 'sha256', digest)).toEqual(
+      Buffer.concat([
+        hex('8002 00000041 00000182 00000004 00000009 40000009 0000 01 0000 00000001 000b'),
+        digest,
+      ]),
+    );
+    // swtpm's answer to it: success, no parameters, the password session's empty acknowledgement.
+    expect(() =>
+      decodeEmpty(hex('8002 00000013 00000000 00000000 0000 01 0000'), 'TPM2_PCR_Extend', 1),
+    ).not.toThrow();
+    expectKind(() => encodePcrExtend(4, 'sha256', digest.subarray(1)), TpmError, 'bad-argument');
+    expectKind(() => encodePcrExtend(24, 'sha256', digest), TpmError, 'bad-argument');
   });
 
   it('TPM2_RSA_Decrypt: OAEP with the hash, empty label', () => {
