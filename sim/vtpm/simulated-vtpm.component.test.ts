@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hclAkPub, hclUserData, parseHclReport } from '../../core/hcl/index.ts';
 import { verifyAttestation } from '../../core/snp/index.ts';
+import { bootState, parseTcgLog, replayTcgLog } from '../../core/tcg-log/index.ts';
 import { objectName, pcrDigest, TpmError, verifyAttestSignature } from '../../core/tpm/index.ts';
 import { AZURE_VTPM, AzureVtpm } from '../../edge/tpm/index.ts';
 import { launchSimulatedVtpm, SWTPM_PACKAGES, VtpmSimError, type SimulatedVtpm } from './index.ts';
@@ -60,6 +61,27 @@ describe('simulated Azure vTPM', () => {
     // A second write gives a new report with the new data.
     const again = crypto.randomBytes(64);
     expect(hclUserData((await vtpm.attestationEvidence(again)).report)).toEqual(again);
+  });
+
+  it('measured the boot: its TCG log file replays to the TPM’s PCRs 0–9, as tpm2_pcrread reads them', async () => {
+    const log = parseTcgLog(readFileSync(sim.tcgLogPath));
+    expect(readFileSync(sim.tcgLogPath)).toEqual(sim.tcgLog);
+    const replayed = replayTcgLog(log, 'sha256');
+    const pcrs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+    const values = await vtpm.tpm.pcrRead('sha256', pcrs);
+    for (const i of pcrs) {
+      expect(values.get(i), `PCR ${i}`).toEqual(replayed[i]);
+      expect(values.get(i)).not.toEqual(Buffer.alloc(32));
+    }
+    const out = path.join(path.dirname(sim.tcgLogPath), 'pcrs.bin');
+    await exec('tpm2_pcrread', ['-T', sim.swtpmSocket, '-o', out, 'sha256:0,1,2,3,4,5,6,7'], {
+      timeout: 20_000,
+    });
+    expect(readFileSync(out)).toEqual(Buffer.concat(replayed.slice(0, 8)));
+    expect(bootState(log, 'sha256')).toMatchObject({
+      secureBoot: true,
+      separators: [7, 0, 1, 2, 3, 4, 5, 6],
+    });
   });
 
   it('refuses user data that is not 64 bytes', async () => {
@@ -147,6 +169,24 @@ describe('simulated Azure vTPM', () => {
     }
     expect(() => parseHclReport(readFileSync(path.join(dir, 'nv-1400001.bin')))).not.toThrow();
   });
+});
+
+describe('a VM launched with secure boot off', () => {
+  it('measures SecureBoot 0, and its runtime claims say so too', async () => {
+    const off = await launchSimulatedVtpm({ vmConfiguration: { 'secure-boot': false } });
+    const client = AzureVtpm.open(off.address);
+    try {
+      const log = parseTcgLog(off.tcgLog);
+      expect(bootState(log, 'sha256').secureBoot).toBe(false);
+      expect((await client.tpm.pcrRead('sha256', [7])).get(7)).toEqual(replayTcgLog(log, 'sha256')[7]);
+      expect(replayTcgLog(log, 'sha256')[7]).not.toEqual(replayTcgLog(parseTcgLog(sim.tcgLog), 'sha256')[7]);
+      const { report } = await client.attestationEvidence(crypto.randomBytes(64));
+      expect(report.runtimeClaims['vm-configuration']).toMatchObject({ 'secure-boot': false });
+    } finally {
+      await client.close();
+      await off.stop();
+    }
+  }, 30_000);
 });
 
 describe('without swtpm', () => {

@@ -12,6 +12,10 @@
  *   SHA-256 of those claims, and writes the new HCL report to 0x01400001 — before the client gets
  *   its answer, so the next read sees it.
  *
+ * - Measured boot: before any client connects, the "firmware" (firmware-log.ts) extends a Linux CVM's
+ *   boot events into the sha256 PCRs with TPM2_PCR_Extend and keeps their crypto-agile TCG log, written
+ *   where Linux has it (`binary_bios_measurements`) in the simulator's directory or at `tcgLogPath`.
+ *
  * Clients speak the simulator framing (TPM_SEND_COMMAND, as edge/tpm and tpm2-tools' mssim/swtpm
  * TCTIs) or raw TPM commands; the proxy answers in kind. It serialises all clients on one swtpm
  * connection: there is no resource manager, so a client flushes the transient objects it creates.
@@ -19,7 +23,7 @@
 import { simulatedVtpmCa } from './vtpm-ca.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto, { type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,6 +43,7 @@ import { issueLeaf, type CertificateAuthority } from '../../core/x509/authority.
 import { AZURE_VTPM, socketTransport, Tpm, type TpmTransport } from '../../edge/tpm/index.ts';
 import { FakeAmd, ReportSigner } from '../amd/index.ts';
 import { SWTPM_PACKAGES, VtpmSimError } from './errors.ts';
+import { firmwareMeasurements, type FirmwareOptions } from './firmware-log.ts';
 import { runtimeClaims, type VmConfiguration } from './runtime-claims.ts';
 
 export const EK_HANDLE = 0x81010001;
@@ -53,6 +58,10 @@ export interface SimulatedVtpmOptions {
   /** The AK certificate's issuer. Default: simulatedVtpmCa(), which the simulated Attestation trusts. */
   readonly akCa?: CertificateAuthority;
   readonly vmConfiguration?: Partial<VmConfiguration>;
+  /** The measured boot: secure boot (default the VM configuration's `secure-boot`), a tampered log. */
+  readonly firmware?: Partial<FirmwareOptions>;
+  /** Where the TCG event log is written (mode 0644). Default `binary_bios_measurements` in the simulator's directory. */
+  readonly tcgLogPath?: string;
   /** Where the proxy listens: TCP (default 127.0.0.1, a free port) or a Unix socket path. */
   readonly listen?: { readonly host?: string; readonly port?: number } | { readonly path: string };
   /** The swtpm executable. Default `swtpm` on PATH. */
@@ -70,6 +79,10 @@ export interface SimulatedVtpm {
   readonly akCa: CertificateAuthority;
   readonly akCertDer: Buffer;
   readonly akPublic: KeyObject;
+  /** The TCG event log of the measured boot (crypto-agile, sha256), as Linux's securityfs serves it. */
+  readonly tcgLog: Buffer;
+  /** The file holding `tcgLog`, for an agent's `--tcg-log`. */
+  readonly tcgLogPath: string;
   /** How many HCL reports the paravisor has generated (1 at launch). */
   readonly reportsGenerated: () => number;
   stop(): Promise<void>;
@@ -108,6 +121,13 @@ export async function launchSimulatedVtpm(options: SimulatedVtpmOptions = {}): P
       vmUniqueId: crypto.randomUUID().toUpperCase(),
       ...options.vmConfiguration,
     };
+
+    // Firmware measures the boot before the guest (any client) runs.
+    const measured = firmwareMeasurements({ secureBoot: vm['secure-boot'], ...options.firmware });
+    for (const m of measured.extends) await tpm.pcrExtend(m.pcr, 'sha256', m.digest);
+    const tcgLogPath = options.tcgLogPath ?? path.join(dir, 'binary_bios_measurements');
+    writeFileSync(tcgLogPath, measured.log);
+    chmodSync(tcgLogPath, 0o644);
 
     const ek = await tpm.createPrimary(TPM_RH.ENDORSEMENT, endorsementKeyTemplate());
     await tpm.evictControl(ek.handle, EK_HANDLE);
@@ -158,6 +178,8 @@ export async function launchSimulatedVtpm(options: SimulatedVtpmOptions = {}): P
       akCa,
       akCertDer: akCert.certDer,
       akPublic,
+      tcgLog: measured.log,
+      tcgLogPath,
       reportsGenerated: () => reports,
       stop,
     };
