@@ -110,6 +110,7 @@ const agent = spawn(process.execPath, [main, 'node-server', '--port=0'], {
     SECUREKEY_NODE_SERVER_TLS_KEY: node.keyFile,
     SECUREKEY_NODE_KEY_SOURCE: 'azure-guest',
     SECUREKEY_TPM: vtpm.address,
+    SECUREKEY_TCG_LOG: vtpm.tcgLogPath,
     SECUREKEY_NODE_SECUREKEY_TTL: `${SECUREKEY_TTL_S}s`,
     NODE_COMPILE_CACHE: compileCache,
   },

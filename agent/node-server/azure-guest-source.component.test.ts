@@ -37,6 +37,7 @@ beforeAll(async () => {
   source = new AzureGuestKeySource({
     config: parseAgentConfig(['init'], world.env(), { keys: false }),
     tpm: vtpm.address,
+    tcgLog: vtpm.tcgLogPath,
   });
 }, 60_000);
 

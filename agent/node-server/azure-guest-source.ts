@@ -10,7 +10,11 @@
  */
 import { parseKeyHsm, unwrapKeyHsmWith } from '../../core/keywrap/key-hsm.ts';
 import { keyMaterialFromPlaintext, vaultPlaintext } from '../../core/keys/key-material.ts';
-import { AzureGuestAttestation, type AzureGuestToken } from '../../edge/azure/azure-guest-client.ts';
+import {
+  AzureGuestAttestation,
+  readTcgLog,
+  type AzureGuestToken,
+} from '../../edge/azure/azure-guest-client.ts';
 import { AzureVtpm } from '../../edge/tpm/index.ts';
 import type { AgentConfig } from '../config.ts';
 import { ThimClient } from '../evidence/thim.ts';
@@ -29,6 +33,8 @@ export interface AzureGuestSourceOptions {
   config: AgentConfig;
   /** The vTPM: `/dev/tpmrm0` on a node, `unix:<path>` or `tcp:<host>:<port>` for a simulated one. */
   tpm: string;
+  /** The TCG event log, read at each attestation (Linux's securityfs file on a node). */
+  tcgLog: string;
 }
 
 export class AzureGuestKeySource implements KeySource {
@@ -37,9 +43,11 @@ export class AzureGuestKeySource implements KeySource {
   private readonly vtpm: AzureVtpm;
   private readonly tokens = new Map<string, { reused: ReusedToken; current?: AzureGuestToken }>();
   private readonly vault: VaultAccess;
+  private readonly tcgLog: string;
 
   constructor(o: AzureGuestSourceOptions) {
     this.config = o.config;
+    this.tcgLog = o.tcgLog;
     this.vault = new VaultAccess(o.config);
     this.vtpm = AzureVtpm.open(o.tpm);
   }
@@ -112,6 +120,7 @@ export class AzureGuestKeySource implements KeySource {
         const thim = await new ThimClient({ url: this.config.thimUrl, ...ca }).certification();
         return thim.vcekCert + thim.certificateChain;
       },
+      tcgLog: () => readTcgLog(this.tcgLog),
       ...ca,
     });
     const fresh: { reused: ReusedToken; current?: AzureGuestToken } = {

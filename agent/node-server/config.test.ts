@@ -23,6 +23,7 @@ describe('parseNodeServerConfig', () => {
       secureKeyTtlMs: 5_000,
       keySource: 'pod-attestation',
       tpm: '/dev/tpmrm0',
+      tcgLog: '/sys/kernel/security/tpm0/binary_bios_measurements',
     });
   });
 
@@ -32,6 +33,14 @@ describe('parseNodeServerConfig', () => {
       SECUREKEY_TPM: 'unix:/run/vtpm/tpm.sock',
     });
     expect([c.keySource, c.tpm]).toEqual(['azure-guest', 'unix:/run/vtpm/tpm.sock']);
+  });
+
+  it('takes the TCG event log from --tcg-log or SECUREKEY_TCG_LOG, an absolute path', () => {
+    const variable = { ...env, SECUREKEY_TCG_LOG: '/run/vtpm/binary_bios_measurements' };
+    expect(parseNodeServerConfig(['node-server'], variable).tcgLog).toBe(
+      '/run/vtpm/binary_bios_measurements',
+    );
+    expect(parseNodeServerConfig(['node-server', '--tcg-log=/host/log'], variable).tcgLog).toBe('/host/log');
   });
 
   it('takes flags over variables', () => {
@@ -66,6 +75,11 @@ describe('parseNodeServerConfig', () => {
     [['node-server', '--node-name=Node_1'], {}, 'is not a node name'],
     [['node'], {}, 'is not node-server'],
     [['node-server', '--key=db=db-key'], {}, 'unknown flag --key'],
+    [
+      ['node-server', '--tcg-log=measurements.bin'],
+      {},
+      '--tcg-log="measurements.bin" must be an absolute path',
+    ],
   ])('refuses %j with %j', (argv, over, message) => {
     let err: unknown;
     try {

@@ -4,6 +4,7 @@
  * API), which runtime classes its pods may have, its bounds, and which key source releases. No I/O;
  * errors are AgentErrors (step `config`) naming the flag or variable.
  */
+import { LINUX_TCG_LOG_PATH } from '../../core/azure-guest/attestation-info.ts';
 import type { AgentOption } from '../../core/inject/agent-contract.ts';
 import { readArgs, type Env } from '../config/options.ts';
 import { absolutePath, duration, invalid, missing, oneOf, port, type Sourced } from '../config/validators.ts';
@@ -22,6 +23,8 @@ export const NODE_SERVER_OPTIONS = {
   keySource: { flag: '--key-source', variable: 'SECUREKEY_NODE_KEY_SOURCE' },
   /** The vTPM the azure-guest source uses: a device, `unix:<path>` or `tcp:<host>:<port>`. */
   tpm: { flag: '--tpm', variable: 'SECUREKEY_TPM' },
+  /** The vTPM's measured-boot event log the azure-guest source sends with its quote. */
+  tcgLog: { flag: '--tcg-log', variable: 'SECUREKEY_TCG_LOG' },
 } as const satisfies Record<string, AgentOption>;
 
 /**
@@ -45,6 +48,8 @@ export interface NodeServerConfig {
   keySource: KeySourceName;
   /** The vTPM (azure-guest): `/dev/tpmrm0` unless set. */
   tpm: string;
+  /** The TCG event log (azure-guest), an absolute path: Linux's securityfs file unless set. */
+  tcgLog: string;
 }
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -83,5 +88,6 @@ export function parseNodeServerConfig(argv: readonly string[], env: Env): NodeSe
     secureKeyTtlMs: duration(or('secureKeyTtl', '5s'), 0),
     keySource: oneOf(required('keySource', `one of ${KEY_SOURCES.join(', ')}`), KEY_SOURCES),
     tpm: or('tpm', '/dev/tpmrm0').value,
+    tcgLog: absolutePath(or('tcgLog', LINUX_TCG_LOG_PATH)),
   };
 }

@@ -29,6 +29,7 @@ function keySourceFor(config: NodeServerConfig, env: Env): KeySource {
       return new AzureGuestKeySource({
         config: parseAgentConfig(['init'], env, { keys: false }),
         tpm: config.tpm,
+        tcgLog: config.tcgLog,
       });
     case 'pod-attestation':
       // How to attest and release, from pod mode's variables (SECUREKEY_EVIDENCE, AZURE_CLIENT_ID, …).

@@ -20,6 +20,8 @@ import { AzureGuestError } from './errors.ts';
 
 export const AZURE_GUEST_PROTOCOL_VERSION = '2.0';
 export const AZURE_GUEST_API_VERSION = '2020-10-01';
+/** Where Linux exposes the measured-boot (TCG) event log that AttestationClient sends as TcgLogs. */
+export const LINUX_TCG_LOG_PATH = '/sys/kernel/security/tpm0/binary_bios_measurements';
 /** What AttestationClient on Linux sends as OSBuild (its `g_os_build_str`, sic). */
 export const LINUX_OS_BUILD = 'NotApplication';
 

@@ -11,6 +11,8 @@ export type AzureGuestErrorKind =
   /** AES-GCM refused the Jwt: wrong inner key (another TPM key), or the answer was altered. */
   | 'decryption-failed'
   /** The token is not a JWT whose `x-ms-runtime.keys` holds the RSA `TpmEphemeralEncryptionKey`. */
-  | 'no-ephemeral-key';
+  | 'no-ephemeral-key'
+  /** The TCG event log cannot be read (missing, unreadable, empty or over the size bound). */
+  | 'tcg-log-unreadable';
 
 export class AzureGuestError extends SecureKeyError<AzureGuestErrorKind> {}

@@ -15,7 +15,7 @@
  *
  * The ephemeral key stays loaded for the release unwraps that follow; the caller flushes it.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import {
   AZURE_GUEST_API_VERSION,
   AZURE_GUEST_PROTOCOL_VERSION,
@@ -24,6 +24,7 @@ import {
   azureGuestUserData,
   jwtPayload,
   LINUX_OS_BUILD,
+  LINUX_TCG_LOG_PATH,
   openAzureGuestToken,
   quoteQualifyingData,
   tpm2bPublic,
@@ -32,6 +33,7 @@ import {
   type AzureGuestOs,
 } from '../../core/azure-guest/index.ts';
 import type { HclReport } from '../../core/hcl/index.ts';
+import { TCG_LOG_LIMITS } from '../../core/tcg-log/index.ts';
 import type { HttpError } from '../http/client.ts';
 import { errorBody, httpRequest, jsonBody, retryAfterDeadline, unavailable } from '../http/client.ts';
 import type { AzureVtpm, EphemeralKey } from '../tpm/index.ts';
@@ -39,7 +41,9 @@ import { AttestationRequestError } from './attestation-client.ts';
 import crypto from 'node:crypto';
 
 /** Where Linux exposes the measured-boot event log. */
-export const TCG_LOG_PATH = '/sys/kernel/security/tpm0/binary_bios_measurements';
+export const TCG_LOG_PATH = LINUX_TCG_LOG_PATH;
+/** A firmware log is tens of KiB; the parser's bound is the reader's. */
+export const TCG_LOG_MAX_BYTES = TCG_LOG_LIMITS.maxBytes;
 
 export interface AzureGuestAttestationOptions {
   /** `https://<instance>.attest.azure.net` (or a simulator). */
@@ -49,7 +53,10 @@ export interface AzureGuestAttestationOptions {
   readonly vcekChain: (report: HclReport) => Promise<string>;
   /** Default: read from /etc/os-release (Linux). */
   readonly os?: AzureGuestOs;
-  /** Default: TCG_LOG_PATH, empty when absent (AttestationClient sends what it finds). */
+  /**
+   * The TCG event log. Default: readTcgLog(TCG_LOG_PATH), an error when it cannot be read (where
+   * AttestationClient would send an empty log that the service cannot check the PCRs against).
+   */
   readonly tcgLog?: () => Promise<Buffer>;
   readonly caPem?: string;
   readonly timeoutMs?: number;
@@ -83,7 +90,7 @@ export class AzureGuestAttestation {
       nonce,
       vcekChain: this.#o.vcekChain,
       os: this.#o.os ?? (await linuxOs()),
-      tcgLog: await (this.#o.tcgLog ?? defaultTcgLog)(),
+      tcgLog: await (this.#o.tcgLog ?? (() => readTcgLog(TCG_LOG_PATH)))(),
     });
     try {
       const body = azureGuestRequestBody(evidence);
@@ -189,8 +196,41 @@ export async function gatherAzureGuestEvidence(
   }
 }
 
-async function defaultTcgLog(): Promise<Buffer> {
-  return readFile(TCG_LOG_PATH).catch(() => Buffer.alloc(0));
+/**
+ * The measured-boot event log at `path` (securityfs reports size 0, so it is read to its end, at most
+ * TCG_LOG_MAX_BYTES). Missing, unreadable, empty or oversized: AzureGuestError `tcg-log-unreadable`.
+ */
+export async function readTcgLog(path: string): Promise<Buffer> {
+  const fail = (problem: string, cause?: unknown) =>
+    new AzureGuestError('tcg-log-unreadable', `the TCG event log ${path} ${problem}`, {
+      hint: 'node mode needs the vTPM’s measured-boot log: mount the host’s /sys/kernel/security (read-only) or set --tcg-log',
+      ...(cause === undefined ? {} : { cause }),
+    });
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch (err) {
+    throw fail(`cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, err);
+  }
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await file.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > TCG_LOG_MAX_BYTES) throw fail(`is over ${TCG_LOG_MAX_BYTES} bytes`);
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+    if (total === 0) throw fail('is empty');
+    return Buffer.concat(chunks);
+  } catch (err) {
+    if (err instanceof AzureGuestError) throw err;
+    throw fail(`cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, err);
+  } finally {
+    await file.close().catch(() => undefined);
+  }
 }
 
 /** OSType/OSDistro/OSVersion* as AttestationClient reads them on Linux: /etc/os-release NAME and VERSION_ID. */

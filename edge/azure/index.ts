@@ -28,6 +28,8 @@ export {
   AzureGuestAttestation,
   gatherAzureGuestEvidence,
   linuxOs,
+  readTcgLog,
+  TCG_LOG_MAX_BYTES,
   TCG_LOG_PATH,
   type AzureGuestAttestationOptions,
   type AzureGuestToken,
