@@ -2,7 +2,9 @@
  * Node mode's attestation end to end on a real TPM: the simulated Azure vTPM (swtpm) → edge/azure's
  * AzureGuestAttestation → the simulated MAA's /attest/AzureGuest → the token → the simulated vault's
  * release wrapped to the TPM's TpmEphemeralEncryptionKey → unwrapped with the RSA block decrypted by
- * the TPM and the rest by our AES-KWP. Then the refusals of the simulated MAA. Needs swtpm.
+ * the TPM and the rest by our AES-KWP. The boot state comes from the vTPM's TCG log: secure boot off in
+ * the log is `secureboot: false`, which a release policy requiring secure boot refuses. Then the
+ * refusals of the simulated MAA. Needs swtpm.
  */
 import crypto from 'node:crypto';
 import type { KeyClient } from '@azure/keyvault-keys';
@@ -14,6 +16,7 @@ import {
   type AzureGuestEvidence,
 } from '../../core/azure-guest/index.ts';
 import { parseKeyHsm, unwrapKeyHsmWith } from '../../core/keywrap/key-hsm.ts';
+import { buildConfidentialVmPolicy, serializePolicy } from '../../core/policy/index.ts';
 import {
   AttestationRequestError,
   AzureGuestAttestation,
@@ -23,7 +26,7 @@ import { AzureVtpm, type EphemeralKey } from '../../edge/tpm/index.ts';
 import { decodeJwt } from '../common/jwt/jwt.ts';
 import { ReportSigner } from '../amd/index.ts';
 import type { RunningVault } from '../vault/start.ts';
-import { launchSimulatedVtpm, type SimulatedVtpm } from '../vtpm/index.ts';
+import { firmwareMeasurements, launchSimulatedVtpm, type SimulatedVtpm } from '../vtpm/index.ts';
 import { startWorld, type World } from '../../test/support/sim/vault-world.ts';
 import { MaaError } from './errors.ts';
 import { MaaService } from './maa-service.ts';
@@ -73,6 +76,16 @@ beforeAll(async () => {
     exportable: true,
     releasePolicy: { encodedPolicy: Buffer.from(JSON.stringify(policy), 'utf8') },
   });
+  // Node mode's policy (ADR 37) with an extra claim: the node booted with secure boot.
+  const secureBootPolicy = buildConfidentialVmPolicy({
+    authorities: [maa.issuer],
+    complianceStatuses: ['azure-compliant-cvm'],
+    baseClaims: [{ claim: 'secureboot', equals: 'true' }],
+  });
+  await world.client(vault, 'officer').createKey('cvm-secure-boot-key', 'RSA-HSM', {
+    exportable: true,
+    releasePolicy: { encodedPolicy: Buffer.from(serializePolicy(secureBootPolicy), 'utf8') },
+  });
 }, 60_000);
 afterAll(async () => {
   await vtpm?.close();
@@ -88,15 +101,19 @@ const vcekChain = () => {
 };
 
 function client(
-  o: { attestationUrl?: string; sleep?: (ms: number) => Promise<void> } = {},
+  o: {
+    attestationUrl?: string;
+    sleep?: (ms: number) => Promise<void>;
+    from?: { vtpm: AzureVtpm; sim: SimulatedVtpm };
+  } = {},
 ): AzureGuestAttestation {
   return new AzureGuestAttestation({
     ...(o.sleep === undefined ? {} : { sleep: o.sleep }),
     attestationUrl: o.attestationUrl ?? maa.url,
-    vtpm,
+    vtpm: o.from?.vtpm ?? vtpm,
     vcekChain,
     os: OS,
-    tcgLog: () => Promise.resolve(Buffer.alloc(0)),
+    tcgLog: () => Promise.resolve((o.from?.sim ?? sim).tcgLog),
     caPem: world.ca.certPem,
   });
 }
@@ -114,6 +131,12 @@ describe('AzureGuest attestation on the simulated vTPM, and release to its TPM k
       expect(claims['x-ms-attestation-type']).toBe('azurevm');
       expect(claims['x-ms-azurevm-ostype']).toBe('Linux');
       expect(claims['x-ms-azurevm-attested-pcrs']).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(claims).toMatchObject({
+        secureboot: true,
+        'x-ms-azurevm-dbvalidated': true,
+        'x-ms-azurevm-dbxvalidated': true,
+        'x-ms-azurevm-default-securebootkeysvalidated': true,
+      });
       const tee = claims['x-ms-isolation-tee'] as Record<string, unknown>;
       expect(tee['x-ms-attestation-type']).toBe('sevsnpvm');
       expect(tee['x-ms-compliance-status']).toBe('azure-compliant-cvm');
@@ -145,6 +168,41 @@ describe('AzureGuest attestation on the simulated vTPM, and release to its TPM k
       expect(plaintext.equals(storedMaterial('cvm-key'))).toBe(true);
     } finally {
       await vtpm.flush(attested.key);
+    }
+  }, 60_000);
+
+  it('secure boot off in the TCG log: `secureboot: false`, and a policy requiring secure boot is refused', async () => {
+    const offSim = await launchSimulatedVtpm({
+      amd: sim.amd,
+      akCa: sim.akCa,
+      firmware: { secureBoot: false },
+    });
+    const offVtpm = AzureVtpm.open(offSim.address);
+    try {
+      const attested = await client({ from: { vtpm: offVtpm, sim: offSim } }).attest();
+      await offVtpm.flush(attested.key);
+      expect(attested.claims).toMatchObject({
+        secureboot: false,
+        'x-ms-azurevm-default-securebootkeysvalidated': false,
+      });
+      const err = await releaser
+        .releaseKey('cvm-secure-boot-key', attested.token, { algorithm: 'RSA_AES_KEY_WRAP_256' })
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ statusCode: 403 });
+      expect(String((err as Error).message)).toContain('secureboot');
+      // The node with secure boot gets the key under the same policy.
+      const on = await client().attest();
+      try {
+        const { value } = await releaser.releaseKey('cvm-secure-boot-key', on.token, {
+          algorithm: 'RSA_AES_KEY_WRAP_256',
+        });
+        expect(value).toBeTruthy();
+      } finally {
+        await vtpm.flush(on.key);
+      }
+    } finally {
+      await offVtpm.close();
+      await offSim.stop();
     }
   }, 60_000);
 
@@ -193,12 +251,16 @@ describe('the simulated MAA refuses AzureGuest evidence', () => {
     });
   });
 
-  async function evidence(nonce = crypto.randomBytes(16).toString('hex'), from: AzureVtpm = vtpm) {
+  async function evidence(
+    nonce = crypto.randomBytes(16).toString('hex'),
+    from: AzureVtpm = vtpm,
+    tcgLog: Buffer = sim.tcgLog,
+  ) {
     const { evidence: e, key } = await gatherAzureGuestEvidence(from, {
       nonce,
       vcekChain,
       os: OS,
-      tcgLog: Buffer.alloc(0),
+      tcgLog,
     });
     await from.flush(key);
     return e;
@@ -263,6 +325,32 @@ describe('the simulated MAA refuses AzureGuest evidence', () => {
     });
   }, 30_000);
 
+  it('a TCG log that does not replay to the quoted PCRs: another boot’s, or one that lies about secure boot', async () => {
+    const e = await evidence();
+    const other = firmwareMeasurements({ secureBoot: false }).log;
+    expect(refusal(service, { ...e, tcgLog: other })).toMatchObject({
+      code: 'InvalidParameter',
+      kind: 'tcg-log-mismatch',
+      message: expect.stringContaining('PCRs 7 differ') as unknown,
+    });
+    const lying = firmwareMeasurements({ secureBoot: true, tamper: 'secure-boot-flipped' }).log;
+    expect(refusal(service, { ...e, tcgLog: lying })).toMatchObject({ kind: 'tcg-log-mismatch' });
+  }, 30_000);
+
+  it('a tampered TCG log: event data altered under its digest, truncated, or none at all', async () => {
+    const e = await evidence();
+    const altered = firmwareMeasurements({ secureBoot: true, tamper: 'data-altered' }).log;
+    expect(refusal(service, { ...e, tcgLog: altered })).toMatchObject({
+      code: 'InvalidParameter',
+      kind: 'tcg-log-invalid',
+      message: expect.stringContaining('digest is not the hash of its data') as unknown,
+    });
+    expect(refusal(service, { ...e, tcgLog: sim.tcgLog.subarray(0, sim.tcgLog.length - 1) })).toMatchObject({
+      kind: 'tcg-log-invalid',
+    });
+    expect(refusal(service, { ...e, tcgLog: Buffer.alloc(0) })).toMatchObject({ kind: 'tcg-log-invalid' });
+  }, 30_000);
+
   it('a broken HCL binding: RunTimeData that is not what REPORT_DATA hashes', async () => {
     const e = await evidence();
     const runtimeData = Buffer.from(JSON.stringify(JSON.parse(e.isolation.runtimeData.toString()), null, 1));
@@ -308,7 +396,7 @@ describe('the simulated MAA refuses AzureGuest evidence', () => {
     });
     const debugVtpm = AzureVtpm.open(debugSim.address);
     try {
-      const e = await evidence(undefined, debugVtpm);
+      const e = await evidence(undefined, debugVtpm, debugSim.tcgLog);
       expect(refusal(service, e)).toMatchObject({ code: 'PolicyEvaluationError', kind: 'debug-refused' });
     } finally {
       await debugVtpm.close();

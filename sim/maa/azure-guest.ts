@@ -10,9 +10,12 @@
  *     nonce, as AttestationClient sends it), nonce not seen before, PCR values hashing to its digest
  *     → InvalidQuote `quote-signature-invalid`, InvalidParameter `nonce-mismatch` / `nonce-replayed` /
  *     `pcr-mismatch`;
- *  6. the encryption key: certified by the AK (TPM2_Certify over its name), a fixedTPM decryption key
+ *  6. the TCG log: a crypto-agile log whose sha256 bank replays to each quoted PCR's value, and whose
+ *     secure boot variables and separators hash to their digests → InvalidParameter `tcg-log-invalid`
+ *     / `tcg-log-mismatch`; the boot-state claims are read from it;
+ *  7. the encryption key: certified by the AK (TPM2_Certify over its name), a fixedTPM decryption key
  *     → InvalidParameter `enc-key-not-certified`;
- *  7. policy: a debuggable guest or a non-compliant one → PolicyEvaluationError.
+ *  8. policy: a debuggable guest or a non-compliant one → PolicyEvaluationError.
  * The token is then sealed to EncKeyPub (core/azure-guest sealAzureGuestToken).
  */
 import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
@@ -25,6 +28,13 @@ import {
   type AzureGuestEvidence,
 } from '../../core/azure-guest/index.ts';
 import { hclAkPub, HclReportError } from '../../core/hcl/index.ts';
+import {
+  bootState,
+  parseTcgLog,
+  replayTcgLog,
+  TcgLogError,
+  type BootState,
+} from '../../core/tcg-log/index.ts';
 import { RuntimeDataError } from '../../core/runtime-data/errors.ts';
 import { checkReportDataBinding } from '../../core/runtime-data/report-data.ts';
 import type { AttestationReport, SnpProduct } from '../../core/snp/index.ts';
@@ -59,6 +69,8 @@ export interface VerifiedAzureGuest {
   readonly runtime: Record<string, unknown>;
   readonly encryptionKey: KeyObject;
   readonly quotedPcrs: number[];
+  /** What the TCG log shows of the boot (its replay matched the quoted PCRs). */
+  readonly boot: BootState;
 }
 
 const sameKey = (a: KeyObject, b: KeyObject): boolean =>
@@ -184,6 +196,8 @@ export function verifyAzureGuest(body: Buffer, policy: AzureGuestPolicy): Verifi
     );
   }
 
+  const boot = measuredBoot(evidence.tcgLog, tpm.pcrs);
+
   const encArea = tpmPublic(tpm.encKeyPub, 'EncKeyPub');
   const certify = attest(tpm.encKeyCertifyInfo, 'EncKeyCertifyInfo', 'enc-key-not-certified');
   const decryptOnly =
@@ -220,7 +234,46 @@ export function verifyAzureGuest(body: Buffer, policy: AzureGuestPolicy): Verifi
       'Policy Evaluation Error has occurred: the confidential VM is not azure-compliant-cvm.',
     );
   }
-  return { evidence, report, product, runtime, encryptionKey: publicKeyOf(encArea), quotedPcrs: quoted };
+  return {
+    evidence,
+    report,
+    product,
+    runtime,
+    encryptionKey: publicKeyOf(encArea),
+    quotedPcrs: quoted,
+    boot,
+  };
+}
+
+/**
+ * The log's word on the boot, once its sha256 replay is each quoted PCR's value: the log is what the
+ * quote signs only through that replay. An empty log cannot vouch for anything (a booted VM's PCRs
+ * 0–7 are never all zero), so it is refused like a log that does not replay.
+ */
+function measuredBoot(tcgLog: Buffer, pcrs: VerifiedAzureGuest['evidence']['tpm']['pcrs']): BootState {
+  if (tcgLog.length === 0) {
+    throw invalidParameter(
+      'tcg-log-invalid',
+      'TcgLogs is empty: the quoted PCRs cannot be checked against the measured boot.',
+      'send the event log of the boot (Linux: /sys/kernel/security/tpm0/binary_bios_measurements)',
+    );
+  }
+  try {
+    const log = parseTcgLog(tcgLog);
+    const replayed = replayTcgLog(log, 'sha256');
+    const differ = pcrs.filter((p) => !replayed[p.index]!.equals(p.digest)).map((p) => p.index);
+    if (differ.length > 0) {
+      throw invalidParameter(
+        'tcg-log-mismatch',
+        `The TCG log does not replay to the quoted PCR values (PCRs ${differ.join(',')} differ).`,
+        'the log must be the one of this boot, unaltered',
+      );
+    }
+    return bootState(log, 'sha256');
+  } catch (err) {
+    if (!(err instanceof TcgLogError)) throw err;
+    throw invalidParameter('tcg-log-invalid', `TcgLogs is not a usable TCG event log: ${err.message}.`);
+  }
 }
 
 /** A bounded memory of nonces: a replay within the last `size` attestations is refused. */
@@ -239,9 +292,11 @@ const yes = true;
 const no = false;
 
 /**
- * The token's claims, as Microsoft's sample CVM token (cvm-attestation-sample-app) has them. The
- * boot-state claims are what a Linux CVM with secure boot shows; the simulator does not replay a TCG
- * log, so they are fixed (override them with extraClaims).
+ * The token's claims, as Microsoft's sample CVM token (cvm-attestation-sample-app) has them. From the
+ * TCG log: `secureboot` (the measured SecureBoot variable), `dbvalidated` / `dbxvalidated` (db / dbx
+ * measured into PCR 7 before its separator), `default-securebootkeysvalidated` (secure boot on with PK,
+ * KEK, db and dbx all measured; the simulator has no list of Microsoft's default keys to compare them
+ * with). The Windows boot-configuration claims are fixed as a Linux CVM's (override with extraClaims).
  */
 export function azureGuestClaims(
   v: VerifiedAzureGuest,
@@ -249,17 +304,19 @@ export function azureGuestClaims(
 ): Record<string, unknown> {
   const { os, clientPayload } = v.evidence;
   const vm = (v.runtime['vm-configuration'] ?? {}) as Record<string, unknown>;
+  const measured = v.boot.variables;
+  const allKeys = ['PK', 'KEK', 'db', 'dbx'].every((k) => measured[k as keyof typeof measured] !== undefined);
   const jwk = v.encryptionKey.export({ format: 'jwk' });
   return {
-    secureboot: vm['secure-boot'] === true,
+    secureboot: v.boot.secureBoot,
     'x-ms-attestation-type': 'azurevm',
     'x-ms-azurevm-attestation-protocol-ver': v.evidence.protocolVersion,
     'x-ms-azurevm-attested-pcrs': v.quotedPcrs,
     'x-ms-azurevm-bootdebug-enabled': no,
-    'x-ms-azurevm-dbvalidated': yes,
-    'x-ms-azurevm-dbxvalidated': yes,
+    'x-ms-azurevm-dbvalidated': measured.db !== undefined,
+    'x-ms-azurevm-dbxvalidated': measured.dbx !== undefined,
     'x-ms-azurevm-debuggersdisabled': yes,
-    'x-ms-azurevm-default-securebootkeysvalidated': yes,
+    'x-ms-azurevm-default-securebootkeysvalidated': v.boot.secureBoot && allKeys,
     'x-ms-azurevm-elam-enabled': no,
     'x-ms-azurevm-flightsigning-enabled': no,
     'x-ms-azurevm-hvci-policy': 0,

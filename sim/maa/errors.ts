@@ -80,6 +80,10 @@ export type MaaRequestErrorKind =
   | 'nonce-replayed'
   /** AzureGuest: the PCR values sent do not hash to the quote's digest, or are not the quoted PCRs. */
   | 'pcr-mismatch'
+  /** AzureGuest: TcgLogs is empty, not a crypto-agile log, or an event's data does not hash to its digest. */
+  | 'tcg-log-invalid'
+  /** AzureGuest: the TCG log's sha256 replay is not the quoted PCR values. */
+  | 'tcg-log-mismatch'
   /** AzureGuest: EncKeyCertifyInfo is not the AK's certification of EncKeyPub (or the key is not a TPM decryption key). */
   | 'enc-key-not-certified'
   /** AzureGuest: genuine evidence of a CVM that the instance does not count as Azure-compliant. */
