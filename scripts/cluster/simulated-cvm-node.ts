@@ -2,7 +2,8 @@
  * The local cluster's node as an AKS confidential-VM node, for node mode (the demo's `--node-mode` and
  * test/e2e/node-mode.test.ts): a SIMULATED Azure vTPM (sim/vtpm: swtpm behind the paravisor proxy) on this
  * host with its socket where the node agent (uid 65532) can reach it through a hostPath, and the node
- * labelled as AKS labels CVM nodes. `stop()` takes the label off and stops the vTPM.
+ * labelled as AKS labels CVM nodes. The vTPM's TCG event log is written beside its socket, and the chart
+ * mounts that file as the node's securityfs log. `stop()` takes the label off and stops the vTPM.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,8 @@ export async function simulatedCvmNode(cluster: TargetCluster): Promise<Simulate
   const socketDir = mkdtempSync(path.join(tmpdir(), 'securekey-node-vtpm-'));
   chmodSync(socketDir, 0o755);
   const socket = path.join(socketDir, 'tpm.sock');
-  const vtpm = await launchSimulatedVtpm({ listen: { path: socket } });
+  const tcgLog = path.join(socketDir, 'binary_bios_measurements');
+  const vtpm = await launchSimulatedVtpm({ listen: { path: socket }, tcgLogPath: tcgLog });
   chmodSync(socket, 0o666);
   const label = (value: string | null) =>
     cluster.http.expect('PATCH', `/api/v1/nodes/${node}`, [200], {
@@ -51,7 +53,7 @@ export async function simulatedCvmNode(cluster: TargetCluster): Promise<Simulate
     node,
     vtpm,
     socketDir,
-    chartValues: ['nodeAgent.enabled=true', `nodeAgent.tpm=unix:${socket}`],
+    chartValues: ['nodeAgent.enabled=true', `nodeAgent.tpm=unix:${socket}`, `nodeAgent.tcgLog=${tcgLog}`],
     async stop() {
       await label(null).catch(() => undefined);
       await vtpm.stop();

@@ -227,7 +227,7 @@ describe('Helm chart', () => {
       args: string[];
       env: Array<{ name: string; value?: string }>;
       securityContext: Record<string, unknown>;
-      volumeMounts: Array<{ name: string; mountPath: string }>;
+      volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
     };
     type Full = Doc & {
       data?: Record<string, string>;
@@ -277,6 +277,18 @@ describe('Helm chart', () => {
       type: 'CharDevice',
     });
     expect(agent.securityContext['privileged']).toBe(true);
+    // The host's TCG event log: that one file, read-only, where SECUREKEY_TCG_LOG says.
+    expect(pod.volumes.find((v) => v.name === 'tcg-log')?.hostPath).toEqual({
+      path: '/sys/kernel/security/tpm0/binary_bios_measurements',
+      type: 'File',
+    });
+    const logMount = agent.volumeMounts.find((m) => m.name === 'tcg-log')!;
+    expect(logMount).toEqual({
+      name: 'tcg-log',
+      mountPath: '/run/securekey/tcg/binary_bios_measurements',
+      readOnly: true,
+    });
+    expect(envOf(agent)['SECUREKEY_TCG_LOG']).toBe(logMount.mountPath);
     const sa = docs.find((d) => d.kind === 'ServiceAccount' && d.metadata.name === 'securekey-node-agent')!;
     expect((sa.metadata as { annotations?: Record<string, string> }).annotations).toMatchObject({
       'azure.workload.identity/client-id': 'node-client',
@@ -321,6 +333,7 @@ describe('Helm chart', () => {
       'simulators.enabled=true',
       `simulators.acknowledge=${ACK}`,
       'nodeAgent.tpm=unix:/run/securekey-vtpm/tpm.sock',
+      'nodeAgent.tcgLog=/run/securekey-vtpm/binary_bios_measurements',
     ) as Full[];
     const simPod = sims.find((d) => d.kind === 'DaemonSet')!.spec!.template!.spec;
     const simAgent = simPod.containers[0]!;
@@ -330,6 +343,10 @@ describe('Helm chart', () => {
     expect(simPod.volumes.find((v) => v.name === 'tpm')?.hostPath).toEqual({
       path: '/run/securekey-vtpm',
       type: 'Directory',
+    });
+    expect(simPod.volumes.find((v) => v.name === 'tcg-log')?.hostPath).toEqual({
+      path: '/run/securekey-vtpm/binary_bios_measurements',
+      type: 'File',
     });
     expect(envOf(simAgent)).toMatchObject({
       SECUREKEY_SIMULATORS: 'true',
