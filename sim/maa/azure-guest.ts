@@ -261,7 +261,7 @@ function measuredBoot(tcgLog: Buffer, pcrs: VerifiedAzureGuest['evidence']['tpm'
   try {
     const log = parseTcgLog(tcgLog);
     const replayed = replayTcgLog(log, 'sha256');
-    const differ = pcrs.filter((p) => !replayed[p.index]!.equals(p.digest)).map((p) => p.index);
+    const differ = pcrs.filter((p) => replayed[p.index]?.equals(p.digest) !== true).map((p) => p.index);
     if (differ.length > 0) {
       throw invalidParameter(
         'tcg-log-mismatch',
