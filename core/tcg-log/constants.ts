@@ -38,6 +38,9 @@ export const EV = {
   EFI_VARIABLE_AUTHORITY: 0x800000e0,
 } as const;
 
+/** A PC Client TPM has PCRs 0–23. */
+export const PCR_COUNT = 24;
+
 /** The banks a log may carry, by TPM_ALG_ID, with their digest sizes and Node hash names. */
 export const TCG_ALG = {
   sha1: { id: 0x0004, size: 20 },

@@ -19,4 +19,4 @@ export {
 } from './encode.ts';
 export { TcgLogError, type TcgLogErrorKind } from './errors.ts';
 export { parseTcgLog, type SpecIdEvent, type TcgEvent, type TcgLog } from './parse.ts';
-export { PCR_COUNT, replayTcgLog } from './replay.ts';
+export { replayTcgLog } from './replay.ts';

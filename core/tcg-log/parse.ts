@@ -7,6 +7,7 @@
  */
 import {
   hashOfAlgId,
+  PCR_COUNT,
   SPEC_ID_EVENT03,
   TCG_ALG,
   TCG_LOG_LIMITS,
@@ -87,8 +88,6 @@ class LeReader {
     return v;
   }
 }
-
-const PCR_COUNT = 24;
 
 export function parseTcgLog(log: Uint8Array, limits: Partial<TcgLogLimits> = {}): TcgLog {
   const max = { ...TCG_LOG_LIMITS, ...limits };

@@ -5,11 +5,9 @@
  * (an H-CRTM), when its last byte is that locality (PC Client PFP §10.4.5.3).
  */
 import crypto from 'node:crypto';
-import { EV, STARTUP_LOCALITY, TCG_ALG, type TcgHash } from './constants.ts';
+import { EV, PCR_COUNT, STARTUP_LOCALITY, TCG_ALG, type TcgHash } from './constants.ts';
 import { TcgLogError } from './errors.ts';
 import type { TcgLog } from './parse.ts';
-
-export const PCR_COUNT = 24;
 
 /** The PCR values the log replays to in `hash`'s bank, for all 24 PCRs. */
 export function replayTcgLog(log: TcgLog, hash: TcgHash): Buffer[] {
