@@ -388,10 +388,37 @@ export class EntraService {
     }
   }
 
-  #accessToken(app: EntraApplication, resource: string, acr: '1' | '2', nowMs: number): string {
+  /**
+   * An access token for a managed identity, as Entra issues it to IMDS on the identity's behalf (the
+   * simulated IMDS, sim/imds, asks here): signed with the tenant's key like every other token, `appid` the
+   * identity's client id, `oid` its principal id, `appidacr: "2"` and `xms_mirid` its resource id. Refuses
+   * a resource the tenant does not know, as the token endpoint does.
+   */
+  managedIdentityToken(
+    identity: { clientId: string; objectId?: string; resourceId: string },
+    resource: string,
+    lifetimeSeconds: number,
+  ): { accessToken: string; issuedAt: number } {
+    const r = this.#resource(undefined, resource);
+    const nowMs = this.#nowMs();
+    const accessToken = this.#accessToken(identity, r, '2', nowMs, {
+      lifetime: lifetimeSeconds,
+      extra: { xms_mirid: identity.resourceId },
+    });
+    this.counters.tokensIssued[identity.clientId] = (this.counters.tokensIssued[identity.clientId] ?? 0) + 1;
+    return { accessToken, issuedAt: Math.floor(nowMs / 1000) };
+  }
+
+  #accessToken(
+    app: Pick<EntraApplication, 'clientId' | 'objectId'>,
+    resource: string,
+    acr: '1' | '2',
+    nowMs: number,
+    o: { lifetime?: number; extra?: Record<string, string> } = {},
+  ): string {
     const now = Math.floor(nowMs / 1000);
     const oid = app.objectId ?? app.clientId;
-    const lifetime = this.options.tokenLifetimeSeconds ?? 3599;
+    const lifetime = o.lifetime ?? this.options.tokenLifetimeSeconds ?? 3599;
     return signJwt(
       { typ: 'JWT', x5t: this.kid, kid: this.kid },
       {
@@ -409,6 +436,7 @@ export class EntraService {
         tid: this.tenantId,
         uti: crypto.randomBytes(16).toString('base64url'),
         ver: '1.0',
+        ...o.extra,
       },
       this.#signing.key,
     );

@@ -46,3 +46,15 @@ export function writeTokenFiles(issuer: TestIssuer, dir: string): SandboxIdentit
     return { ...id, tokenFile };
   });
 }
+
+/**
+ * The agent's managed identity, as ACI and VN2 give one to a container group: a user-assigned identity
+ * the simulated IMDS hands tokens of (the only identity there, so a request need not name it), with the
+ * vault's release role like the agent's workload identity.
+ */
+export const AGENT_MANAGED_IDENTITY = {
+  clientId: '5a4db0c2-0000-4000-8000-0000000000b2',
+  objectId: '5a4db0c2-0000-4000-8000-0000000000c2',
+  resourceId:
+    '/subscriptions/5a4db0c2-0000-4000-8000-000000000000/resourceGroups/securekey-sandbox/providers/Microsoft.ManagedIdentity/userAssignedIdentities/securekey-agent',
+} as const;

@@ -37,6 +37,7 @@ out(`  Azure Attestation  ${sb.maa.url}`);
 out(`  Entra ID           ${sb.entra.url}`);
 out(`  Identity issuer    ${sb.identity.issuer}  (tokens in ${values.dir}, refreshed every 30 min)`);
 out(`  THIM / AMD KDS     ${sb.thim.url}`);
+out(`  IMDS identity      ${sb.imds.url}  (the agent's managed identity)`);
 out(`  SEV-SNP PSP        ${sb.psp.url}  (pods registered in process)`);
 out(`  CA (trust this)    ${sb.caFile}`);
 out(`  guest HOST_DATA    ${sb.signer.hostData.toString('hex')}`);
@@ -44,6 +45,8 @@ for (const who of ['operator', 'agent'] as const) {
   out(`\n# environment for the ${who} (${who === 'operator' ? 'crypto officer' : 'release only'}):`);
   for (const [k, v] of Object.entries(sb.env(who))) out(`export ${k}=${v}`);
 }
+out('\n# environment for the agent with its managed identity (ACI, VN2) instead of workload identity:');
+for (const [k, v] of Object.entries(sb.managedIdentityEnv())) out(`export ${k}=${v}`);
 out('\nNames under *.localhost resolve to 127.0.0.1 in SecureKey clients (RFC 6761). Ctrl-C stops.');
 
 const stop = async () => {

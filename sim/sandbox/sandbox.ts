@@ -9,6 +9,7 @@
  *       ├─ Azure Attestation (trusts the fake AMD root)
  *       ├─ AMD host: fake ARK/ASK/VCEK and a report signer with HOST_DATA fixed at launch
  *       ├─ THIM (IMDS-style, plain HTTP as IMDS is) and AMD KDS certificate paths
+ *       ├─ IMDS identity endpoint: the agent's managed identity, tokens signed by the Entra tenant
  *       └─ PSP service: reports for registered pods, HOST_DATA from each pod's own policy annotation
  */
 import { simulatedVtpmCa } from '../vtpm/vtpm-ca.ts';
@@ -18,11 +19,18 @@ import { FakeAmd, ReportSigner } from '../amd/index.ts';
 import { startTestIssuer, type TestIssuer } from '../common/jwt/oidc-issuer.ts';
 import { createSimulatorCa, type SimulatorCa } from '../common/tls.ts';
 import { startEntra, type RunningEntra } from '../entra/start.ts';
+import { startImds, type RunningImds } from '../imds/start.ts';
 import { startMaa, type RunningMaa } from '../maa/start.ts';
 import { startPsp, StaticPodIdentityResolver, type RunningPsp } from '../psp/index.ts';
 import { startThim, type RunningThim } from '../thim/index.ts';
 import { startVault, type RunningVault } from '../vault/start.ts';
-import { IDENTITIES, SANDBOX_TENANT, writeTokenFiles, type SandboxIdentity } from './identities.ts';
+import {
+  AGENT_MANAGED_IDENTITY,
+  IDENTITIES,
+  SANDBOX_TENANT,
+  writeTokenFiles,
+  type SandboxIdentity,
+} from './identities.ts';
 
 export interface SandboxOptions {
   /** Where the CA, token files and state go (0700). Use tmpfs or a throwaway directory. */
@@ -50,10 +58,14 @@ export interface Sandbox {
   signer: ReportSigner;
   psp: RunningPsp;
   thim: RunningThim;
+  /** IMDS's managed-identity endpoint (plain HTTP, standing for http://169.254.169.254). */
+  imds: RunningImds;
   /** The pods the PSP knows (no API server in the sandbox): `addPod(pod, token)`. */
   pods: StaticPodIdentityResolver;
   /** Environment a client needs (operator or agent), by identity. */
   env(who: 'operator' | 'agent'): Record<string, string>;
+  /** The agent's environment with its managed identity through IMDS instead of workload identity (ACI, VN2). */
+  managedIdentityEnv(): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -94,6 +106,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     closers.push(() => maa.close());
     const thim = await startThim({ amd });
     closers.push(() => thim.close());
+    const imds = await startImds({ entra: entra.service, identities: [AGENT_MANAGED_IDENTITY] });
+    closers.push(() => imds.close());
     const pods = new StaticPodIdentityResolver();
     const psp = await startPsp({ ca, amd, resolver: pods, publicHost: 'psp.sandbox.localhost' });
     closers.push(() => psp.close());
@@ -107,6 +121,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       roleAssignments: [
         { principalId: operator.clientId, roles: ['crypto-officer'] },
         { principalId: agent.clientId, roles: ['release-user'] },
+        { principalId: AGENT_MANAGED_IDENTITY.objectId, roles: ['release-user'] },
       ],
       ...(options.persist ? { statePath: path.join(options.dir, 'vault-state.json') } : {}),
       ...(options.log ? { log: options.log } : {}),
@@ -114,6 +129,21 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ...port(options.ports?.vault),
     });
     closers.push(() => vault.close());
+    const env = (who: 'operator' | 'agent'): Record<string, string> => {
+      const id = identities.find((i) => i.name === who)!;
+      return {
+        AZURE_AUTHORITY_HOST: entra.url,
+        AZURE_TENANT_ID: SANDBOX_TENANT,
+        AZURE_CLIENT_ID: id.clientId,
+        AZURE_FEDERATED_TOKEN_FILE: id.tokenFile,
+        SECUREKEY_CA_FILE: caFile,
+        SECUREKEY_VAULT_URL: vault.url,
+        SECUREKEY_ATTESTATION_URL: maa.url,
+        SECUREKEY_PSP_URL: psp.url,
+        SECUREKEY_THIM_URL: thim.url,
+        SECUREKEY_SIMULATORS: 'true',
+      };
+    };
     return {
       ca,
       caFile,
@@ -126,21 +156,18 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       signer,
       psp,
       thim,
+      imds,
       pods,
-      env(who) {
-        const id = identities.find((i) => i.name === who)!;
-        return {
-          AZURE_AUTHORITY_HOST: entra.url,
-          AZURE_TENANT_ID: SANDBOX_TENANT,
-          AZURE_CLIENT_ID: id.clientId,
-          AZURE_FEDERATED_TOKEN_FILE: id.tokenFile,
-          SECUREKEY_CA_FILE: caFile,
-          SECUREKEY_VAULT_URL: vault.url,
-          SECUREKEY_ATTESTATION_URL: maa.url,
-          SECUREKEY_PSP_URL: psp.url,
-          SECUREKEY_THIM_URL: thim.url,
-          SECUREKEY_SIMULATORS: 'true',
-        };
+      env,
+      managedIdentityEnv() {
+        const {
+          AZURE_AUTHORITY_HOST: _authority,
+          AZURE_TENANT_ID: _tenant,
+          AZURE_CLIENT_ID: _client,
+          AZURE_FEDERATED_TOKEN_FILE: _tokenFile,
+          ...rest
+        } = env('agent');
+        return { ...rest, SECUREKEY_IDENTITY: 'managed', SECUREKEY_IMDS_URL: imds.url };
       },
       async close() {
         for (const close of closers.reverse()) await close();
