@@ -17,6 +17,7 @@ import {
   type AgentWorld,
   type KeyKind,
 } from '../test/support/agent/world.ts';
+import { AGENT_MANAGED_IDENTITY } from '../sim/sandbox/identities.ts';
 import { startReleaseMitm, type ReleaseMitm, type Tampering } from '../test/support/agent/release-mitm.ts';
 
 let world: AgentWorld;
@@ -188,6 +189,48 @@ describe('agent init', () => {
       world.material.ec.export({ format: 'pem', type: 'pkcs8' }),
     );
   }, 60_000);
+
+  it.each(ENTRIES)(
+    '%s: with no workload identity, takes the managed identity from IMDS (ACI, VN2) and writes the key',
+    async (entry) => {
+      const out = world.outputDir(`managed-identity-${entry}`);
+      const agentClientId = world.sb.env('agent')['AZURE_CLIENT_ID']!;
+      const entraTokens = world.sb.entra.tokenRequests(agentClientId);
+      const imdsIssued = world.sb.imds.service.counters.tokensIssued[AGENT_MANAGED_IDENTITY.clientId] ?? 0;
+      // The container group's environment: IMDS, no AZURE_* workload-identity variables.
+      const env = world.env({
+        AZURE_AUTHORITY_HOST: undefined,
+        AZURE_TENANT_ID: undefined,
+        AZURE_CLIENT_ID: undefined,
+        AZURE_FEDERATED_TOKEN_FILE: undefined,
+        SECUREKEY_IMDS_URL: world.sb.imds.url,
+        SECUREKEY_OUTPUT_DIR: out,
+        SECUREKEY_KEYS: 'db=oct-key',
+      });
+      const run = await runEntry(entry, env);
+      expect(run.error).toBeUndefined();
+      expect(run.code).toBe(0);
+      expect(readFileSync(path.join(out, 'db')).equals(world.material.oct.export())).toBe(true);
+      expect(world.sb.imds.service.counters.tokensIssued[AGENT_MANAGED_IDENTITY.clientId]).toBe(
+        imdsIssued + 1,
+      );
+      expect(world.sb.entra.tokenRequests(agentClientId)).toBe(entraTokens);
+
+      // An identity the container group does not have: told so, naming IMDS's reason.
+      const stranger = await runEntry(entry, {
+        ...env,
+        SECUREKEY_OUTPUT_DIR: world.outputDir(`managed-identity-stranger-${entry}`),
+        SECUREKEY_MANAGED_IDENTITY: '5a4db0c2-0000-4000-8000-00000000dead',
+      });
+      expect(stranger.code).toBe(1);
+      expect(stranger.error).toMatchObject({ step: 'release', kind: 'identity-not-allowed' });
+      expect(String(stranger.error?.['message'])).toContain(
+        'the managed identity 5a4db0c2-0000-4000-8000-00000000dead could not get a vault token: IMDS refused',
+      );
+      expect(String(stranger.error?.['message'])).toContain('Identity not found');
+    },
+    60_000,
+  );
 
   it.each(ENTRIES)(
     '%s: a pod whose HOST_DATA is not admitted exits non-zero with an error naming its digest',

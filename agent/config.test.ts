@@ -318,6 +318,58 @@ describe('parseAgentConfig', () => {
   });
 });
 
+describe('the agent identity', () => {
+  const { AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, ...noWorkload } = BASE;
+  const MI_RESOURCE =
+    '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/skr';
+
+  it('auto: workload identity when its token file is set, as the AKS webhook sets it', () => {
+    expect(parseAgentConfig([], BASE).identity).toEqual({
+      kind: 'workload',
+      tenantId: AZURE_TENANT_ID,
+      clientId: AZURE_CLIENT_ID,
+      tokenFile: AZURE_FEDERATED_TOKEN_FILE,
+    });
+  });
+
+  it('auto: the managed identity through IMDS otherwise (ACI, VN2), AZURE_CLIENT_ID alone not read', () => {
+    expect(parseAgentConfig([], noWorkload).identity).toEqual({
+      kind: 'managed',
+      imdsUrl: 'http://169.254.169.254',
+    });
+    expect(parseAgentConfig([], { ...noWorkload, AZURE_CLIENT_ID }).identity).toEqual({
+      kind: 'managed',
+      imdsUrl: 'http://169.254.169.254',
+    });
+  });
+
+  it('a half-configured workload identity is refused, naming what is missing, not replaced by IMDS', () => {
+    const e = refused([], { ...noWorkload, AZURE_FEDERATED_TOKEN_FILE }, 'config-missing');
+    expect(e.message).toContain('AZURE_TENANT_ID');
+    expect(refused(['--identity=workload'], noWorkload, 'config-missing').message).toContain(
+      'AZURE_TENANT_ID',
+    );
+  });
+
+  it('managed wins over the workload variables when asked for', () => {
+    expect(parseAgentConfig(['--identity', 'managed'], BASE).identity.kind).toBe('managed');
+  });
+
+  it('names a user-assigned identity by client id or resource id; refuses anything else', () => {
+    const by = (id: string) =>
+      parseAgentConfig([], { ...noWorkload, SECUREKEY_MANAGED_IDENTITY: id }).identity;
+    expect(by(MI_RESOURCE)).toEqual({
+      kind: 'managed',
+      imdsUrl: 'http://169.254.169.254',
+      resourceId: MI_RESOURCE,
+    });
+    const e = refused([], { ...noWorkload, SECUREKEY_MANAGED_IDENTITY: 'skr-identity' }, 'config-invalid');
+    expect(e.message).toContain('SECUREKEY_MANAGED_IDENTITY');
+    refused(['--identity=both'], BASE, 'config-invalid');
+    refused([], { ...noWorkload, SECUREKEY_IMDS_URL: 'ftp://imds' }, 'config-invalid');
+  });
+});
+
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----';
 
 type Option = keyof typeof AGENT_OPTIONS;
@@ -409,6 +461,19 @@ const CASES: Record<Option, Case> = {
   fileMode: { value: '0440', read: (c) => c.fileMode, want: '0440' },
   allowDiskOutput: { value: 'true', read: (c) => c.allowDiskOutput, want: true },
   simulators: { value: 'true', read: (c) => c.simulators, want: true },
+  identity: { value: 'managed', read: (c) => c.identity.kind, want: 'managed' },
+  imdsUrl: {
+    value: 'http://127.0.0.1:8080',
+    with: { identity: 'managed' },
+    read: (c) => (c.identity.kind === 'managed' ? c.identity.imdsUrl : undefined),
+    want: 'http://127.0.0.1:8080',
+  },
+  managedIdentity: {
+    value: '0f4c2b6e-9a3d-4f1e-8c7b-2d5e6f708192',
+    with: { identity: 'managed' },
+    read: (c) => (c.identity.kind === 'managed' ? c.identity.clientId : undefined),
+    want: '0f4c2b6e-9a3d-4f1e-8c7b-2d5e6f708192',
+  },
 };
 
 const variables = (options: Partial<Record<Option, string>> = {}) =>

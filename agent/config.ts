@@ -23,17 +23,21 @@ import { KEY_HSM_ENCS, type KeyHsmEnc } from '../core/keywrap/key-hsm.ts';
 import { keySpecs } from './config/key-specs.ts';
 import {
   ATTESTING_MODES,
+  DEFAULT_IMDS_URL,
   DEFAULT_KDS_URL,
   DEFAULT_SEV_HELPER,
   DEFAULT_THIM_URL,
   HELPER_BACKENDS,
+  IDENTITY_MODES,
   readArgs,
   READY_FILE_NAME,
   SIMULATED_BACKENDS,
   VCEK_SOURCES,
   type AgentConfig,
+  type AgentIdentity,
   type AttestingMode,
   type Env,
+  type ManagedIdentity,
   type WorkloadIdentity,
 } from './config/options.ts';
 import {
@@ -55,7 +59,9 @@ import {
 export {
   DEFAULT_SEV_HELPER,
   type AgentConfig,
+  type AgentIdentity,
   type KeySpec,
+  type ManagedIdentity,
   type VcekSource,
   type WorkloadIdentity,
 } from './config/options.ts';
@@ -111,7 +117,7 @@ export function parseAgentConfig(argv: readonly string[], env: Env, o: { keys?: 
             },
             outputDir,
           ),
-    identity: identityFrom(env),
+    identity: identityFrom(env, get),
     evidence: oneOf(or('evidence', 'tsm'), EVIDENCE_BACKENDS),
     vcekSource: oneOf(or('vcekSource', 'auto'), VCEK_SOURCES),
     thimUrl: httpUrl(or('thimUrl', DEFAULT_THIM_URL)),
@@ -165,7 +171,22 @@ export function parseAgentConfig(argv: readonly string[], env: Env, o: { keys?: 
   return config;
 }
 
-function identityFrom(env: Env): WorkloadIdentity {
+/**
+ * Workload identity when asked for, or under `auto` when its token file is set (the AKS webhook sets all
+ * three variables); managed identity through IMDS otherwise — the choice Microsoft's SKR sidecar makes.
+ * A half-configured workload identity is refused rather than quietly replaced by another identity.
+ */
+function identityFrom(env: Env, get: (option: Option) => Sourced | undefined): AgentIdentity {
+  const mode = oneOf(
+    get('identity') ?? { value: 'auto', from: AGENT_OPTIONS.identity.variable },
+    IDENTITY_MODES,
+  );
+  const { tokenFile } = WORKLOAD_IDENTITY_ENV;
+  const workload = mode === 'workload' || (mode === 'auto' && Boolean(env[tokenFile]?.trim()));
+  return workload ? workloadIdentity(env) : managedIdentity(get);
+}
+
+function workloadIdentity(env: Env): WorkloadIdentity {
   const hint =
     'the AKS workload-identity webhook sets it when the pod’s service account is labelled azure.workload.identity/use: "true"';
   const need = (name: string): string => {
@@ -175,12 +196,35 @@ function identityFrom(env: Env): WorkloadIdentity {
   };
   const { tenantId, clientId, tokenFile, authorityHost } = WORKLOAD_IDENTITY_ENV;
   const identity: WorkloadIdentity = {
+    kind: 'workload',
     tenantId: need(tenantId),
     clientId: need(clientId),
     tokenFile: absolutePath({ value: need(tokenFile), from: tokenFile }),
   };
   const authority = env[authorityHost]?.trim();
   if (authority) identity.authorityHost = httpsUrl({ value: authority, from: authorityHost }, false);
+  return identity;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MANAGED_IDENTITY_RESOURCE =
+  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i;
+
+function managedIdentity(get: (option: Option) => Sourced | undefined): ManagedIdentity {
+  const identity: ManagedIdentity = {
+    kind: 'managed',
+    imdsUrl: httpUrl(get('imdsUrl') ?? { value: DEFAULT_IMDS_URL, from: AGENT_OPTIONS.imdsUrl.variable }),
+  };
+  const id = get('managedIdentity');
+  if (id === undefined) return identity;
+  if (GUID.test(id.value)) identity.clientId = id.value;
+  else if (MANAGED_IDENTITY_RESOURCE.test(id.value)) identity.resourceId = id.value;
+  else {
+    throw invalid(
+      `${id.from}=${JSON.stringify(id.value)} is neither a client id nor a user-assigned identity's resource id`,
+      'give the client id (a GUID) or /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>',
+    );
+  }
   return identity;
 }
 

@@ -31,7 +31,7 @@ import { attesterFor } from './evidence/select.ts';
 import { ThimClient } from './evidence/thim.ts';
 import { readUvmHostCertification } from './evidence/uvm-context.ts';
 import { resolveVcekChain, type ChainOrigin } from './evidence/vcek-chain.ts';
-import { agentCredential, PrefetchingCredential, vaultScope } from './identity.ts';
+import { agentCredential, identityName, PrefetchingCredential, vaultScope } from './identity.ts';
 import { releaseKey } from './release/release-key.ts';
 import type { VerifiedRelease } from '../core/release/verify-release.ts';
 import { generateRuntimeKey, type RuntimeKey } from './runtime-key.ts';
@@ -168,7 +168,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
       enc: config.releaseEnc,
       trustRoots,
       hostData,
-      clientId: config.identity.clientId,
+      clientId: identityName(config.identity),
       admissionDeadline: Math.min(deadline, Date.now() + config.admissionWaitMs),
       signal,
       now,
@@ -273,23 +273,28 @@ async function allOrFirstError<T>(promises: Promise<T>[], log: Logger): Promise<
 
 function identityFailure(error: unknown, config: AgentConfig): AgentError {
   if (error instanceof AgentError) return error;
-  const authority = config.identity.authorityHost ?? 'https://login.microsoftonline.com';
+  const id = config.identity;
+  const endpoint =
+    id.kind === 'managed' ? id.imdsUrl : (id.authorityHost ?? 'https://login.microsoftonline.com');
   if (isErrorOf(error, HttpError, 'retry-after-deadline')) {
     return new AgentError('deadline-exceeded', `the vault token: ${error.message}`, {
       step: 'release',
-      endpoint: authority,
+      endpoint,
       cause: error,
       ...(error.hint === undefined ? {} : { hint: error.hint }),
     });
   }
   return new AgentError(
     'identity-not-allowed',
-    `the workload identity ${config.identity.clientId} could not get a vault token: ${(error as Error).message.split('\n')[0]}`,
+    `the ${id.kind} identity ${identityName(id)} could not get a vault token: ${(error as Error).message.split('\n')[0]}`,
     {
       step: 'release',
-      endpoint: authority,
+      endpoint,
       cause: error,
-      hint: `check the federated credential for this service account and the token file ${config.identity.tokenFile}`,
+      hint:
+        id.kind === 'managed'
+          ? 'assign the managed identity to the container group (VN2: the pod annotation microsoft.containerinstance.virtualnode.identity), or name it with SECUREKEY_MANAGED_IDENTITY'
+          : `check the federated credential for this service account and the token file ${id.tokenFile}`,
     },
   );
 }

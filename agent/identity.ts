@@ -1,5 +1,5 @@
 /**
- * The workload identity's vault token, fetched while the runtime key is generated and the report is
+ * The identity's vault token, fetched while the runtime key is generated and the report is
  * made, instead of after attestation when the first release would ask for it. The Key Vault client
  * learns the scope from the vault's 401 challenge (`resource` + `/.default`); vault hosts are
  * `<name>.<resource host>` (vault.azure.net, managedhsm.azure.net, and the simulators' .localhost
@@ -7,14 +7,27 @@
  * challenge, goes to the real credential as before.
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import type { WorkloadIdentity } from './config.ts';
+import type { AgentIdentity } from './config.ts';
 import { FederatedTokenCredential } from './federated-credential.ts';
+import { ManagedIdentityTokenCredential } from './managed-identity-credential.ts';
 
-/** AKS workload identity from the configuration: the projected token file is the client assertion. */
+/**
+ * The configured identity's credential: AKS workload identity (the projected token file is the client
+ * assertion), or a managed identity through IMDS (ACI, VN2). The CA applies to Entra only: IMDS is plain
+ * HTTP on a link-local address.
+ */
 export function agentCredential(
-  identity: WorkloadIdentity,
+  identity: AgentIdentity,
   o: { caPem?: string; deadline?: number } = {},
 ): TokenCredential {
+  if (identity.kind === 'managed') {
+    return new ManagedIdentityTokenCredential({
+      imdsUrl: identity.imdsUrl,
+      ...(identity.clientId === undefined ? {} : { clientId: identity.clientId }),
+      ...(identity.resourceId === undefined ? {} : { resourceId: identity.resourceId }),
+      ...(o.deadline === undefined ? {} : { deadline: o.deadline }),
+    });
+  }
   return new FederatedTokenCredential({
     tenantId: identity.tenantId,
     clientId: identity.clientId,
@@ -22,6 +35,12 @@ export function agentCredential(
     ...(identity.authorityHost === undefined ? {} : { authorityHost: identity.authorityHost }),
     ...o,
   });
+}
+
+/** Who the identity is, for messages: a client id, a managed identity's resource id, or the default one. */
+export function identityName(identity: AgentIdentity): string {
+  if (identity.kind === 'workload') return identity.clientId;
+  return identity.clientId ?? identity.resourceId ?? 'the managed identity assigned to this resource';
 }
 
 /** `https://kv1.vault.azure.net` → `https://vault.azure.net/.default`. */

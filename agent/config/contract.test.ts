@@ -88,6 +88,7 @@ describe('what the injector writes, the agent reads', () => {
     const keysMount = agent.volumeMounts.find((m) => m.name === 'securekey-keys');
     expect(c.outputDir).toBe(keysMount?.mountPath);
     expect(c.identity).toEqual({
+      kind: 'workload',
       tenantId: 'tenant-1',
       clientId: 'client-1',
       authorityHost: 'https://login.microsoftonline.com',

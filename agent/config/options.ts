@@ -56,12 +56,34 @@ export interface KeySpec {
   path: string;
 }
 
+/** How the agent gets its vault token: `auto` picks workload identity when its token file is set. */
+export const IDENTITY_MODES = ['auto', 'workload', 'managed'] as const;
+/** Azure IMDS: managed-identity tokens on VMs, ACI container groups and VN2 pods. */
+export const DEFAULT_IMDS_URL = 'http://169.254.169.254';
+
+/** AKS workload identity: the projected service-account token is exchanged at Entra ID. */
 export interface WorkloadIdentity {
+  kind: 'workload';
   tenantId: string;
   clientId: string;
   tokenFile: string;
   authorityHost?: string;
 }
+
+/**
+ * A managed identity through IMDS (ACI's and VN2's identity, as the SKR sidecar uses it): the one
+ * assigned to the resource when neither id is given, else the user-assigned identity named.
+ */
+export interface ManagedIdentity {
+  kind: 'managed';
+  imdsUrl: string;
+  /** The user-assigned identity's client id (IMDS `client_id`). */
+  clientId?: string;
+  /** The user-assigned identity's resource id (IMDS `mi_res_id`). */
+  resourceId?: string;
+}
+
+export type AgentIdentity = WorkloadIdentity | ManagedIdentity;
 
 export interface AgentConfig {
   /** init: fetch once and exit; sidecar: stay up, refresh every `refreshMs`, answer GET /ready on `probePort`. */
@@ -71,7 +93,7 @@ export interface AgentConfig {
   /** At least one (none when parsed for the node agent's pod-attestation source); keys sharing an
    * attestation authority share one attestation. */
   keys: KeySpec[];
-  identity: WorkloadIdentity;
+  identity: AgentIdentity;
   /** PEM file of the roots the release JWS must chain to; the pinned vault roots when absent. */
   releaseTrustRootsFile?: string;
   /** PEM file of the only CA to trust for TLS (simulators); system roots when absent. */

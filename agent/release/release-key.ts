@@ -24,8 +24,8 @@ export interface ReleaseContext {
   trustRoots: readonly X509Certificate[];
   /** The pod's HOST_DATA (hex), for messages. */
   hostData: string;
-  /** The workload identity's client id, for messages. */
-  clientId: string;
+  /** The identity's client id (absent for a managed identity named otherwise), for messages. */
+  clientId?: string;
   /** Keep retrying a release refused by the policy until this time (epoch ms); 0 = no retry. */
   admissionDeadline: number;
   signal?: AbortSignal;
@@ -127,10 +127,10 @@ function refusal(err: unknown, key: KeySpec, endpoint: string, c: ReleaseContext
   if (status === 403 || status === 401) {
     return new AgentError(
       'identity-not-allowed',
-      `identity ${c.clientId} is not allowed to release key ${key.name}: the vault answered ${status}: ${said}`,
+      `identity ${c.clientId ?? '(managed identity)'} is not allowed to release key ${key.name}: the vault answered ${status}: ${said}`,
       {
         ...base,
-        hint: 'assign the "Crypto Service Release User" role to the pod’s workload identity on this vault',
+        hint: 'assign the "Crypto Service Release User" role to the pod’s identity (workload or managed) on this vault',
       },
     );
   }
@@ -152,9 +152,9 @@ function refusal(err: unknown, key: KeySpec, endpoint: string, c: ReleaseContext
     );
   }
   if (e.name === 'AuthenticationError' || e.name === 'CredentialUnavailableError') {
-    return new AgentError('identity-not-allowed', `the workload identity could not get a token: ${said}`, {
+    return new AgentError('identity-not-allowed', `the identity could not get a token: ${said}`, {
       ...base,
-      hint: 'check AZURE_CLIENT_ID, AZURE_TENANT_ID and the federated credential for this service account',
+      hint: 'workload identity: check AZURE_CLIENT_ID, AZURE_TENANT_ID and the federated credential for this service account; managed identity: check the identity assigned to the container group',
     });
   }
   return new AgentError(

@@ -83,6 +83,12 @@ export const AGENT_OPTIONS = {
   /** TESTS AND SANDBOX ONLY: write keys to a directory that is not tmpfs. The injector never sets it. */
   allowDiskOutput: { flag: '--allow-disk-output', variable: 'SECUREKEY_ALLOW_DISK_OUTPUT', boolean: true },
   simulators: { flag: '--simulators', variable: 'SECUREKEY_SIMULATORS', boolean: true },
+  /** `auto` (workload identity when its token file is set, else managed identity), `workload`, `managed`. */
+  identity: { flag: '--identity', variable: 'SECUREKEY_IDENTITY' },
+  /** Azure IMDS, where managed identities get their tokens. */
+  imdsUrl: { flag: '--imds-url', variable: 'SECUREKEY_IMDS_URL' },
+  /** A user-assigned managed identity: its client id or its resource id; the default identity when absent. */
+  managedIdentity: { flag: '--managed-identity', variable: 'SECUREKEY_MANAGED_IDENTITY' },
 } as const satisfies Record<string, AgentOption>;
 
 /** Node mode's settings (ADR 14): keys by SecureKey name, the node agent and how to reach it. */
