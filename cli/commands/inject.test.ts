@@ -170,6 +170,46 @@ describe('securekey inject', () => {
     expect(typo.err).toContain('spec.mode is "node", not one of Pod, Node');
   });
 
+  it('--agent-env adds variables to the agent (a virtual node’s THIM endpoint), refusing a malformed one', async () => {
+    const thim = '===VIRTUALNODE2.CC.THIM.ENDPOINT===';
+    const r = await run(
+      'inject',
+      '-f',
+      file('sk-env.yaml', SECUREKEY),
+      '-f',
+      file('deploy-env.yaml', DEPLOYMENT),
+      '--agent-image',
+      'agent:1',
+      '--evidence',
+      'sev',
+      '--agent-env',
+      `SECUREKEY_THIM_URL=${thim}`,
+      '--agent-env',
+      'SECUREKEY_VCEK_SOURCE=thim',
+    );
+    expect(r.code).toBe(0);
+    const deployment = parseAllDocuments(r.out)[1]!.toJS() as {
+      spec: {
+        template: { spec: { initContainers: Array<{ env: Array<{ name: string; value: string }> }> } };
+      };
+    };
+    const env = deployment.spec.template.spec.initContainers[0]!.env;
+    expect(env).toContainEqual({ name: 'SECUREKEY_THIM_URL', value: thim });
+    expect(env).toContainEqual({ name: 'SECUREKEY_VCEK_SOURCE', value: 'thim' });
+    expect(env).toContainEqual({ name: 'SECUREKEY_EVIDENCE', value: 'sev' });
+    const bad = await run(
+      'inject',
+      '-f',
+      file('d-env.yaml', DEPLOYMENT),
+      '--agent-image',
+      'a:1',
+      '--agent-env',
+      'NO_VALUE',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--agent-env: "NO_VALUE" is not NAME=VALUE');
+  });
+
   it('needs the agent image', async () => {
     const r = await run('inject', '-f', file('d.yaml', DEPLOYMENT));
     expect(r.code).toBe(2);

@@ -18,7 +18,7 @@ import { loadManifests, ManifestError } from '../manifests.ts';
 import { UsageError, type Io } from '../io.ts';
 
 export const usage = `securekey inject -f <file|dir|-> [-f …] --agent-image <image> [--tenant-id <id>]
-  [--client-id <id>] [--authority-host <url>] [--evidence <backend>] [-o yaml|json]
+  [--client-id <id>] [--authority-host <url>] [--evidence <backend>] [--agent-env NAME=VALUE …] [-o yaml|json]
   [--node-agent-url <url> --node-agent-ca-configmap <name>] [--psp-url <url> --simulators-ca <file>]
 
 Adds the SecureKey agent to every pod template that asks for keys (securekey.io/key-<alias>
@@ -26,6 +26,9 @@ annotations): the same mutation the webhook makes. Run it BEFORE generating the 
 policy (az confcom katapolicygen), so the policy measures the agent and its arguments; the webhook then
 leaves these pods alone. SecureKeys named by the annotations must be among the manifests given. Prints
 all documents, changed or not.
+
+--agent-env adds a variable to the agent's environment (repeat it), measured with the pod like the
+rest: for example SECUREKEY_THIM_URL on a virtual node, or SECUREKEY_MANAGED_IDENTITY.
 
 Node mode: a pod asking for keys of a SecureKey with spec.mode Node gets the node client, which fetches
 them from the node agent; --node-agent-url (its node-local Service URL) and --node-agent-ca-configmap
@@ -86,6 +89,7 @@ export function injectCommand(argv: string[], io: Io): number {
       'client-id': { type: 'string' },
       'authority-host': { type: 'string' },
       evidence: { type: 'string' },
+      'agent-env': { type: 'string', multiple: true },
       'node-agent-url': { type: 'string' },
       'node-agent-ca-configmap': { type: 'string' },
       'psp-url': { type: 'string' },
@@ -112,6 +116,11 @@ export function injectCommand(argv: string[], io: Io): number {
   if (nodeAgentUrl !== undefined && !/^https:\/\/[^/\s]+/.test(nodeAgentUrl)) {
     throw new UsageError(`--node-agent-url: ${JSON.stringify(nodeAgentUrl)} is not an https URL`);
   }
+  const extraEnv = (values['agent-env'] ?? []).map((pair) => {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
+    if (!m) throw new UsageError(`--agent-env: ${JSON.stringify(pair)} is not NAME=VALUE`);
+    return { name: m[1]!, value: m[2]! };
+  });
   let caPem: string | undefined;
   if (simulatorsCa !== undefined) {
     try {
@@ -130,6 +139,7 @@ export function injectCommand(argv: string[], io: Io): number {
     ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
     ...(values['authority-host'] ? { authorityHost: values['authority-host'] } : {}),
     ...(values.evidence ? { evidence: values.evidence } : {}),
+    ...(extraEnv.length > 0 ? { extraEnv } : {}),
     ...(nodeAgentUrl && nodeAgentCaConfigMap ? { nodeAgentUrl, nodeAgentCaConfigMap } : {}),
     ...(pspUrl && caPem ? { simulators: { pspUrl, pspAudience: 'securekey-psp', caPem } } : {}),
   });
