@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeTokenFiles } from './identities.ts';
-import { startSandbox } from './sandbox.ts';
+import { AZURE_NAMES, startSandbox } from './sandbox.ts';
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +17,10 @@ const { values } = parseArgs({
     'vault-port': { type: 'string' },
     'maa-port': { type: 'string' },
     'entra-port': { type: 'string' },
+    // The Managed HSM and Entra ID under Azure's names on 443 (127.0.0.2, 127.0.0.3), for clients that
+    // hard-code them; --azure-names-port for another port (443 needs root or CAP_NET_BIND_SERVICE).
+    'azure-names': { type: 'boolean', default: false },
+    'azure-names-port': { type: 'string' },
   },
 });
 
@@ -26,6 +30,7 @@ const sb = await startSandbox({
   ...(values['host-data'] ? { hostData: values['host-data'] } : {}),
   persist: values.persist,
   ports: { vault: num(values['vault-port']), maa: num(values['maa-port']), entra: num(values['entra-port']) },
+  ...(values['azure-names'] ? { azureNames: { port: num(values['azure-names-port']) ?? 443 } } : {}),
 });
 // Projected tokens live an hour; keep the files fresh as kubelet would.
 const refresh = setInterval(() => writeTokenFiles(sb.identity, values.dir), 30 * 60_000);
@@ -47,6 +52,17 @@ for (const who of ['operator', 'agent'] as const) {
 }
 out('\n# environment for the agent with its managed identity (ACI, VN2) instead of workload identity:');
 for (const [k, v] of Object.entries(sb.managedIdentityEnv())) out(`export ${k}=${v}`);
+if (values['azure-names']) {
+  out(`\n# Azure's names (audience ${AZURE_NAMES.vaultResource}): resolve them here, and trust the CA`);
+  out(`#   /etc/hosts:  ${AZURE_NAMES.vaultAddress} ${AZURE_NAMES.vault}`);
+  out(`#                ${AZURE_NAMES.entraAddress} ${AZURE_NAMES.entra}`);
+  out(`#                127.0.0.1 ${new URL(sb.maa.url).hostname}`);
+  out(
+    `#   (curl: --resolve ${AZURE_NAMES.vault}:${new URL(sb.vault.url).port || 443}:${AZURE_NAMES.vaultAddress})`,
+  );
+  out(`export SSL_CERT_FILE=${sb.caFile}   # Go and OpenSSL clients; Node: NODE_EXTRA_CA_CERTS`);
+  out('# Only while the sandbox runs: these names then point at simulators, not at Azure.');
+}
 out('\nNames under *.localhost resolve to 127.0.0.1 in SecureKey clients (RFC 6761). Ctrl-C stops.');
 
 const stop = async () => {

@@ -44,7 +44,25 @@ export interface SandboxOptions {
   log?: (event: Record<string, unknown>) => void;
   /** The vault's clock (tests that need keys created "earlier"); default Date.now. */
   vaultNow?: () => number;
+  /**
+   * Serve the Managed HSM and Entra ID under Azure's own names and audiences, for clients that hard-code
+   * them (Microsoft's SKR sidecar asks for `https://managedhsm.azure.net` tokens at
+   * `login.microsoftonline.com` and checks the vault's certificate against the host it was given, port
+   * included). Each listens on its own loopback address, on port 443 unless told otherwise; clients
+   * resolve the names through a hosts file and trust the sandbox CA (ADR 49). Off by default: these
+   * certificates name Microsoft's hosts, so only a client told to trust this CA accepts them.
+   */
+  azureNames?: { port?: number; vaultAddress?: string; entraAddress?: string };
 }
+
+/** Azure's names for the sandbox's Managed HSM and Entra ID, with `azureNames`. */
+export const AZURE_NAMES = {
+  vault: 'sandbox.managedhsm.azure.net',
+  vaultResource: 'https://managedhsm.azure.net',
+  entra: 'login.microsoftonline.com',
+  vaultAddress: '127.0.0.2',
+  entraAddress: '127.0.0.3',
+} as const;
 
 export interface Sandbox {
   ca: SimulatorCa;
@@ -79,8 +97,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const identity = await startTestIssuer({ ca, publicHost: 'identity.sandbox.localhost' });
     closers.push(() => identity.close());
     const identities = writeTokenFiles(identity, options.dir);
+    const azure = options.azureNames;
+    const entraPort = azure ? (azure.port ?? 443) : options.ports?.entra;
     const entra = await startEntra({
       ca,
+      ...(azure
+        ? { publicHost: AZURE_NAMES.entra, host: azure.entraAddress ?? AZURE_NAMES.entraAddress }
+        : {}),
       tenantId: SANDBOX_TENANT,
       assertionIssuers: [{ issuer: identity.issuer, jwks: identity.jwks }],
       applications: IDENTITIES.map((id) => ({
@@ -88,7 +111,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         displayName: `securekey-${id.name}`,
         federatedCredentials: [{ issuer: identity.issuer, subject: id.subject }],
       })),
-      ...port(options.ports?.entra),
+      ...port(entraPort),
     });
     closers.push(() => entra.close());
     const amd = new FakeAmd({ product: 'Milan' });
@@ -116,7 +139,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ca,
       flavour: 'managedhsm',
       name: 'sandbox',
-      entra: { authorityHost: entra.url, tenantId: SANDBOX_TENANT, caPem: ca.certPem },
+      // With Azure's names the vault is given Entra's keys: it need not resolve login.microsoftonline.com.
+      entra: {
+        authorityHost: entra.url,
+        tenantId: SANDBOX_TENANT,
+        caPem: ca.certPem,
+        ...(azure ? { jwks: entra.service.jwks() } : {}),
+      },
+      ...(azure
+        ? {
+            publicHost: AZURE_NAMES.vault,
+            resource: AZURE_NAMES.vaultResource,
+            host: azure.vaultAddress ?? AZURE_NAMES.vaultAddress,
+          }
+        : {}),
       attestation: { caPem: ca.certPem },
       roleAssignments: [
         { principalId: operator.clientId, roles: ['crypto-officer'] },
@@ -126,7 +162,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ...(options.persist ? { statePath: path.join(options.dir, 'vault-state.json') } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.vaultNow ? { now: options.vaultNow } : {}),
-      ...port(options.ports?.vault),
+      ...port(azure ? (azure.port ?? 443) : options.ports?.vault),
     });
     closers.push(() => vault.close());
     const env = (who: 'operator' | 'agent'): Record<string, string> => {
