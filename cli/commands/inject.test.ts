@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runCli as run, scratch } from '../../test/support/cli.ts';
 import { parseAllDocuments } from 'yaml';
+import { repoRoot } from '../../scripts/cluster/paths.ts';
 import { testdata } from '../../test/support/paths.ts';
 import { ManifestError } from '../manifests.ts';
 import { injectCommand } from './inject.ts';
@@ -208,6 +209,41 @@ describe('securekey inject', () => {
     );
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--agent-env: "NO_VALUE" is not NAME=VALUE');
+  });
+
+  it('examples/vn2 as its README injects it: a managed identity, Confidential ACI’s device, VN2’s THIM', async () => {
+    const r = await run(
+      'inject',
+      '-f',
+      `${repoRoot}/examples/vn2/`,
+      '--agent-image',
+      'agent:1',
+      '--evidence',
+      'sev',
+      '--agent-env',
+      'SECUREKEY_IDENTITY=managed',
+      '--agent-env',
+      'SECUREKEY_THIM_URL====VIRTUALNODE2.CC.THIM.ENDPOINT===',
+    );
+    expect(r.code).toBe(0);
+    const docs = parseAllDocuments(r.out).map((d) => d.toJS() as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const sk = docs.find((d) => d['kind'] === 'SecureKey');
+    const deployment = docs.find((d) => d['kind'] === 'Deployment');
+    expect(sk!['spec'].workloads.policyScheme).toBe('aci-cce');
+    const pod = deployment!['spec'].template;
+    expect(pod.spec.nodeSelector).toEqual({ virtualization: 'virtualnode2' });
+    expect(pod.spec.runtimeClassName).toBeUndefined();
+    expect(pod.metadata.annotations['microsoft.containerinstance.virtualnode.identity']).toMatch(
+      /^\/subscriptions\/.+\/userAssignedIdentities\/.+$/,
+    );
+    const env = pod.spec.initContainers[0].env as Array<{ name: string; value: string }>;
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { name: 'SECUREKEY_EVIDENCE', value: 'sev' },
+        { name: 'SECUREKEY_IDENTITY', value: 'managed' },
+        { name: 'SECUREKEY_THIM_URL', value: '===VIRTUALNODE2.CC.THIM.ENDPOINT===' },
+      ]),
+    );
   });
 
   it('needs the agent image', async () => {
