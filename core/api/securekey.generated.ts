@@ -73,7 +73,10 @@ export interface SecureKeySpec {
    * it serves.
    */
   workloads: WorkloadsSpec;
-  /** Periodic rotation; each new version gets the current release policy. */
+  /**
+   * When the operator creates a new key version: periodically (interval), on request (requestedAt),
+   * or both. Each new version gets the current release policy.
+   */
   rotation?: RotationSpec;
   /**
    * How long a digest stays admitted after the last pod carrying it is gone, so rolling updates and
@@ -225,10 +228,18 @@ export interface SpecWorkloadsApproversItemPublicKey {
   kid?: string;
 }
 
-/** Periodic rotation; each new version gets the current release policy. */
+/**
+ * When the operator creates a new key version: periodically (interval), on request (requestedAt),
+ * or both. Each new version gets the current release policy.
+ */
 export interface RotationSpec {
+  /**
+   * Rotate once now: a current version created before this moment is replaced (a moment still ahead
+   * is waited for). Set by `securekey rotate`; setting it again later rotates again.
+   */
+  requestedAt?: string;
   /** Time between versions as a duration, e.g. 720h. At least 1h, at most 8760h (a year). */
-  interval: string;
+  interval?: string;
 }
 
 /** Observed state, written by the operator. */

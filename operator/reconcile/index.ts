@@ -23,7 +23,7 @@ export {
   planReleasePolicy,
   type ReleasePolicyPlan,
 } from './release-policy-plan.ts';
-export { MIN_ROTATION_MS, rotationDue, type RotationDue } from './rotation.ts';
+export { MIN_ROTATION_MS, REQUEST_TOLERANCE_MS, rotationDue, type RotationDue } from './rotation.ts';
 export { statusChanged } from './status-diff.ts';
 export { nextStatus, type NextStatusInput, type StepFailure } from './next-status.ts';
 export {

@@ -100,6 +100,12 @@ describe('SecureKey CRD on a real kube-apiserver', () => {
     ],
     // Past what a Go duration holds: CEL cannot even parse it, and the API server still refuses it.
     ['rotation huge', { rotation: { interval: '99999999h' } }, /spec\.rotation\.interval/],
+    ['empty rotation', { rotation: {} }, /spec\.rotation: .*needs an interval, a requestedAt or both/],
+    [
+      'rotation request not a time',
+      { rotation: { requestedAt: 'now' } },
+      /spec\.rotation\.requestedAt: .*date-time/,
+    ],
     ['retention too long', { digestRetention: '721h' }, /spec\.digestRetention: .*at most 720h/],
     ['retention huge', { digestRetention: '2562047h' }, /spec\.digestRetention/],
     [
