@@ -7,6 +7,7 @@ import { digestCommand, usage as digestUsage } from './commands/digest.ts';
 import { explainCommand, usage as explainUsage } from './commands/explain.ts';
 import { injectCommand, usage as injectUsage } from './commands/inject.ts';
 import { reportCommand, usage as reportUsage } from './commands/report.ts';
+import { rotateCommand, usage as rotateUsage } from './commands/rotate.ts';
 import { processIo, UsageError, type Io } from './io.ts';
 
 interface Command {
@@ -45,6 +46,11 @@ const COMMANDS: Record<string, Command> = {
     run: (argv, io) => explainCommand(argv, io),
     usage: explainUsage,
     summary: 'say why a pod gets a key or not, SecureKey by SecureKey',
+  },
+  rotate: {
+    run: (argv, io) => rotateCommand(argv, io),
+    usage: rotateUsage,
+    summary: 'have the operator create a new key version now',
   },
   report: {
     run: reportCommand,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rotateCommand } from '../../../cli/commands/rotate.ts';
 import { POLICY_ANNOTATIONS } from '../../../core/digest/index.ts';
 import { digestsOf, parsePolicyJson } from '../../../core/policy/index.ts';
 import { policy } from '../../support/reconcile.ts';
@@ -61,5 +62,47 @@ describe('rotation on a real API server with the simulated Managed HSM', () => {
       },
     );
     expect(events.items.map((e) => e.reason)).toContain('KeyRotated');
+  });
+
+  it('creates one new version on request (securekey rotate), and no more on later resyncs', async () => {
+    await h.createSecureKey('on-request');
+    const first = await eventually(async () => (await h.getSecureKey('on-request'))?.status?.key?.version);
+    let out = '';
+    const io = { out: (t: string) => (out += t), err: (t: string) => (out += t) };
+    // Three seconds on: a version created within 2 s before a request already answers it.
+    const now = () => new Date(Date.now() + skewMs + 3000);
+    const argv = ['--securekey', `${h.ns}/on-request`, '--timeout', '30s'];
+    expect(await rotateCommand(argv, io, { kube: h.http, now, pollMs: 100 })).toBe(0);
+    const versions = () => h.sandbox.vault.service.snapshot().keys['on-request']!.versions;
+    expect(versions()).toHaveLength(2);
+    expect(out).toContain(`(current: ${first})`);
+    expect(out).toContain(`rotated: version ${versions()[1]!.version}`);
+    expect((await h.getSecureKey('on-request'))?.status?.key?.version).toBe(versions()[1]!.version);
+
+    for (let i = 0; i < 5; i++) h.controller.queue.add(`${h.ns}/on-request`);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(versions()).toHaveLength(2);
+
+    // Asking again rotates again.
+    expect(await rotateCommand(argv, io, { kube: h.http, now, pollMs: 100 })).toBe(0);
+    expect(versions()).toHaveLength(3);
+  });
+
+  it('says so when the operator makes no new version in time', async () => {
+    await h.createSecureKey('not-rotated', { rotation: { interval: '720h' } });
+    await eventually(async () => (await h.getSecureKey('not-rotated'))?.status?.key?.version);
+    const io = { out: () => undefined, err: () => undefined };
+    // A request an hour ahead of the operator's clock is waited for, so nothing happens within the timeout.
+    const later = () => new Date(Date.now() + skewMs + 3_600_000);
+    await expect(
+      rotateCommand(['--securekey', `${h.ns}/not-rotated`, '--timeout', '1s'], io, {
+        kube: h.http,
+        now: later,
+        pollMs: 100,
+      }),
+    ).rejects.toThrow(/names no new version after 1s \(Ready=True/);
+    await expect(rotateCommand(['--securekey', `${h.ns}/missing`], io, { kube: h.http })).rejects.toThrow(
+      `SecureKey ${h.ns}/missing does not exist`,
+    );
   });
 });
