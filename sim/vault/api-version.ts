@@ -1,11 +1,12 @@
 import { badParameter } from './errors.ts';
 
 /**
- * api-versions the simulator serves: 7.4 (the first with the release policy shape SecureKey uses) and
- * later. `@azure/keyvault-keys` 4.10 sends 2025-07-01 by default, as `api%2Dversion` (URLSearchParams
- * decodes that).
+ * api-versions the simulator serves: 7.3-preview and 7.3 (the first with Secure Key Release; the Azure
+ * SDK's recordings show a real Managed HSM creating and releasing keys at both) and later.
+ * `@azure/keyvault-keys` 4.10 sends 2025-07-01 by default, as `api%2Dversion` (URLSearchParams decodes
+ * that).
  */
-export const API_VERSIONS = ['7.4', '7.5', '7.6', '2025-07-01'] as const;
+export const API_VERSIONS = ['7.3-preview', '7.3', '7.4', '7.5', '7.6', '2025-07-01'] as const;
 export type ApiVersion = (typeof API_VERSIONS)[number];
 export const LATEST_API_VERSION: ApiVersion = '2025-07-01';
 

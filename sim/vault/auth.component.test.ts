@@ -102,7 +102,7 @@ describe('authentication as Key Vault does it', () => {
 
   it.each([
     ['/keys/k1/', /^The 'api-version' query parameter is missing/],
-    ['/keys/k1/?api-version=7.3', /^The specified version \(7\.3\) is not recognized/],
+    ['/keys/k1/?api-version=7.2', /^The specified version \(7\.2\) is not recognized/],
   ])('refuses %s with 400 BadParameter', async (path, message) => {
     const r = await call(kv, path, { token: await bearer() });
     expect(r.status).toBe(400);

@@ -4,7 +4,9 @@
  *
  * Key Vault (Premium) holds RSA and EC keys, software or HSM-backed; it refuses `oct`/`oct-HSM`
  * ("Invalid kty value", KeyTypeNotSupported). Managed HSM holds only HSM keys: RSA-HSM, EC-HSM and
- * oct-HSM. Only HSM keys can be exportable (checked by the service), so only they can be released.
+ * oct-HSM, and takes a key type without `-HSM` as the HSM one (a real Managed HSM answered `RSA-HSM`
+ * to create and import requests for `RSA`). Only HSM keys can be exportable (checked by the service),
+ * so only they can be released.
  */
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
@@ -43,6 +45,10 @@ export function familyOf(kty: string): KeyFamily {
 
 /** Refuses a key type the flavour does not hold, with the service's message. */
 export function checkKeyType(kty: unknown, flavour: VaultFlavour): string {
+  // Every Managed HSM key is an HSM key: `RSA` is `RSA-HSM` there.
+  if (flavour === 'managedhsm' && typeof kty === 'string' && ['RSA', 'EC', 'oct'].includes(kty)) {
+    return `${kty}-HSM`;
+  }
   if (typeof kty !== 'string' || !SUPPORTED[flavour].includes(kty)) {
     throw badParameter(`Invalid kty value: ${String(kty)}`, 'KeyTypeNotSupported');
   }

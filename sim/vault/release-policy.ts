@@ -1,8 +1,10 @@
 /**
  * Release policies as the vault accepts them: the core parser decides (so the simulator and SecureKey
  * agree on the grammar), the vault's messages frame its errors, and the stored form is the normalised
- * policy re-serialised in base64url, as real vaults return it (a real mHSM turned version "1.0" into
- * "1.0.0").
+ * policy re-serialised in base64url, as real vaults return it. A real Managed HSM (Azure SDK
+ * recordings, 2021) turned version "1.0" into "1.0.0" and the legacy condition
+ * `{"claim","condition":"equals","value"}` into `{"claim","equals"}`, and every policy it returned had
+ * its members in alphabetical order.
  */
 import {
   POLICY_CONTENT_TYPE,
@@ -11,7 +13,7 @@ import {
   parsePolicy,
   serializePolicy,
 } from '../../core/policy/index.ts';
-import type { ReleasePolicy } from '../../core/policy/index.ts';
+import type { Condition, ReleasePolicy } from '../../core/policy/index.ts';
 import { badParameter } from './errors.ts';
 import type { StoredReleasePolicy } from './state.ts';
 
@@ -34,13 +36,40 @@ export function acceptReleasePolicy(wire: unknown): StoredReleasePolicy {
     if (err.kind === 'missing-version') throw badParameter("Key Release Policy: missing 'version' property");
     throw badParameter(`Key Release Policy: ${err.message}`);
   }
-  const normalised: ReleasePolicy = policy.version === '1.0' ? { ...policy, version: '1.0.0' } : policy;
   const w = wire as Record<string, unknown>;
   return {
     contentType: typeof w['contentType'] === 'string' ? w['contentType'] : POLICY_CONTENT_TYPE,
-    data: Buffer.from(serializePolicy(normalised), 'utf8').toString('base64url'),
+    data: Buffer.from(serializePolicy(normalisePolicy(policy)), 'utf8').toString('base64url'),
     immutable: w['immutable'] === true,
   };
+}
+
+/** A condition with the legacy form rewritten as `equals`, as the vault stores it. */
+function normaliseCondition(c: Condition): Condition {
+  if ('allOf' in c) return { allOf: c.allOf.map(normaliseCondition) };
+  if ('anyOf' in c) return { anyOf: c.anyOf.map(normaliseCondition) };
+  if ('condition' in c) return { claim: c.claim, equals: c.value };
+  return c;
+}
+
+/** Members of every object in alphabetical order (JSON.stringify keeps insertion order). */
+function sortMembers<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(sortMembers) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
+  return Object.fromEntries(entries.map(([k, v]) => [k, sortMembers(v)])) as T;
+}
+
+/** The policy as the vault answers it: version "1.0" as "1.0.0", legacy conditions as `equals`, sorted. */
+export function normalisePolicy(policy: ReleasePolicy): ReleasePolicy {
+  return sortMembers({
+    version: policy.version === '1.0' ? '1.0.0' : policy.version,
+    anyOf: policy.anyOf.map((entry) =>
+      'allOf' in entry
+        ? { authority: entry.authority, allOf: entry.allOf.map(normaliseCondition) }
+        : { authority: entry.authority, anyOf: entry.anyOf.map(normaliseCondition) },
+    ),
+  });
 }
 
 /** The stored policy back as a ReleasePolicy (it was validated when stored). */

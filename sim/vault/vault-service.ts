@@ -214,7 +214,7 @@ export class VaultService {
   /**
    * The policy of a new version: the request's, or for a later version of an exportable key the
    * current one's ("release policy must be provided when creating the first version"). Exportable
-   * keys must be HSM keys and must end up with a policy.
+   * keys must be HSM keys and must end up with a policy; non-exportable keys must not have one.
    */
   #policyForNewVersion(
     body: Json,
@@ -225,6 +225,14 @@ export class VaultService {
     if (exportable && !spec.hsm) {
       throw badParameter(
         `Only HSM-protected keys (RSA-HSM, EC-HSM${this.flavour === 'managedhsm' ? ', oct-HSM' : ''}) can be exportable; ${spec.kty} cannot.`,
+      );
+    }
+    if (!exportable && hasPolicyData(body['release_policy'])) {
+      // Both services refuse it (Azure SDK recordings), each in its own words.
+      throw badParameter(
+        this.flavour === 'managedhsm'
+          ? 'Non-exportable keys must not have release policy'
+          : 'AKV.SKR.1005: Non-exportable keys must not have release policy.',
       );
     }
     const policy = hasPolicyData(body['release_policy'])
