@@ -140,19 +140,20 @@ describe('encodeKdsExtensions', () => {
   };
 
   it('round trips through a certificate, in AMD order, with ucodeSPL as 02 02 00 d2', () => {
-    const exts = encodeKdsExtensions(full);
+    const exts = encodeKdsExtensions(full, { hwIdEncoding: 'octet-string' });
+    // With fmcSPL, the Turin order (virtee's real Turin VCEK): fmcSPL first, snpSPL before spl_4–7.
     expect(exts.map((e) => e.oid)).toEqual([
       KDS_OIDS.structVersion,
       KDS_OIDS.productName,
+      KDS_OIDS.fmcSpl,
       KDS_OIDS.blSpl,
       KDS_OIDS.teeSpl,
+      KDS_OIDS.snpSpl,
       KDS_OIDS.spl4,
       KDS_OIDS.spl5,
       KDS_OIDS.spl6,
       KDS_OIDS.spl7,
-      KDS_OIDS.snpSpl,
       KDS_OIDS.ucodeSpl,
-      KDS_OIDS.fmcSpl,
       KDS_OIDS.hwId,
     ]);
     expect(Buffer.from(exts.find((e) => e.oid === KDS_OIDS.ucodeSpl)!.value).toString('hex')).toBe(
@@ -166,9 +167,9 @@ describe('encodeKdsExtensions', () => {
     expect(decodeKdsExtensions(vcekWith(exts as { oid: string; value: Buffer }[]))).toEqual(full);
   });
 
-  it('matches the real VCEK extension bytes when asked for the THIM form', () => {
+  it('matches the real VCEK extension bytes, hwID raw by default', () => {
     const real = decodeKdsExtensions(realChain.vcek);
-    const exts = encodeKdsExtensions(real, { hwIdEncoding: 'raw' });
+    const exts = encodeKdsExtensions(real);
     for (const e of exts) expect(Buffer.from(e.value)).toEqual(getExtension(realChain.vcek, e.oid)!.value);
   });
 

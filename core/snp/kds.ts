@@ -67,8 +67,10 @@ function bad(name: string, problem: string, cause?: unknown): SnpFormatError {
 }
 
 /**
- * hwID comes as a DER OCTET STRING (AMD KDS) or as the raw bytes (Azure THIM). A raw ID is 64 or
- * 8 bytes and a wrapped one is 66 or 10, so the length alone tells them apart.
+ * Every real VCEK carries hwID as the raw bytes, without the OCTET STRING tag (go-sev-guest `kds.go`:
+ * "the KDS doesn't add that for the HWID"; the Milan and Turin VCEKs in testdata). A wrapped one is
+ * still read, as go-sev-guest does, in case AMD adds the tag: a raw ID is 64 or 8 bytes and a wrapped
+ * one 66 or 10, so the length alone tells them apart.
  */
 function decodeHwId(value: Buffer): Buffer {
   if (HWID_LENGTHS.includes(value.length)) return Buffer.from(value);
@@ -108,11 +110,38 @@ export function decodeKdsExtensions(cert: CertificateInput): KdsExtensions {
 }
 
 export interface EncodeKdsOptions {
-  /** `octet-string` as AMD's KDS serves it (default) or `raw` as Azure THIM serves it. */
+  /** `raw` as AMD's KDS and Azure THIM serve it (default), or a tagged `octet-string`. */
   readonly hwIdEncoding?: 'octet-string' | 'raw';
 }
 
-/** The KDS extensions as certificate extensions, in the order AMD writes them. */
+/** Milan and Genoa VCEKs (structVersion 0): the SPLs in OID order with snpSPL after spl_4–7. */
+const MILAN_ORDER: readonly SplName[] = [
+  'blSpl',
+  'teeSpl',
+  'spl4',
+  'spl5',
+  'spl6',
+  'spl7',
+  'snpSpl',
+  'ucodeSpl',
+];
+/** Turin VCEKs (structVersion 1): fmcSPL first, then the SPLs in TCB byte order (virtee's Turin VCEK). */
+const TURIN_ORDER: readonly SplName[] = [
+  'fmcSpl',
+  'blSpl',
+  'teeSpl',
+  'snpSpl',
+  'spl4',
+  'spl5',
+  'spl6',
+  'spl7',
+  'ucodeSpl',
+];
+
+/**
+ * The KDS extensions as certificate extensions, in the order AMD writes them: a set with fmcSPL in
+ * the Turin order, any other in the Milan/Genoa order.
+ */
 export function encodeKdsExtensions(ext: KdsExtensions, options: EncodeKdsOptions = {}): CustomExtension[] {
   if (ext.hwId !== undefined && ext.cspId !== undefined) {
     throw bad('hwID/csp_id', 'a certificate must not carry both');
@@ -124,7 +153,7 @@ export function encodeKdsExtensions(ext: KdsExtensions, options: EncodeKdsOption
   try {
     if (ext.structVersion !== undefined) add(KDS_OIDS.structVersion, integer(ext.structVersion));
     if (ext.productName !== undefined) add(KDS_OIDS.productName, ia5String(ext.productName));
-    for (const name of SPL_NAMES) {
+    for (const name of ext.fmcSpl === undefined ? MILAN_ORDER : TURIN_ORDER) {
       const v = ext[name];
       if (v === undefined) continue;
       if (!Number.isInteger(v) || v < 0 || v > 255) throw bad(name, `${v} is not 0–255`);
@@ -133,7 +162,10 @@ export function encodeKdsExtensions(ext: KdsExtensions, options: EncodeKdsOption
     if (ext.hwId !== undefined) {
       if (!HWID_LENGTHS.includes(ext.hwId.length))
         throw bad('hwID', `must be 64 or 8 bytes, got ${ext.hwId.length}`);
-      add(KDS_OIDS.hwId, options.hwIdEncoding === 'raw' ? Buffer.from(ext.hwId) : octetString(ext.hwId));
+      add(
+        KDS_OIDS.hwId,
+        options.hwIdEncoding === 'octet-string' ? octetString(ext.hwId) : Buffer.from(ext.hwId),
+      );
     }
     if (ext.cspId !== undefined) add(KDS_OIDS.cspId, ia5String(ext.cspId));
   } catch (err) {

@@ -92,13 +92,30 @@ export function checkReportAgainstVcek(
     }
   }
   if (product === 'Turin') {
-    // A Turin VCEK without fmcSPL can only vouch for FMC level 0 (as the Trustee verifier does).
+    // structVersion 1 is the Turin layout, which always names the FMC level; an older VCEK without
+    // fmcSPL can only vouch for FMC level 0 (as the Trustee verifier does).
+    if ((ext.structVersion ?? 0) >= 1 && ext.fmcSpl === undefined) {
+      throw new SnpVerifyError(
+        'tcb-mismatch',
+        `the VCEK (structVersion ${ext.structVersion}) has no fmcSPL extension`,
+      );
+    }
     if ((ext.fmcSpl ?? 0) !== tcb.fmcSpl) {
       throw new SnpVerifyError(
         'tcb-mismatch',
         `VCEK fmcSPL ${ext.fmcSpl ?? '(absent)'} differs from REPORTED_TCB ${tcb.fmcSpl}`,
       );
     }
+    // Turin's reserved TCB bytes 4–6 are what its VCEK calls spl_5–spl_7.
+    const reserved = [ext.spl5, ext.spl6, ext.spl7];
+    reserved.forEach((cert, i) => {
+      if (cert !== undefined && cert !== tcb.reserved[i]) {
+        throw new SnpVerifyError(
+          'tcb-mismatch',
+          `VCEK spl_${i + 5} ${cert} differs from REPORTED_TCB byte ${i + 4} (${tcb.reserved[i]})`,
+        );
+      }
+    });
   } else {
     const reserved = [ext.spl4, ext.spl5, ext.spl6, ext.spl7];
     reserved.forEach((cert, i) => {

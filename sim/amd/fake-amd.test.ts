@@ -108,18 +108,22 @@ describe('certificates look like AMD’s', () => {
     expect(thim.tcbm).toBe('7308000000000003');
     const report = new ReportSigner(amd).sign({ reportData });
     expect(report.subarray(0x180, 0x188).toString('hex')).toBe('0300000000000873');
-    // THIM serves hwID raw, KDS as an OCTET STRING.
+    // THIM and KDS serve hwID raw, as every real VCEK carries it; a tagged one only on request.
     expect(getExtension(new X509Certificate(thim.vcekCert), '1.3.6.1.4.1.3704.1.4')?.value.length).toBe(64);
-    expect(getExtension(amd.vcek, '1.3.6.1.4.1.3704.1.4')?.value.length).toBe(66);
+    expect(getExtension(amd.vcek, '1.3.6.1.4.1.3704.1.4')?.value.length).toBe(64);
+    expect(
+      getExtension(amd.vcekFor(amd.tcb, 'octet-string').cert, '1.3.6.1.4.1.3704.1.4')?.value.length,
+    ).toBe(66);
   });
 
-  it('Turin VCEK has fmcSPL and an 8-byte hwID; its CHIP_ID has 8 non-zero bytes', () => {
+  it('Turin VCEK has structVersion 1, fmcSPL and an 8-byte hwID; its CHIP_ID has 8 non-zero bytes', () => {
     const turin = new FakeAmd({ product: 'Turin' });
     const ext = decodeKdsExtensions(turin.vcek);
+    expect(ext.structVersion).toBe(1);
     expect(ext.fmcSpl).toBe(1);
     expect(ext.hwId).toEqual(turin.chipId.subarray(0, 8));
     expect(turin.chipId.subarray(8).every((b) => b === 0)).toBe(true);
-    expect(ext.productName).toBe('Turin-C0');
+    expect(ext.productName).toBe('Turin');
   });
 
   it('the VCEK key is the chip’s per TCB: stable across instances, new for another TCB', () => {

@@ -55,7 +55,7 @@ export interface FakeAmdOptions {
   readonly tcb?: TcbInput;
   /** The VCEK's `productName` extension; default e.g. `Milan-B0`. */
   readonly productName?: string;
-  /** How VCEKs carry hwID: `octet-string` as AMD KDS serves them (default), `raw` as Azure THIM does. */
+  /** How VCEKs carry hwID: `raw` as AMD KDS and Azure THIM serve them (default), or a tagged `octet-string`. */
   readonly hwIdEncoding?: 'octet-string' | 'raw';
   /** When KDS issued the VCEKs (valid 7 years from then); default yesterday. */
   readonly vcekIssuedAt?: Date;
@@ -150,11 +150,13 @@ export class FakeAmd {
     return this.vcekFor().cert;
   }
 
-  /** The KDS extensions a genuine VCEK for `tcb` carries. */
+  /**
+   * The KDS extensions a genuine VCEK for `tcb` carries. Turin's are those of the real Turin VCEK in
+   * testdata: structVersion 1, fmcSPL, spl_5–spl_7 (its reserved TCB bytes 4–6) and no spl_4.
+   */
   kdsExtensions(tcb: bigint = this.tcb): KdsExtensions {
     const parts = decomposeTcb(tcb, this.product);
     const common = {
-      structVersion: 0,
       productName: this.productName,
       blSpl: parts.blSpl,
       teeSpl: parts.teeSpl,
@@ -162,17 +164,26 @@ export class FakeAmd {
       ucodeSpl: parts.ucodeSpl,
     };
     if (this.product === 'Turin') {
-      return { ...common, fmcSpl: parts.fmcSpl, hwId: this.chipId.subarray(0, 8) };
+      const [spl5, spl6, spl7] = parts.reserved;
+      return {
+        structVersion: 1,
+        ...common,
+        fmcSpl: parts.fmcSpl,
+        spl5,
+        spl6,
+        spl7,
+        hwId: this.chipId.subarray(0, 8),
+      };
     }
     const [spl4, spl5, spl6, spl7] = parts.reserved;
-    return { ...common, spl4, spl5, spl6, spl7, hwId: this.chipId };
+    return { structVersion: 0, ...common, spl4, spl5, spl6, spl7, hwId: this.chipId };
   }
 
   /** The chip's VCEK for `tcb` (default: the platform's), built once per TCB and encoding. */
   vcekFor(tcbInput: TcbInput = this.tcb, hwIdEncoding?: 'octet-string' | 'raw'): Vcek {
     const tcb = toTcb(tcbInput, this.product);
     const override = this.#options.overrides?.vcek;
-    const encoding = hwIdEncoding ?? this.#options.hwIdEncoding ?? override?.hwIdEncoding ?? 'octet-string';
+    const encoding = hwIdEncoding ?? this.#options.hwIdEncoding ?? override?.hwIdEncoding ?? 'raw';
     const cacheKey = `${tcbHex(tcb)}/${encoding}`;
     let vcek = this.#vceks.get(cacheKey);
     if (!vcek) {
@@ -214,7 +225,7 @@ export class FakeAmd {
 
   /** The THIM document for the VCEK of `tcb`; THIM serves hwID raw, as the real document shows. */
   thimCertification(tcb: TcbInput = this.tcb): ThimCertification {
-    const vcek = this.vcekFor(tcb, 'raw');
+    const vcek = this.vcekFor(tcb);
     return {
       vcekCert: toPem(vcek.cert.raw),
       tcbm: tcbHex(vcek.tcb),

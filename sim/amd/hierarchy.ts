@@ -41,13 +41,13 @@ export function crlUrl(product: SnpProduct): string {
 }
 
 /**
- * The VCEK `productName` extension: the product and its stepping. Milan-B0 and Genoa-B1 are what
- * AMD's KDS issues; Turin's stepping suffix is our assumption (verifiers read only the part before `-`).
+ * The VCEK `productName` extension as AMD's KDS issues it: Milan and Genoa with their stepping,
+ * Turin without (virtee/sev's real Turin VCEK says `Turin`).
  */
 export const DEFAULT_PRODUCT_NAMES: Readonly<Record<SnpProduct, string>> = {
   Milan: 'Milan-B0',
   Genoa: 'Genoa-B1',
-  Turin: 'Turin-C0',
+  Turin: 'Turin',
 };
 
 /** Serial numbers as AMD numbers its roots: ARK 0x<n>0000, ASK 0x<n>0001 (n = 1 Milan, 2 Genoa, 3 Turin). */
@@ -141,7 +141,7 @@ export function fixtureAmdKeys(product: SnpProduct = 'Milan'): FakeAmdKeys {
 export interface CertOverride extends Partial<CertificateOptions> {
   /** VCEK only: KDS extension values laid over the genuine ones; `undefined` drops an extension. */
   readonly kds?: Partial<KdsExtensions>;
-  /** VCEK only: write hwID raw (as Azure THIM serves it) or as an OCTET STRING (as AMD's KDS does). */
+  /** VCEK only: write hwID raw (as every real VCEK does, the default) or as a tagged OCTET STRING. */
   readonly hwIdEncoding?: 'octet-string' | 'raw';
   /** Flip the last bit of the signature value. */
   readonly corruptSignature?: boolean;
@@ -221,7 +221,7 @@ export interface VcekInput {
 export function buildVcek(input: VcekInput, override?: CertOverride): X509Certificate {
   const extensions = encodeKdsExtensions(
     { ...input.extensions, ...override?.kds },
-    { hwIdEncoding: override?.hwIdEncoding ?? 'octet-string' },
+    { hwIdEncoding: override?.hwIdEncoding ?? 'raw' },
   );
   return finish(
     {

@@ -109,7 +109,7 @@ export class ThimService {
     return {
       status: 200,
       contentType: 'application/pkix-cert',
-      body: this.amd.vcekFor(tcb, 'octet-string').cert.raw,
+      body: this.amd.vcekFor(tcb).cert.raw,
     };
   }
 }
