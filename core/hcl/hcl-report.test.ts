@@ -70,7 +70,7 @@ describe('parseHclReport', () => {
     );
     expectKind(() => parseHclReport(mutate(REQUEST_DATA_OFFSET + 16, 2048)), HclReportError, 'bad-size');
     expectKind(() => parseHclReport(mutate(REQUEST_DATA_OFFSET, 600)), HclReportError, 'bad-size');
-    expectKind(() => parseHclReport(mutate(0x20, 1)), HclReportError, 'bad-snp-report');
+    expectKind(() => parseHclReport(mutate(0x20, 6)), HclReportError, 'bad-snp-report');
   });
 
   it('refuses runtime claims the SNP report does not sign', () => {

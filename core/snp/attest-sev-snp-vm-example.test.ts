@@ -1,8 +1,9 @@
 /**
  * The Azure REST specification's `AttestSevSnpVm` example (testdata/azure-rest-api-specs): an HCL
- * report wrapping a version 1 SNP report, and the MAA token the example says it yields. Version 1 is
- * a pre-release layout that core refuses today; this spec pins that refusal and shows the rest of the
- * report sits at the version 2 offsets, agreeing with every claim of the example's token.
+ * report wrapping a version 1 SNP report, and the MAA token the example says it yields. Core parses
+ * version 1 with the version 2 layout, and every claim of the example's token agrees with the fields
+ * read so. Its signature cannot be checked: the example carries no VCEK chain, and no published VCEK
+ * signed it.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +11,15 @@ import { testdata } from '../../test/support/paths.ts';
 import { RuntimeDataError } from '../runtime-data/errors.ts';
 import { checkReportDataBinding } from '../runtime-data/report-data.ts';
 import { parseRuntimeData, selectWrappingKey } from '../runtime-data/x-ms-runtime.ts';
-import { decodeGuestPolicy, OFFSET, parseReport, REPORT_SIZE, SIZE, SnpFormatError } from './index.ts';
+import {
+  decodeGuestPolicy,
+  OFFSET,
+  parseReport,
+  REPORT_SIZE,
+  serializeReport,
+  SIZE,
+  SnpFormatError,
+} from './index.ts';
 import { expectKind, flipBit } from '../../test/support/snp.ts';
 
 const example = JSON.parse(readFileSync(testdata('azure-rest-api-specs', 'AttestSevSnpVm.json'), 'utf8')) as {
@@ -62,13 +71,6 @@ function claimsOf(bytes: Buffer): Record<string, unknown> {
   };
 }
 
-/** The report as core would read it if version 1 were accepted with the version 2 layout. */
-const asVersion2 = (bytes: Buffer): Buffer => {
-  const copy = Buffer.from(bytes);
-  copy.writeUInt32LE(2, OFFSET.VERSION);
-  return copy;
-};
-
 describe('AttestSevSnpVm example (Azure REST API specification)', () => {
   it('is an HCL report around a version 1 SNP report', () => {
     expect(example.parameters.request.reportType).toBe('HclHyperV');
@@ -79,18 +81,14 @@ describe('AttestSevSnpVm example (Azure REST API specification)', () => {
     expect(snp.readUInt32LE(OFFSET.VERSION)).toBe(1);
   });
 
-  it('is refused by core as an unsupported version, naming version 1 and offset 0', () => {
-    const err = expectKind(() => parseReport(snp), SnpFormatError, 'unsupported-version');
-    expect(err.offset).toBe(OFFSET.VERSION);
-    expect(err.message).toContain('VERSION 1');
-    expect(err.hint).toContain('version 1');
-  });
-
-  it('has the version 2 layout: with only VERSION changed, it parses and matches every claim of the token', () => {
+  it('parses as version 1 and matches every claim of the token', () => {
     expect(tokenHeader).toMatchObject({ alg: 'RS256', jku: 'https://tenanttests.us/certs' });
     expect(tokenClaims).toMatchObject({ tee: 'sevsnpvm', 'x-ms-ver': '1.0' });
-    expect(tokenClaims).toMatchObject(claimsOf(asVersion2(snp)));
-    const r = parseReport(asVersion2(snp));
+    expect(tokenClaims).toMatchObject(claimsOf(snp));
+    const r = parseReport(snp);
+    expect(r.version).toBe(1);
+    expect(r.cpuid).toBeUndefined();
+    expect(r.launchMitVector).toBeUndefined();
     expect(decodeGuestPolicy(snp.readBigUInt64LE(OFFSET.POLICY))).toMatchObject({
       abiMinor: 31,
       smt: true,
@@ -98,11 +96,22 @@ describe('AttestSevSnpVm example (Azure REST API specification)', () => {
     });
     expect(r.signerInfo.signingKey).toBe('vcek');
     expect(r.chipId.length).toBe(SIZE.CHIP_ID);
+    expect(serializeReport(r).equals(snp)).toBe(true);
   });
 
   it('no longer matches the token with one measurement byte flipped', () => {
-    const altered = flipBit(asVersion2(snp), OFFSET.MEASUREMENT);
+    const altered = flipBit(snp, OFFSET.MEASUREMENT);
     expect(tokenClaims).not.toMatchObject(claimsOf(altered));
+  });
+
+  it('is held to the version 1 layout: no CPUID bytes, reserved bytes zero', () => {
+    const withCpuid = Buffer.from(snp);
+    withCpuid[OFFSET.CPUID_FAM_ID] = 0x19;
+    const err = expectKind(() => parseReport(withCpuid), SnpFormatError, 'reserved-nonzero');
+    expect(err.message).toContain('version 1');
+    const v0 = Buffer.from(snp);
+    v0.writeUInt32LE(0, OFFSET.VERSION);
+    expectKind(() => parseReport(v0), SnpFormatError, 'unsupported-version');
   });
 
   it("carries a transfer key that is MAA's maa-ehd claim, but REPORT_DATA does not bind the runtime data", () => {

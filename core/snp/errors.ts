@@ -4,7 +4,7 @@ import { SecureKeyError } from '../errors.ts';
 export type SnpFormatErrorKind =
   /** The report is not exactly 0x4A0 bytes. */
   | 'bad-length'
-  /** VERSION is not 2, 3, 4 or 5. */
+  /** VERSION is not 1, 2, 3, 4 or 5. */
   | 'unsupported-version'
   /** A reserved / must-be-zero byte is not zero; the message names the offset. */
   | 'reserved-nonzero'

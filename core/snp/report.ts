@@ -1,8 +1,11 @@
 /**
  * ATTESTATION_REPORT codec: 0x4A0 bytes <-> a typed object, and nothing about trust. Parsing is
- * strict (versions 2–5, SIGNATURE_ALGO 1, every reserved byte zero, policy and info bits known), so
+ * strict (versions 1–5, SIGNATURE_ALGO 1, every reserved byte zero, policy and info bits known), so
  * serialising a parsed report gives back the identical bytes.
  *
+ * Version 1: the report of early SNP firmware, which Azure Attestation accepted (the REST spec's
+ * `AttestSevSnpVm` example); every field MAA claims from it sits at its version 2 offset, so it is
+ * parsed with the version 2 layout (no CPUID, no mitigation vectors; 0x188–0x19F must be zero).
  * Version 4: AMD shipped it with the version 3 layout (virtee maps 3 and 4 to one layout;
  * go-sev-guest accepts 2–5), so it is parsed as version 3 with the version number kept.
  */
@@ -21,7 +24,7 @@ import {
 } from './policy.ts';
 import type { CpuidFms } from './tcb.ts';
 
-export const SUPPORTED_REPORT_VERSIONS: readonly number[] = [2, 3, 4, 5];
+export const SUPPORTED_REPORT_VERSIONS: readonly number[] = [1, 2, 3, 4, 5];
 
 export interface FirmwareVersion {
   readonly major: number;
@@ -55,7 +58,7 @@ export interface AttestationReport {
   readonly reportId: Buffer;
   readonly reportIdMa: Buffer;
   readonly reportedTcb: bigint;
-  /** Versions 3 and later; undefined for version 2. */
+  /** Versions 3 and later; undefined for versions 1 and 2. */
   readonly cpuid: CpuidFms | undefined;
   readonly chipId: Buffer;
   readonly committedTcb: bigint;
@@ -107,9 +110,8 @@ export function parseReport(bytes: Uint8Array, options: ParseReportOptions = {})
   const b = Buffer.from(bytes.subarray(0, REPORT_SIZE));
   const version = b.readUInt32LE(OFFSET.VERSION);
   if (!SUPPORTED_REPORT_VERSIONS.includes(version)) {
-    throw new SnpFormatError('unsupported-version', `report VERSION ${version} is not supported (2–5)`, {
+    throw new SnpFormatError('unsupported-version', `report VERSION ${version} is not supported (1–5)`, {
       offset: OFFSET.VERSION,
-      hint: version < 2 ? 'version 1 is a pre-release format (e.g. a hard-coded fake report)' : undefined,
     });
   }
   const signatureAlgo = b.readUInt32LE(OFFSET.SIGNATURE_ALGO);
@@ -195,7 +197,7 @@ const isU64 = (v: unknown): v is bigint => typeof v === 'bigint' && v >= 0n && v
  */
 export function serializeReport(report: AttestationReport): Buffer {
   const r = report;
-  field(SUPPORTED_REPORT_VERSIONS.includes(r.version), `version ${r.version} is not 2–5`);
+  field(SUPPORTED_REPORT_VERSIONS.includes(r.version), `version ${r.version} is not 1–5`);
   const b = Buffer.alloc(REPORT_SIZE);
   const u32 = (name: string, v: number, offset: number): void => {
     field(isUint(v, 0xffff_ffff), `${name} ${v} is not a u32`);

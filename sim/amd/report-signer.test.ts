@@ -123,7 +123,7 @@ describe('ReportSigner', () => {
 
   it('refuses bad launch options at launch', () => {
     expectKind(() => new ReportSigner(amd, { hostData: Buffer.alloc(31) }), AmdSimError, 'bad-option');
-    expectKind(() => new ReportSigner(amd, {}, { version: 1 as 2 }), AmdSimError, 'bad-option');
+    expectKind(() => new ReportSigner(amd, {}, { version: 6 as 2 }), AmdSimError, 'bad-option');
     expectKind(() => new FakeAmd({ chipId: Buffer.alloc(63) }), AmdSimError, 'bad-option');
   });
 });

@@ -45,8 +45,11 @@ export interface LaunchConfig {
 
 /** The platform's side: firmware, TCBs, report format. */
 export interface SignerOptions {
-  /** ATTESTATION_REPORT version: 3 by default (firmware 1.55+), 2 (older) or 5 (1.58+, mitigation vectors). */
-  readonly version?: 2 | 3 | 4 | 5;
+  /**
+   * ATTESTATION_REPORT version: 3 by default (firmware 1.55+), 2 (older), 1 (early firmware, as in
+   * Azure's `AttestSevSnpVm` example: firmware versions zero) or 5 (1.58+, mitigation vectors).
+   */
+  readonly version?: 1 | 2 | 3 | 4 | 5;
   /** REPORTED_TCB, which selects the signing VCEK; default the platform's TCB. */
   readonly reportedTcb?: TcbInput;
   /** Default: REPORTED_TCB. */
@@ -76,6 +79,7 @@ export interface ReportRequest {
 }
 
 const FIRMWARE: Readonly<Record<number, FirmwareVersion>> = {
+  1: { major: 0, minor: 0, build: 0 },
   2: { major: 1, minor: 52, build: 4 },
   3: { major: 1, minor: 55, build: 21 },
   4: { major: 1, minor: 57, build: 1 },
@@ -103,8 +107,8 @@ export class ReportSigner {
   constructor(amd: FakeAmd, launch: LaunchConfig = {}, options: SignerOptions = {}) {
     this.amd = amd;
     const version = options.version ?? 3;
-    if (![2, 3, 4, 5].includes(version)) {
-      throw new AmdSimError('bad-option', `report version ${version} is not simulated (2, 3, 4, 5)`);
+    if (![1, 2, 3, 4, 5].includes(version)) {
+      throw new AmdSimError('bad-option', `report version ${version} is not simulated (1, 2, 3, 4, 5)`);
     }
     this.version = version;
     const guestVmpl = launch.guestVmpl ?? 0;
