@@ -2,7 +2,7 @@
  * The VCEK chain that goes to the attestation service with the report. It must certify the report's
  * REPORTED_TCB and CHIP_ID, or MAA refuses the evidence (`tcb-mismatch`). Sources, in order:
  *   1. what came with the evidence — the PSP's chain or the host's certificate table (mode `auto`,
- *      `evidence`, `kds`);
+ *      `evidence`, `kds`; in every mode for a report a VLEK signed, whose chain only the host has);
  *   2. the UVM security context's host certificate, when mounted (no network needed; modes `auto`, `kds`);
  *   3. THIM's cached certification (mode `thim`, or `auto` when nothing else was there);
  *   4. THIM asked explicitly for the report's TCB and chip, when an earlier one was for another TCB — the
@@ -70,17 +70,31 @@ export async function resolveVcekChain(evidence: Evidence, o: ResolveChainOption
     return undefined;
   };
 
-  const own = o.mode === 'thim' ? undefined : chainFromEvidence(evidence);
+  // THIM and KDS's VCEK endpoint serve VCEKs only: a VLEK-signed report's chain comes with the evidence.
+  const own =
+    o.mode === 'thim' && report.signerInfo.signingKey !== 'vlek'
+      ? undefined
+      : chainFromEvidence(evidence, report);
   const fromEvidence = own && accept(own);
   if (fromEvidence) return fromEvidence;
   if (o.mode === 'evidence') {
     throw own
       ? tcbMismatch(reportedTcb, tried, evidence.source)
-      : new AgentError('certificates-unavailable', 'the evidence carries no VCEK chain', {
-          step: 'certificates',
-          endpoint: evidence.source,
-          hint: 'the host attached no certificate table; use THIM (SECUREKEY_VCEK_SOURCE=auto or thim)',
-        });
+      : report.signerInfo.signingKey === 'vlek'
+        ? new AgentError(
+            'certificates-unavailable',
+            'a VLEK signed the report, and the evidence carries no VLEK chain',
+            {
+              step: 'certificates',
+              endpoint: evidence.source,
+              hint: "only the host's certificate table holds a VLEK; THIM and KDS serve VCEKs",
+            },
+          )
+        : new AgentError('certificates-unavailable', 'the evidence carries no VCEK chain', {
+            step: 'certificates',
+            endpoint: evidence.source,
+            hint: 'the host attached no certificate table; use THIM (SECUREKEY_VCEK_SOURCE=auto or thim)',
+          });
   }
   if (o.uvm && o.mode !== 'thim') {
     const fromUvm = accept({
@@ -148,8 +162,11 @@ function parseEvidenceReport(evidence: Evidence): AttestationReport {
   }
 }
 
-/** The chain that came with the evidence, if it holds a VCEK, an ASK and an ARK. */
-function chainFromEvidence(evidence: Evidence): Candidate | undefined {
+/**
+ * The chain that came with the evidence, if it holds a VCEK, an ASK and an ARK — or, for a report a
+ * VLEK signed, the VLEK (its own GUID), the ASVK (under the ASK's GUID) and the ARK.
+ */
+function chainFromEvidence(evidence: Evidence, report: AttestationReport): Candidate | undefined {
   if (evidence.vcekChainPem) {
     return { pem: evidence.vcekChainPem, origin: 'evidence', where: evidence.source };
   }
@@ -168,7 +185,7 @@ function chainFromEvidence(evidence: Evidence): Candidate | undefined {
       },
     );
   }
-  const vcek = findCertTableEntry(entries, 'vcek');
+  const vcek = findCertTableEntry(entries, report.signerInfo.signingKey === 'vlek' ? 'vlek' : 'vcek');
   const ask = findCertTableEntry(entries, 'ask');
   const ark = findCertTableEntry(entries, 'ark');
   if (!vcek || !ask || !ark) return undefined;
@@ -196,7 +213,8 @@ function checkCandidate(report: AttestationReport, c: Candidate): { problem?: st
     return { problem: 'the product (Milan, Genoa, Turin) cannot be told from the report or the ASK' };
   }
   try {
-    checkReportAgainstVcek(report, product, decodeKdsExtensions(vcek));
+    const key = report.signerInfo.signingKey === 'vlek' ? 'vlek' : 'vcek';
+    checkReportAgainstVcek(report, product, decodeKdsExtensions(vcek), key);
     return { product };
   } catch (err) {
     const problem =

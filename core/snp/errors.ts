@@ -73,7 +73,7 @@ export type SnpVerifyErrorKind =
   | 'expired'
   /** A certificate's notBefore is after the verification time. */
   | 'not-yet-valid'
-  /** The report is signed by a VLEK or by no key; only VCEK chains are verified here. */
+  /** The report's SIGNING_KEY (VCEK, VLEK, none) does not match the chain's leaf. */
   | 'unsupported-signing-key';
 
 export class SnpVerifyError extends SecureKeyError<SnpVerifyErrorKind> {}

@@ -1,7 +1,10 @@
 /**
- * Is the certificate chain genuine? VCEK ← ASK ← ARK up to an ARK the caller pins (AMD's published
- * root by default): slot order, product, pin, RSASSA-PSS SHA-384 / salt 48 on every link, key types,
- * AMD's names, signatures and validity, then the VCEK's KDS extensions are decoded for the report check.
+ * Is the certificate chain genuine? VCEK ← ASK ← ARK, or VLEK ← ASVK ← ARK, up to an ARK the caller
+ * pins (AMD's published root by default): slot order, product, pin, RSASSA-PSS SHA-384 / salt 48 on
+ * every link, key types, AMD's names, signatures and validity, then the leaf's KDS extensions are
+ * decoded for the report check. A VLEK (a key AMD issues to a cloud provider, not to a chip) is
+ * certified by the ASVK, `SEV-VLEK-<product>`, which the same ARK signs (KDS spec 57230; go-sev-guest
+ * verifies such chains).
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import {
@@ -37,7 +40,11 @@ export interface VerifyChainOptions {
 
 export interface VerifiedChain {
   readonly product: SnpProduct;
+  /** Which key the leaf is: a chip's VCEK or a cloud provider's VLEK. */
+  readonly signingKey: 'vcek' | 'vlek';
+  /** The leaf: the VCEK, or the VLEK. */
   readonly vcek: X509Certificate;
+  /** The intermediate: the ASK, or for a VLEK the ASVK. */
   readonly ask: X509Certificate;
   readonly ark: X509Certificate;
   /** The VCEK's KDS extensions (TCB, hwID, product name). */
@@ -63,9 +70,13 @@ const ROLE_NAMES: Readonly<Record<AmdCertificateRole, string>> = {
   vlek: 'VLEK',
 };
 
-function checkSlot(cert: X509Certificate, slot: 'ark' | 'ask' | 'vcek'): void {
+type Slot = 'ark' | 'ask' | 'vcek';
+
+function checkSlot(cert: X509Certificate, slot: Slot, leaf: 'vcek' | 'vlek'): void {
   const { role, commonName } = identifyAmdCertificate(cert);
-  if (role === slot) return;
+  if (role === slot && (leaf === 'vcek' || slot === 'ark')) return;
+  if (leaf === 'vlek' && ((slot === 'vcek' && role === 'vlek') || (slot === 'ask' && role === 'asvk')))
+    return;
   const article = role && /^[AEIOU]/.test(ROLE_NAMES[role]) ? 'an' : 'a';
   const got = role ? `${article} ${ROLE_NAMES[role]} (CN ${commonName})` : `CN ${commonName ?? '(none)'}`;
   const message = `the ${ROLE_NAMES[slot]} slot holds ${got}`;
@@ -79,10 +90,12 @@ function checkSlot(cert: X509Certificate, slot: 'ark' | 'ask' | 'vcek'): void {
       hint: 'the chain must be ordered VCEK, ASK, ARK',
     });
   }
-  if (role === 'vlek' || role === 'asvk') {
-    throw new SnpVerifyError('unsupported-signing-key', `${message}; VLEK chains are not supported`);
-  }
-  throw new SnpVerifyError('wrong-slot', message, { hint: 'the chain must be ordered VCEK, ASK, ARK' });
+  throw new SnpVerifyError('wrong-slot', message, {
+    hint:
+      leaf === 'vlek'
+        ? 'a VLEK chain must be ordered VLEK, ASVK, ARK'
+        : 'the chain must be ordered VCEK, ASK, ARK (or VLEK, ASVK, ARK)',
+  });
 }
 
 function checkName(attrs: readonly NameAttribute[], cn: string, what: string): void {
@@ -184,19 +197,44 @@ function checkValidity(cert: X509Certificate, now: Date, what: string): void {
 const spki = (cert: X509Certificate, what: string): Buffer =>
   publicKeyOf(cert, what).export({ type: 'spki', format: 'der' });
 
-/** Verifies VCEK ← ASK ← ARK up to the pinned ARK. */
-export function verifyVcekChain(chain: VcekChain, options: VerifyChainOptions): VerifiedChain {
-  const vcek = toCertificate(chain.vcek, 'VCEK');
-  const ask = toCertificate(chain.ask, 'ASK');
+/**
+ * Verifies VCEK ← ASK ← ARK, or VLEK ← ASVK ← ARK, up to the pinned ARK. The leaf's CN says which
+ * (`SEV-VCEK` or `SEV-VLEK`); `expectedKey`, when given (the report's SIGNING_KEY), must agree.
+ */
+export function verifyVcekChain(
+  chain: VcekChain,
+  options: VerifyChainOptions & { readonly expectedKey?: 'vcek' | 'vlek' },
+): VerifiedChain {
+  const leafCert = toCertificate(chain.vcek, 'VCEK');
+  const signingKey = identifyAmdCertificate(leafCert).role === 'vlek' ? 'vlek' : 'vcek';
+  if (options.expectedKey !== undefined && options.expectedKey !== signingKey) {
+    throw new SnpVerifyError(
+      'unsupported-signing-key',
+      `the report says a ${options.expectedKey.toUpperCase()} signed it, but the chain's leaf is a ${signingKey.toUpperCase()}`,
+      {
+        hint:
+          options.expectedKey === 'vlek'
+            ? "send the VLEK and ASVK from the host's certificate table (THIM serves only VCEKs)"
+            : undefined,
+      },
+    );
+  }
+  const LEAF = signingKey === 'vlek' ? 'VLEK' : 'VCEK';
+  const MID = signingKey === 'vlek' ? 'ASVK' : 'ASK';
+  const vcek = leafCert;
+  const ask = toCertificate(chain.ask, MID);
   const ark = toCertificate(chain.ark, 'ARK');
-  checkSlot(ark, 'ark');
-  checkSlot(ask, 'ask');
-  checkSlot(vcek, 'vcek');
+  checkSlot(ark, 'ark', signingKey);
+  checkSlot(ask, 'ask', signingKey);
+  checkSlot(vcek, 'vcek', signingKey);
 
   const product = identifyAmdCertificate(ark).product!;
   const askProduct = identifyAmdCertificate(ask).product!;
   if (askProduct !== product) {
-    throw new SnpVerifyError('product-mismatch', `the ASK is for ${askProduct} but the ARK for ${product}`);
+    throw new SnpVerifyError(
+      'product-mismatch',
+      `the ${MID} is for ${askProduct} but the ARK for ${product}`,
+    );
   }
   if (options.product !== undefined && options.product !== product) {
     throw new SnpVerifyError('product-mismatch', `expected a ${options.product} chain, got ${product}`);
@@ -223,34 +261,38 @@ export function verifyVcekChain(chain: VcekChain, options: VerifyChainOptions): 
   }
 
   checkAlgorithm(ark, 'ARK');
-  checkAlgorithm(ask, 'ASK');
-  checkAlgorithm(vcek, 'VCEK');
+  checkAlgorithm(ask, MID);
+  checkAlgorithm(vcek, LEAF);
   checkRsa4096(ark, 'ARK');
-  checkRsa4096(ask, 'ASK');
-  checkP384(publicKeyOf(vcek, 'VCEK'), 'VCEK');
+  checkRsa4096(ask, MID);
+  checkP384(publicKeyOf(vcek, LEAF), LEAF);
 
+  const intermediate = signingKey === 'vlek' ? `SEV-VLEK-${product}` : `SEV-${product}`;
   checkName(subjectAttributes(ark), `ARK-${product}`, 'ARK subject');
   checkName(issuerAttributes(ark), `ARK-${product}`, 'ARK issuer');
-  checkName(subjectAttributes(ask), `SEV-${product}`, 'ASK subject');
-  checkName(issuerAttributes(ask), `ARK-${product}`, 'ASK issuer');
-  checkName(subjectAttributes(vcek), 'SEV-VCEK', 'VCEK subject');
-  checkName(issuerAttributes(vcek), `SEV-${product}`, 'VCEK issuer');
+  checkName(subjectAttributes(ask), intermediate, `${MID} subject`);
+  checkName(issuerAttributes(ask), `ARK-${product}`, `${MID} issuer`);
+  checkName(subjectAttributes(vcek), `SEV-${LEAF}`, `${LEAF} subject`);
+  checkName(issuerAttributes(vcek), intermediate, `${LEAF} issuer`);
 
   checkLink(ark, ark, 'ARK (self-signed)');
-  checkLink(ask, ark, 'ASK');
-  checkLink(vcek, ask, 'VCEK');
+  checkLink(ask, ark, MID);
+  checkLink(vcek, ask, LEAF);
 
   checkValidity(ark, options.now, 'ARK');
-  checkValidity(ask, options.now, 'ASK');
-  checkValidity(vcek, options.now, 'VCEK');
+  checkValidity(ask, options.now, MID);
+  checkValidity(vcek, options.now, LEAF);
 
   const extensions = decodeKdsExtensions(vcek);
   const named = extensions.productName?.split('-')[0];
   if (named !== product) {
     throw new SnpVerifyError(
       'product-mismatch',
-      `VCEK productName is ${extensions.productName === undefined ? 'missing' : `"${extensions.productName}"`}, expected ${product}`,
+      `${LEAF} productName is ${extensions.productName === undefined ? 'missing' : `"${extensions.productName}"`}, expected ${product}`,
     );
   }
-  return { product, vcek, ask, ark, extensions, rootMatchedBy };
+  if (signingKey === 'vlek' && extensions.hwId !== undefined) {
+    throw new SnpVerifyError('chip-id-mismatch', 'the VLEK carries a hwID: a VLEK belongs to no chip');
+  }
+  return { product, signingKey, vcek, ask, ark, extensions, rootMatchedBy };
 }

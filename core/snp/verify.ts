@@ -1,6 +1,7 @@
 /**
- * Is the evidence genuine? The report's signature by the VCEK, the chain up to the pinned ARK
- * (verify-chain.ts), and the VCEK's claims about the chip and TCB matching the report. Nothing here
+ * Is the evidence genuine? The report's signature by the VCEK (or VLEK, as its SIGNING_KEY says), the
+ * chain up to the pinned ARK (verify-chain.ts), and the VCEK's claims about the chip and TCB matching
+ * the report (a VLEK's about the TCB only). Nothing here
  * is policy (debug, VMPL, minimum TCB): that is validate.ts.
  *
  * Throws SnpVerifyError for evidence that is not genuine, SnpFormatError for malformed bytes
@@ -10,7 +11,7 @@ import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
 import { publicKeyOf } from '../x509/index.ts';
 import { SnpFormatError, SnpVerifyError } from './errors.ts';
 import type { KdsExtensions } from './kds.ts';
-import { REPORT_SIZE, SIGNED_LENGTH } from './layout.ts';
+import { OFFSET, REPORT_SIZE, SIGNED_LENGTH } from './layout.ts';
 import { parseReport, type AttestationReport } from './report.ts';
 import { amdSignatureToP1363, readReportSignature } from './signature.ts';
 import { decomposeTcb, productFromCpuid, type SnpProduct, type TcbParts } from './tcb.ts';
@@ -49,12 +50,28 @@ export function verifyReportSignature(report: Uint8Array, vcek: X509Certificate 
   }
 }
 
-/** The VCEK's hwID and SPL extensions against the report's CHIP_ID and REPORTED_TCB. */
+/**
+ * The VCEK's hwID and SPL extensions against the report's CHIP_ID and REPORTED_TCB. A VLEK belongs to
+ * no chip: it carries no hwID and only its SPLs are checked.
+ */
 export function checkReportAgainstVcek(
   report: AttestationReport,
   product: SnpProduct,
   ext: KdsExtensions,
+  signingKey: 'vcek' | 'vlek' = 'vcek',
 ): TcbParts {
+  if (signingKey === 'vlek') {
+    if (ext.hwId !== undefined) {
+      throw new SnpVerifyError(
+        'unsupported-signing-key',
+        'the report is signed by a VLEK, but this is a VCEK',
+        {
+          hint: "the VLEK comes with the host's certificate table, not from THIM or KDS's VCEK endpoint",
+        },
+      );
+    }
+    return checkTcb(report, product, ext, 'VLEK');
+  }
   const hwId = ext.hwId;
   if (hwId === undefined) throw new SnpVerifyError('chip-id-mismatch', 'the VCEK has no hwID extension');
   // Turin's hwID is the first 8 bytes of CHIP_ID, whose other bytes are zero; Milan/Genoa use all 64.
@@ -75,7 +92,15 @@ export function checkReportAgainstVcek(
       },
     );
   }
+  return checkTcb(report, product, ext, 'VCEK');
+}
 
+function checkTcb(
+  report: AttestationReport,
+  product: SnpProduct,
+  ext: KdsExtensions,
+  what: string,
+): TcbParts {
   const tcb = decomposeTcb(report.reportedTcb, product);
   const pairs: [string, number | undefined, number][] = [
     ['blSPL', ext.blSpl, tcb.blSpl],
@@ -84,11 +109,15 @@ export function checkReportAgainstVcek(
     ['ucodeSPL', ext.ucodeSpl, tcb.ucodeSpl],
   ];
   for (const [name, cert, reported] of pairs) {
-    if (cert === undefined) throw new SnpVerifyError('tcb-mismatch', `the VCEK has no ${name} extension`);
+    if (cert === undefined) throw new SnpVerifyError('tcb-mismatch', `the ${what} has no ${name} extension`);
     if (cert !== reported) {
-      throw new SnpVerifyError('tcb-mismatch', `VCEK ${name} ${cert} differs from REPORTED_TCB ${reported}`, {
-        hint: "fetch the VCEK for the report's REPORTED_TCB",
-      });
+      throw new SnpVerifyError(
+        'tcb-mismatch',
+        `${what} ${name} ${cert} differs from REPORTED_TCB ${reported}`,
+        {
+          hint: `fetch the ${what} for the report's REPORTED_TCB`,
+        },
+      );
     }
   }
   if (product === 'Turin') {
@@ -97,13 +126,13 @@ export function checkReportAgainstVcek(
     if ((ext.structVersion ?? 0) >= 1 && ext.fmcSpl === undefined) {
       throw new SnpVerifyError(
         'tcb-mismatch',
-        `the VCEK (structVersion ${ext.structVersion}) has no fmcSPL extension`,
+        `the ${what} (structVersion ${ext.structVersion}) has no fmcSPL extension`,
       );
     }
     if ((ext.fmcSpl ?? 0) !== tcb.fmcSpl) {
       throw new SnpVerifyError(
         'tcb-mismatch',
-        `VCEK fmcSPL ${ext.fmcSpl ?? '(absent)'} differs from REPORTED_TCB ${tcb.fmcSpl}`,
+        `${what} fmcSPL ${ext.fmcSpl ?? '(absent)'} differs from REPORTED_TCB ${tcb.fmcSpl}`,
       );
     }
     // Turin's reserved TCB bytes 4–6 are what its VCEK calls spl_5–spl_7.
@@ -112,7 +141,7 @@ export function checkReportAgainstVcek(
       if (cert !== undefined && cert !== tcb.reserved[i]) {
         throw new SnpVerifyError(
           'tcb-mismatch',
-          `VCEK spl_${i + 5} ${cert} differs from REPORTED_TCB byte ${i + 4} (${tcb.reserved[i]})`,
+          `${what} spl_${i + 5} ${cert} differs from REPORTED_TCB byte ${i + 4} (${tcb.reserved[i]})`,
         );
       }
     });
@@ -122,7 +151,7 @@ export function checkReportAgainstVcek(
       if (cert !== undefined && cert !== tcb.reserved[i]) {
         throw new SnpVerifyError(
           'tcb-mismatch',
-          `VCEK spl_${i + 4} ${cert} differs from REPORTED_TCB byte ${i + 2} (${tcb.reserved[i]})`,
+          `${what} spl_${i + 4} ${cert} differs from REPORTED_TCB byte ${i + 2} (${tcb.reserved[i]})`,
         );
       }
     });
@@ -147,13 +176,17 @@ export function verifyAttestation(evidence: Evidence, options: VerifyChainOption
       `attestation report is ${evidence.report.length} bytes, expected ${REPORT_SIZE}`,
     );
   }
-  const chain = verifyVcekChain(evidence, options);
+  // SIGNING_KEY (bits 2–4 of the dword at 0x48) says which chain to expect; it is signed, so a report
+  // that claims the other key fails the signature check. Other values are refused once parsed.
+  const bytes = Buffer.from(evidence.report);
+  const claimsVlek = ((bytes.readUInt32LE(OFFSET.SIGNER_INFO) >> 2) & 7) === 1;
+  const chain = verifyVcekChain(evidence, { ...options, expectedKey: claimsVlek ? 'vlek' : 'vcek' });
   verifyReportSignature(evidence.report, chain.vcek);
   const report = parseReport(evidence.report);
-  if (report.signerInfo.signingKey !== 'vcek') {
+  if (report.signerInfo.signingKey !== chain.signingKey) {
     throw new SnpVerifyError(
       'unsupported-signing-key',
-      `the report says it is signed by ${report.signerInfo.signingKey}, not a VCEK`,
+      `the report says it is signed by ${report.signerInfo.signingKey}, not a ${chain.signingKey.toUpperCase()}`,
     );
   }
   if (report.cpuid !== undefined) {
@@ -165,6 +198,6 @@ export function verifyAttestation(evidence: Evidence, options: VerifyChainOption
       );
     }
   }
-  const reportedTcb = checkReportAgainstVcek(report, chain.product, chain.extensions);
+  const reportedTcb = checkReportAgainstVcek(report, chain.product, chain.extensions, chain.signingKey);
   return { report, product: chain.product, reportedTcb, chain };
 }

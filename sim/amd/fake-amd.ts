@@ -20,8 +20,11 @@ import {
   addYears,
   buildArk,
   buildAsk,
+  buildAsvk,
   buildVcek,
+  buildVlek,
   DEFAULT_PRODUCT_NAMES,
+  fixtureAsvkKey,
   fixtureRootKeys,
   VCEK_VALIDITY_YEARS,
   type AmdRootKeys,
@@ -30,7 +33,7 @@ import {
 import { toPem } from '../../core/x509/index.ts';
 import { buildCrl } from './crl.ts';
 import { AmdSimError } from './errors.ts';
-import { deriveChipId, deriveVcekKey, fixtureChipSecret } from './keys.ts';
+import { deriveChipId, deriveVcekKey, deriveVlekKey, fixtureChipSecret } from './keys.ts';
 
 /** A TCB_VERSION as its raw u64 or as components in the product's layout. */
 export type TcbInput = bigint | TcbPartsInput;
@@ -64,8 +67,15 @@ export interface FakeAmdOptions {
     readonly ark?: CertOverride;
     readonly ask?: CertOverride;
     readonly vcek?: CertOverride;
+    readonly asvk?: CertOverride;
+    readonly vlek?: CertOverride;
   };
+  /** The cloud provider a VLEK names (`csp_id`); default `SecureKey simulated CSP`. */
+  readonly cspId?: string;
 }
+
+/** Which key signs reports, and so which chain vouches for them. */
+export type EndorsementKey = 'vcek' | 'vlek';
 
 /** A VCEK with its private key. */
 export interface Vcek {
@@ -116,6 +126,8 @@ export class FakeAmd {
   readonly #chipSecret: Buffer;
   readonly #options: FakeAmdOptions;
   readonly #vceks = new Map<string, Vcek>();
+  readonly #vleks = new Map<bigint, Vcek>();
+  #asvk: X509Certificate | undefined;
   readonly #vcekNotBefore: Date;
 
   constructor(options: FakeAmdOptions = {}) {
@@ -204,18 +216,74 @@ export class FakeAmd {
     return vcek;
   }
 
-  /** VCEK, ASK, ARK as `verifyAttestation` takes them. */
-  chain(tcb?: TcbInput): VcekChain {
-    return { vcek: this.vcekFor(tcb).cert, ask: this.ask, ark: this.ark };
+  /** The ASVK (`SEV-VLEK-<product>`), signed by the ARK; built on first use. */
+  get asvk(): X509Certificate {
+    this.#asvk ??= buildAsvk(
+      this.product,
+      fixtureAsvkKey(this.product),
+      { cert: this.ark, privateKey: this.#keys.ark.privateKey },
+      this.#options.overrides?.asvk,
+    );
+    return this.#asvk;
   }
 
-  /** The ASK then the ARK in PEM, as KDS `cert_chain` and THIM `certificateChain`. */
-  chainPem(): string {
-    return toPem(this.ask.raw) + toPem(this.ark.raw);
+  /**
+   * The VLEK for `tcb`, as AMD's KDS issues it to a cloud provider: structVersion and SPLs as the
+   * product's VCEK, productName without stepping, csp_id and no hwID.
+   */
+  vlekFor(tcbInput: TcbInput = this.tcb): Vcek {
+    const tcb = toTcb(tcbInput, this.product);
+    let vlek = this.#vleks.get(tcb);
+    if (!vlek) {
+      const { hwId: _chip, ...ext } = this.kdsExtensions(tcb);
+      const privateKey = deriveVlekKey(this.#chipSecret, this.product, tcb);
+      const cert = buildVlek(
+        {
+          extensions: {
+            ...ext,
+            productName: this.product,
+            cspId: this.#options.cspId ?? 'SecureKey simulated CSP',
+          },
+          publicKey: crypto.createPublicKey(privateKey),
+          ask: { cert: this.asvk, privateKey: fixtureAsvkKey(this.product).privateKey },
+          notBefore: this.#vcekNotBefore,
+          notAfter: addYears(this.#vcekNotBefore, VCEK_VALIDITY_YEARS),
+        },
+        this.#options.overrides?.vlek,
+      );
+      vlek = { tcb, cert, privateKey };
+      this.#vleks.set(tcb, vlek);
+    }
+    return vlek;
   }
 
-  /** The GHCB certificate table the host hands to the guest: VCEK, ASK, ARK (DER). */
-  certTable(tcb?: TcbInput): Buffer {
+  /** VCEK, ASK, ARK (or VLEK, ASVK, ARK) as `verifyAttestation` takes them. */
+  chain(tcb?: TcbInput, key: EndorsementKey = 'vcek'): VcekChain {
+    return key === 'vlek'
+      ? { vcek: this.vlekFor(tcb).cert, ask: this.asvk, ark: this.ark }
+      : { vcek: this.vcekFor(tcb).cert, ask: this.ask, ark: this.ark };
+  }
+
+  /**
+   * The ASK then the ARK in PEM, as KDS `cert_chain` and THIM `certificateChain`; for `vlek` the ASVK
+   * then the ARK, as KDS `/vlek/v1/<product>/cert_chain`.
+   */
+  chainPem(key: EndorsementKey = 'vcek'): string {
+    return toPem((key === 'vlek' ? this.asvk : this.ask).raw) + toPem(this.ark.raw);
+  }
+
+  /**
+   * The GHCB certificate table the host hands to the guest: VCEK, ASK, ARK (DER); for `vlek` the VLEK,
+   * the ASVK under the ASK GUID, and the ARK, as a host provisioned with a VLEK serves it.
+   */
+  certTable(tcb?: TcbInput, key: EndorsementKey = 'vcek'): Buffer {
+    if (key === 'vlek') {
+      return buildCertTable([
+        { guid: CERT_TABLE_GUIDS.vlek, data: this.vlekFor(tcb).cert.raw },
+        { guid: CERT_TABLE_GUIDS.ask, data: this.asvk.raw },
+        { guid: CERT_TABLE_GUIDS.ark, data: this.ark.raw },
+      ]);
+    }
     return buildCertTable([
       { guid: CERT_TABLE_GUIDS.vcek, data: this.vcekFor(tcb).cert.raw },
       { guid: CERT_TABLE_GUIDS.ask, data: this.ask.raw },

@@ -35,9 +35,9 @@ export function amdName(cn: string): NameAttributeInput[] {
 
 export const KDS_BASE_URL = 'https://kdsintf.amd.com';
 
-/** The one CRL distribution point of an ARK or ASK. */
-export function crlUrl(product: SnpProduct): string {
-  return `${KDS_BASE_URL}/vcek/v1/${product}/crl`;
+/** The one CRL distribution point of an ARK or ASK (`vcek`), or of the ASVK (`vlek`). */
+export function crlUrl(product: SnpProduct, chain: 'vcek' | 'vlek' = 'vcek'): string {
+  return `${KDS_BASE_URL}/${chain}/v1/${product}/crl`;
 }
 
 /**
@@ -90,7 +90,7 @@ export interface AmdRootKeys {
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 
-export function fixtureKeyFile(product: SnpProduct, role: 'ark' | 'ask'): URL {
+export function fixtureKeyFile(product: SnpProduct, role: 'ark' | 'ask' | 'asvk'): URL {
   return new URL(`${product.toLowerCase()}-${role}.key.pem`, FIXTURES);
 }
 
@@ -125,6 +125,19 @@ export function fixtureRootKeys(product: SnpProduct): AmdRootKeys {
     fixtureCache.set(product, keys);
   }
   return keys;
+}
+
+const asvkCache = new Map<SnpProduct, KeyPair>();
+
+/** The fixed ASVK key of `product` (the VLEK chain's intermediate), read once. */
+export function fixtureAsvkKey(product: SnpProduct): KeyPair {
+  if (!SNP_PRODUCTS.includes(product)) throw new Error(`no fixture keys for product ${String(product)}`);
+  let key = asvkCache.get(product);
+  if (!key) {
+    key = loadRsa4096(fixtureKeyFile(product, 'asvk'));
+    asvkCache.set(product, key);
+  }
+  return key;
 }
 
 /** ARK, ASK and VCEK keys of one fake platform, for specs that build chains link by link. */
@@ -227,6 +240,56 @@ export function buildVcek(input: VcekInput, override?: CertOverride): X509Certif
     {
       serial: 0,
       subject: amdName('SEV-VCEK'),
+      issuer: subjectNameDer(input.ask.cert),
+      notBefore: input.notBefore,
+      notAfter: input.notAfter,
+      publicKey: input.publicKey,
+      signingKey: input.ask.privateKey,
+      signatureAlgorithm: 'rsa-pss-sha384',
+      extensions,
+    },
+    override,
+  );
+}
+
+/**
+ * The ASVK (`SEV-VLEK-<product>`): the VLEK chain's intermediate, signed by the same ARK as the ASK,
+ * its CRL under `/vlek/v1/`, serial 0x<n>0101 (AMD's published VLEK `cert_chain`, testdata/go-sev-guest).
+ */
+export function buildAsvk(
+  product: SnpProduct,
+  asvk: KeyPair,
+  ark: Issuer,
+  override?: CertOverride,
+): X509Certificate {
+  const issued = new Date(ROOT_ISSUED[product].getTime() + 7_200_000);
+  return finish(
+    {
+      serial: ROOT_SERIALS[product].ark + 0x101,
+      subject: amdName(`SEV-VLEK-${product}`),
+      issuer: subjectNameDer(ark.cert),
+      notBefore: issued,
+      notAfter: addYears(issued, ROOT_VALIDITY_YEARS),
+      publicKey: asvk.publicKey,
+      signingKey: ark.privateKey,
+      signatureAlgorithm: 'rsa-pss-sha384',
+      subjectKeyIdentifier: true,
+      authorityKeyIdentifier: true,
+      basicConstraints: { ca: true, pathLength: 0 },
+      keyUsage: ['keyCertSign'],
+      crlDistributionPoints: [crlUrl(product, 'vlek')],
+    },
+    override,
+  );
+}
+
+/** A VLEK (`SEV-VLEK`): serial 0, the KDS extensions with csp_id instead of hwID, signed by the ASVK. */
+export function buildVlek(input: VcekInput, override?: CertOverride): X509Certificate {
+  const extensions = encodeKdsExtensions({ ...input.extensions, ...override?.kds });
+  return finish(
+    {
+      serial: 0,
+      subject: amdName('SEV-VLEK'),
       issuer: subjectNameDer(input.ask.cert),
       notBefore: input.notBefore,
       notAfter: input.notAfter,

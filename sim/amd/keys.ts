@@ -32,9 +32,21 @@ const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
 /** The chip's VCEK private key for `tcb` (P-384, derived from the chip secret and the TCB). */
 export function deriveVcekKey(secret: Uint8Array, product: SnpProduct, tcb: bigint): KeyObject {
+  return deriveP384(secret, 'vcek', product, tcb);
+}
+
+/**
+ * The VLEK private key for `tcb`: AMD issues a VLEK to a cloud provider per TCB, not to a chip; here
+ * the provider's secret is taken from the platform's, so each simulated platform has its own.
+ */
+export function deriveVlekKey(secret: Uint8Array, product: SnpProduct, tcb: bigint): KeyObject {
+  return deriveP384(secret, 'vlek', product, tcb);
+}
+
+function deriveP384(secret: Uint8Array, kind: 'vcek' | 'vlek', product: SnpProduct, tcb: bigint): KeyObject {
   const tcbBytes = Buffer.alloc(8);
   tcbBytes.writeBigUInt64LE(tcb);
-  const okm = derive(secret, `vcek ${product} ${tcbBytes.toString('hex')}`, 64);
+  const okm = derive(secret, `${kind} ${product} ${tcbBytes.toString('hex')}`, 64);
   // Reducing 512 bits modulo n−1 leaves a bias of about 2^-128: fine for a fake.
   const d = (BigInt(`0x${okm.toString('hex')}`) % (P384_ORDER - 1n)) + 1n;
   const dBytes = Buffer.from(d.toString(16).padStart(96, '0'), 'hex');

@@ -19,7 +19,7 @@ import {
   type PlatformInfo,
 } from '../../core/snp/index.ts';
 import { AmdSimError } from './errors.ts';
-import { toTcb, type FakeAmd, type TcbInput, type Vcek } from './fake-amd.ts';
+import { toTcb, type EndorsementKey, type FakeAmd, type TcbInput, type Vcek } from './fake-amd.ts';
 
 /** What the host fixes when it launches the guest (SNP_LAUNCH_START / SNP_LAUNCH_FINISH). */
 export interface LaunchConfig {
@@ -69,6 +69,8 @@ export interface SignerOptions {
   /** Version 5 only; default 0. */
   readonly launchMitVector?: bigint;
   readonly currentMitVector?: bigint;
+  /** The key that signs: the chip's VCEK (default) or the cloud provider's VLEK (SIGNING_KEY 1). */
+  readonly signingKey?: EndorsementKey;
 }
 
 export interface ReportRequest {
@@ -103,6 +105,7 @@ export class ReportSigner {
   readonly #guestVmpl: number;
   readonly #maskChipKey: boolean;
   readonly #reportedTcb: bigint;
+  readonly #signingKey: EndorsementKey;
 
   constructor(amd: FakeAmd, launch: LaunchConfig = {}, options: SignerOptions = {}) {
     this.amd = amd;
@@ -117,6 +120,10 @@ export class ReportSigner {
     }
     this.#guestVmpl = guestVmpl;
     this.#maskChipKey = options.maskChipKey ?? false;
+    this.#signingKey = options.signingKey ?? 'vcek';
+    if (this.#signingKey !== 'vcek' && this.#signingKey !== 'vlek') {
+      throw new AmdSimError('bad-option', `signingKey ${String(this.#signingKey)} is not vcek or vlek`);
+    }
     const tcb = (v: TcbInput | undefined, fallback: bigint): bigint =>
       v === undefined ? fallback : toTcb(v, amd.product);
     const reportedTcb = tcb(options.reportedTcb, amd.tcb);
@@ -141,7 +148,7 @@ export class ReportSigner {
       signerInfo: {
         authorKeyEnabled: launch.authorKeyDigest !== undefined,
         maskChipKey: this.#maskChipKey,
-        signingKey: 'vcek',
+        signingKey: this.#signingKey,
       },
       measurement: sized('measurement', launch.measurement, SIZE.MEASUREMENT, () =>
         crypto.createHash('sha384').update('securekey simulated guest image').digest(),
@@ -180,9 +187,16 @@ export class ReportSigner {
     return this.#guestVmpl;
   }
 
-  /** The VCEK that signs: the chip's VCEK for REPORTED_TCB. */
+  /** Which key signs the reports: the chip's VCEK or the cloud provider's VLEK. */
+  get signingKey(): EndorsementKey {
+    return this.#signingKey;
+  }
+
+  /** The key that signs: the chip's VCEK for REPORTED_TCB, or the VLEK for it. */
   get vcek(): Vcek {
-    return this.amd.vcekFor(this.#reportedTcb);
+    return this.#signingKey === 'vlek'
+      ? this.amd.vlekFor(this.#reportedTcb)
+      : this.amd.vcekFor(this.#reportedTcb);
   }
 
   /** The report the firmware would produce for `request`, unsigned. Throws AmdSimError for bad input. */

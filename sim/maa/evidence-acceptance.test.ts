@@ -1,13 +1,14 @@
 /**
  * Evidence Azure Attestation accepts that the simulated MAA must accept too, and the near misses it
- * must keep refusing: version 1 reports (the REST spec's `AttestSevSnpVm` example is one).
+ * must keep refusing: version 1 reports (the REST spec's `AttestSevSnpVm` example is one), and reports
+ * a VLEK signed, sent with VLEK ← ASVK ← ARK as `VcekCertChain`.
  */
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { reportDataFor } from '../../core/runtime-data/report-data.ts';
 import { OFFSET } from '../../core/snp/index.ts';
 import { toPem } from '../../core/x509/index.ts';
-import { FakeAmd, ReportSigner } from '../amd/index.ts';
+import { FakeAmd, fixtureRootKeys, ReportSigner } from '../amd/index.ts';
 import { MaaError } from './errors.ts';
 import { verifyEvidence } from './evidence.ts';
 import type { AttestSevSnpRequest } from './request.ts';
@@ -68,5 +69,29 @@ describe('a version 1 report', () => {
     const other = new ReportSigner(amd, {}, { version: 1 }).sign({ reportData: crypto.randomBytes(64) });
     const err = refusal(() => verifyEvidence(request(other, vcekChainPem()), policy));
     expect(err.code).toBe('InvalidParameter');
+  });
+});
+
+describe('a report a VLEK signed', () => {
+  const report = new ReportSigner(amd, {}, { signingKey: 'vlek' }).sign({
+    reportData: reportDataFor(runtime),
+  });
+  const vlekChainPem = toPem(amd.vlekFor().cert.raw) + amd.chainPem('vlek');
+
+  it('is accepted with the VLEK, the ASVK and the ARK', () => {
+    const verified = verifyEvidence(request(report, vlekChainPem), policy);
+    expect(verified.report.signerInfo.signingKey).toBe('vlek');
+  });
+
+  it('is refused with the chip’s VCEK chain (InvalidQuote)', () => {
+    const err = refusal(() => verifyEvidence(request(report, vcekChainPem()), policy));
+    expect(err).toMatchObject({ code: 'InvalidQuote', kind: 'unsupported-signing-key' });
+  });
+
+  it('is refused under an ASVK the trusted ARK did not sign', () => {
+    const stranger = new FakeAmd({ keys: fixtureRootKeys('Genoa') });
+    const foreign = toPem(stranger.vlekFor().cert.raw) + toPem(stranger.asvk.raw) + toPem(amd.ark.raw);
+    const err = refusal(() => verifyEvidence(request(report, foreign), policy));
+    expect(err.code).toBe('InvalidQuote');
   });
 });

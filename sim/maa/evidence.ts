@@ -1,7 +1,8 @@
 /**
  * What MAA checks before it issues a SEV-SNP token (the checks a verifier of the evidence must make), in this order (MAA's own order is
  * not public):
- *  1. the evidence is genuine — VCEK ← ASK ← ARK up to an ARK this instance trusts for the product,
+ *  1. the evidence is genuine — VCEK ← ASK ← ARK (or VLEK ← ASVK ← ARK for a report a VLEK signed) up
+ *     to an ARK this instance trusts for the product,
  *     the report's signature, its CHIP_ID and REPORTED_TCB against the VCEK (core/snp) → InvalidQuote;
  *  2. the request's data is bound — REPORT_DATA = sha256(runtimeData) ‖ 0³², and, when initTimeData is
  *     given, HOST_DATA = sha256(initTimeData) → InvalidParameter;
@@ -60,7 +61,7 @@ function certificateChain(pem: string): [X509Certificate, X509Certificate, X509C
     throw new MaaError(
       'InvalidQuote',
       'bad-certificate-chain',
-      `The specified quote was invalid due to an error in the quote collateral: VcekCertChain holds ${certs.length} certificates, expected 3 (VCEK, ASK, ARK).`,
+      `The specified quote was invalid due to an error in the quote collateral: VcekCertChain holds ${certs.length} certificates, expected 3 (VCEK, ASK, ARK or VLEK, ASVK, ARK).`,
     );
   }
   return certs as [X509Certificate, X509Certificate, X509Certificate];

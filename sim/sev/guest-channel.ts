@@ -99,7 +99,10 @@ export class GuestRequestChannel {
     this.#certTable =
       options.certTable === null
         ? null
-        : Buffer.from(options.certTable ?? options.signer.amd.certTable(options.signer.vcek.tcb));
+        : Buffer.from(
+            options.certTable ??
+              options.signer.amd.certTable(options.signer.vcek.tcb, options.signer.signingKey),
+          );
     this.throttle = options.throttle;
     this.#wipe = options.wipeVmpckOnError ?? true;
     this.#now = options.now ?? Date.now;
