@@ -7,11 +7,11 @@
  * its members in alphabetical order.
  */
 import {
+  canonicalJson,
   POLICY_CONTENT_TYPE,
   ReleasePolicyError,
   decodePolicyDocument,
   parsePolicy,
-  serializePolicy,
 } from '../../core/policy/index.ts';
 import type { Condition, ReleasePolicy } from '../../core/policy/index.ts';
 import { badParameter } from './errors.ts';
@@ -39,7 +39,8 @@ export function acceptReleasePolicy(wire: unknown): StoredReleasePolicy {
   const w = wire as Record<string, unknown>;
   return {
     contentType: typeof w['contentType'] === 'string' ? w['contentType'] : POLICY_CONTENT_TYPE,
-    data: Buffer.from(serializePolicy(normalisePolicy(policy)), 'utf8').toString('base64url'),
+    // Members sorted, as every policy a real Managed HSM returned.
+    data: Buffer.from(canonicalJson(normalisePolicy(policy)), 'utf8').toString('base64url'),
     immutable: w['immutable'] === true,
   };
 }
@@ -52,24 +53,16 @@ function normaliseCondition(c: Condition): Condition {
   return c;
 }
 
-/** Members of every object in alphabetical order (JSON.stringify keeps insertion order). */
-function sortMembers<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(sortMembers) as T;
-  if (typeof value !== 'object' || value === null) return value;
-  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
-  return Object.fromEntries(entries.map(([k, v]) => [k, sortMembers(v)])) as T;
-}
-
-/** The policy as the vault answers it: version "1.0" as "1.0.0", legacy conditions as `equals`, sorted. */
+/** The policy as the vault answers it: version "1.0" as "1.0.0", legacy conditions as `equals`. */
 export function normalisePolicy(policy: ReleasePolicy): ReleasePolicy {
-  return sortMembers({
+  return {
     version: policy.version === '1.0' ? '1.0.0' : policy.version,
     anyOf: policy.anyOf.map((entry) =>
       'allOf' in entry
         ? { authority: entry.authority, allOf: entry.allOf.map(normaliseCondition) }
         : { authority: entry.authority, anyOf: entry.anyOf.map(normaliseCondition) },
     ),
-  });
+  };
 }
 
 /** The stored policy back as a ReleasePolicy (it was validated when stored). */
