@@ -43,7 +43,14 @@ describe('the shipped bundle', () => {
     expect(main.length).toBeLessThan(100_000);
     expect(main).not.toContain('KeyClient');
     expect(main).toContain('require("./flow.cjs")');
-    expect(chunk('flow.cjs')).toContain('KeyClient');
+  });
+
+  it('pod mode’s path releases by its own REST call: the Key Vault SDK is only in the node agent’s chunk (ADR 53)', () => {
+    const flow = chunk('flow.cjs');
+    expect(flow).toContain('keyReleaseClientFor');
+    // The SDK's user-agent prefix, part of its KeyClient.
+    expect(flow).not.toContain('azsdk-js-keyvault-keys');
+    expect(chunk('node-agent.cjs')).toContain('azsdk-js-keyvault-keys');
     const licences = chunk('THIRD-PARTY-LICENSES');
     expect(licences).toContain('@azure/keyvault-keys@');
     expect(licences).toContain('MIT License');

@@ -21,25 +21,19 @@ declare const SECUREKEY_BUNDLE: boolean | undefined;
 const bundled = typeof SECUREKEY_BUNDLE !== 'undefined' && SECUREKEY_BUNDLE;
 
 /**
- * Node's modules the agent's chunks load (ours, the Key Vault SDK and its dependencies, some by their bare
- * names). agent.component.test.ts runs the bundle and fails if any Node module is first loaded while `--no-lazy` is set.
+ * Node's modules the agent's eagerly loaded chunks (the path, the sidecar, the node client) load. The Key
+ * Vault SDK is no longer among them (ADR 53): with it went its modules and undici (which the SDK's FormData
+ * check needed and the path read every export of `node:http` for). agent.component.test.ts runs the
+ * bundle and fails if any Node module is first loaded while `--no-lazy` is set.
  */
 export const PATH_BUILTINS = [
-  'node:assert',
   'node:child_process',
-  'node:constants',
   'node:dns',
   'node:http',
   'node:https',
   'node:net',
-  'node:os',
-  'node:process',
-  'node:stream',
   'node:timers/promises',
   'node:tls',
-  'node:tty',
-  'node:util',
-  'node:zlib',
 ] as const;
 
 /**
@@ -59,14 +53,7 @@ export async function loadEagerly<T>(
   builtins: readonly string[] = PATH_BUILTINS,
 ): Promise<T> {
   if (!bundled) return load();
-  // Pod mode's path reads every export, which also loads what Node defines behind lazy exports
-  // (util.parseArgs, util.diff, http's undici-backed classes — the undici the SDK's first request needs
-  // anyway, for its FormData check); the node client needs only the modules themselves.
-  const everyExport = builtins === PATH_BUILTINS;
-  for (const name of builtins) {
-    const module = require(name) as object;
-    if (everyExport) void { ...module };
-  }
+  for (const name of builtins) require(name);
   v8.setFlagsFromString('--no-lazy');
   try {
     return await load();

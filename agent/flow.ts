@@ -7,8 +7,8 @@
  *
  * Start-up is part of the path (an init container is a fresh process): the runtime key is started
  * first, since it runs on libuv's pool, and the main thread's own work — reading the configured
- * files, loading the Azure SDK (edge/azure loads it on first use), parsing the trust roots — happens
- * while it is made and while MAA answers, instead of before anything starts (bench/README.md).
+ * files, parsing the trust roots, the vault's bearer challenge — happens while it is made and while MAA
+ * answers, instead of before anything starts (bench/README.md).
  *
  * Every step is timed (for bench/), and every failure is an AgentError naming its step.
  */
@@ -19,8 +19,8 @@ import { isErrorOf } from '../core/errors.ts';
 import { parseReport } from '../core/snp/index.ts';
 import { parsePemCertificates } from '../core/x509/index.ts';
 import { vaultRootCertificates } from '../core/release/vault-roots.ts';
-// The Key Vault client only: the agent's identity is its own (ADR 18), so @azure/identity never loads.
-import { keyClientFor, preloadKeyVaultSdk } from '../edge/azure/key-client.ts';
+// The release as one REST call, not the Key Vault SDK (ADR 53); the identity is the agent's own (ADR 18).
+import { keyReleaseClientFor, type KeyReleaseClient } from '../edge/azure/key-release.ts';
 import { HttpError } from '../edge/http/client.ts';
 import { silentLogger, type Logger } from '../edge/log/log.ts';
 import { attestEach } from './attest.ts';
@@ -70,10 +70,7 @@ export interface AgentResult {
   originMs: number;
 }
 
-/** Once the SDK is in, later runs (a sidecar's refreshes) need not time its loading. */
-let sdkLoaded = false;
-
-/** SDK retries for vault calls (5xx, network); a 429/503's Retry-After is obeyed up to the deadline. */
+/** Retries for vault calls (5xx, network); a 429/503's Retry-After is obeyed up to the deadline. */
 const AZURE_RETRIES = { maxRetries: 3, retryDelayInMs: 250, maxRetryDelayInMs: 4_000 };
 
 export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<AgentResult> {
@@ -113,12 +110,22 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
       ? readUvmHostCertification(config.uvmSecurityContextDir)
       : Promise.resolve(undefined);
     uvm.catch(() => {}); // surfaces in the certificates step
-    // While the key pair is made on libuv's pool: the Key Vault SDK and what its first request loads (in
-    // the bundle the SDK is in already; the request's FormData check loads undici, ~15–30 ms). Doing it
-    // while MAA answers instead measured no faster: MAA answers sooner than that (bench/README.md, "Agent").
-    if (!sdkLoaded) {
-      sdkLoaded = true;
-      await timeline.time('load:keyvault-sdk', () => preloadKeyVaultSdk());
+    // One client per vault, and each vault's bearer challenge (its 401 to a first request without a body)
+    // answered now, beside the evidence and MAA: the releases are then one round trip each (ADR 53).
+    const clients = new Map<string, KeyReleaseClient>();
+    for (const key of config.keys) {
+      if (clients.has(key.vaultUrl)) continue;
+      const client = keyReleaseClientFor({
+        vaultUrl: key.vaultUrl,
+        credential,
+        ...ca,
+        retryOptions: AZURE_RETRIES,
+        deadline,
+      });
+      clients.set(key.vaultUrl, client);
+      void timeline.time(`vault-challenge:${new URL(key.vaultUrl).hostname}`, () =>
+        client.prepare({ name: key.name, ...(key.version === undefined ? {} : { version: key.version }) }),
+      );
     }
     const runtime = await runtimeKey;
     const evidence = await timeline.time('evidence', () => attester.report(runtime.reportData));
@@ -158,12 +165,6 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
     // 3. Release every key with that token, in parallel.
     const identityResult = await identity;
     if (!identityResult.ok) throw identityFailure(identityResult.error, config);
-    // One client per key: the Key Vault SDK's challenge handling keeps one state per client, and
-    // concurrent first requests on a fresh client can lose a request body to it (the vault then sees a
-    // release without a target). Separate clients each make their own challenge round trip, in
-    // parallel; they share the credential, so still one Entra token.
-    const clientFor = (vaultUrl: string) =>
-      keyClientFor({ vaultUrl, credential, ...ca, retryOptions: AZURE_RETRIES, retryAfter: { deadline } });
     const context = {
       enc: config.releaseEnc,
       trustRoots,
@@ -177,7 +178,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
       allOrFirstError(
         config.keys.map((key) =>
           timeline.time(`release:${key.alias}`, () =>
-            releaseKey(key, clientFor(key.vaultUrl), tokens.get(key.attestationUrl)!, context),
+            releaseKey(key, clients.get(key.vaultUrl)!, tokens.get(key.attestationUrl)!, context),
           ),
         ),
         log,

@@ -1,13 +1,14 @@
 /**
- * One key release: `KeyClient.releaseKey` with the attestation token as `target`, a fresh nonce and
+ * One key release: `releaseKey` (the agent's REST call, edge/azure/key-release.ts, or the SDK's
+ * `KeyClient` in the node agent) with the attestation token as `target`, a fresh nonce and
  * the configured wrap algorithm, then the response verified (core/release/verify-release.ts) before anyone may
  * unwrap it. A refusal becomes an AgentError that says which of the usual causes it is: the pod's
  * digest not (yet) in the key's release policy, or an identity without the release permission.
  */
 import crypto, { type X509Certificate } from 'node:crypto';
-import type { KeyClient } from '@azure/keyvault-keys';
 import { isErrorOf } from '../../core/errors.ts';
 import type { KeyHsmEnc } from '../../core/keywrap/key-hsm.ts';
+import type { KeyReleaser } from '../../edge/azure/key-release.ts';
 import { HttpError } from '../../edge/http/client.ts';
 import type { KeySpec } from '../config.ts';
 import { AgentError } from '../errors.ts';
@@ -38,7 +39,7 @@ export interface ReleaseContext {
  */
 export async function releaseKey(
   key: KeySpec,
-  client: KeyClient,
+  client: KeyReleaser,
   token: string,
   c: ReleaseContext,
 ): Promise<VerifiedRelease> {
@@ -56,7 +57,7 @@ export async function releaseKey(
 
 async function releaseOnce(
   key: KeySpec,
-  client: KeyClient,
+  client: KeyReleaser,
   token: string,
   c: ReleaseContext,
 ): Promise<VerifiedRelease> {
@@ -144,7 +145,12 @@ function refusal(err: unknown, key: KeySpec, endpoint: string, c: ReleaseContext
       },
     );
   }
-  if (e.name === 'AbortError') {
+  if (
+    e.name === 'AbortError' ||
+    isErrorOf(err, HttpError, 'aborted') ||
+    isErrorOf(err, HttpError, 'timeout') ||
+    isErrorOf(err, HttpError, 'deadline-passed')
+  ) {
     return new AgentError(
       'deadline-exceeded',
       `the release of key ${key.name} did not finish before the deadline`,

@@ -5,8 +5,9 @@
  * (a body larger than the cap is refused before it is buffered), and the answer comes back whole —
  * status, headers and body — so a caller can read `Retry-After`. Non-2xx statuses are answers, not errors.
  *
- * Node built-ins only: the agent loads this on its start-up path. The vault goes through the Azure SDK
- * (edge/azure), over the same https agent.
+ * Node built-ins only: the agent loads this on its start-up path. The operator's vault calls go through the
+ * Azure SDK (edge/azure), over the same https agent; the agent's release comes through here
+ * (edge/azure/key-release.ts).
  */
 import http from 'node:http';
 import https from 'node:https';
