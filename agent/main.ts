@@ -12,6 +12,7 @@
  * `node agent/main.ts node-server [flags]` is the node agent instead (ADR 39): a long-lived HTTPS server
  * on a confidential-VM node that serves the pods of its node (agent/node-server/).
  */
+import { readFileSync } from 'node:fs';
 import { parseAgentConfig } from './config.ts';
 import { loadEagerly, NODE_CLIENT_BUILTINS } from './eager-load.ts';
 import { agentErrorFields } from './errors.ts';
@@ -114,8 +115,9 @@ async function main(): Promise<number> {
     runtimeKey.catch(() => {}); // surfaces in runAgent
     const { runAgent } = await timeline.time('load:agent', () => loadEagerly(() => import('./flow.ts')));
     const run = await runAgent(config, { log, timeline, runtimeKey });
-    // processMs: from the process's start (Node's own start-up included) to the files written.
-    result.info('ready', { ...run, processMs: round(performance.now()) });
+    // processMs: from the process's start (Node's own start-up included) to the files written; peakRssKiB:
+    // the process's peak resident memory so far (bench/agent.ts compares it with the incumbent's).
+    result.info('ready', { ...run, processMs: round(performance.now()), ...peakRss() });
     return 0;
   } catch (err) {
     log.error('failed', agentErrorFields(err));
@@ -125,6 +127,20 @@ async function main(): Promise<number> {
 }
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+/**
+ * `VmHWM` of /proc/self/status (Linux), not `process.resourceUsage().maxRSS`: getrusage keeps the larger of
+ * the peak before exec — the parent's, copied by fork — and after, so a child of a large process reports
+ * the parent's size.
+ */
+function peakRss(): { peakRssKiB?: number } {
+  try {
+    const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+    return Number.isFinite(kib) ? { peakRssKiB: kib } : {};
+  } catch {
+    return {};
+  }
+}
 
 // No top-level await: the same file is the entry of the shipped CommonJS bundle (scripts/bundle-agent.ts,
 // ADR 19). Failure unless main() says otherwise: should the event loop empty while main() still waits, an init
