@@ -230,6 +230,7 @@ type SidecarCase = keyof typeof SIDECAR_CASES;
 const incumbent: Incumbent | undefined = sidecarBin
   ? await startIncumbent(sidecarBin, world, deviceSocketPath)
   : undefined;
+const sidecarBare: number[] = [];
 const sidecar = {
   one: { ms: [] as number[], rss: [] as number[] },
   three: { ms: [] as number[], rss: [] as number[] },
@@ -253,6 +254,7 @@ for (let i = 0; i < WARMUP; i++) {
 // Interleaved, so drift on the machine affects every case alike; the sidecar right after the agent.
 for (let i = 0; i < RUNS; i++) {
   await runBareNode(bare);
+  if (incumbent) sidecarBare.push(await incumbent.bareStart());
   for (const [name, keys] of Object.entries(CASES)) {
     await runAgentOnce(keys, samples[name as Case]);
     await runSidecarOnce(name, true);
@@ -293,6 +295,8 @@ const result = {
     ? {
         measuredHere: true,
         binary: sidecarBin,
+        /** The floors: each runtime started and gone again, nothing done (`node -e` vs `skr -h`). */
+        bareStartMs: { node: dist(bare.exit), sidecar: dist(sidecarBare) },
         one: againstSidecar('one', 1.0),
         three: againstSidecar('three', 0.6),
       }

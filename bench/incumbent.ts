@@ -41,6 +41,8 @@ export interface SidecarRun {
 
 export interface Incumbent {
   run(keyNames: string[]): Promise<SidecarRun>;
+  /** The binary alone: spawn → exit of `skr -h` (Go's start, the flag package's usage, exit). */
+  bareStart(): Promise<number>;
 }
 
 /** `socketPath`: the simulated guest's device socket (bench/agent.ts serves it; the agent uses it too). */
@@ -70,6 +72,14 @@ export async function startIncumbent(bin: string, world: AgentWorld, socketPath:
   );
 
   return {
+    bareStart() {
+      return new Promise((resolve, reject) => {
+        const started = performance.now();
+        const child = spawn(bin, ['-h'], { env, stdio: 'ignore' });
+        child.on('error', reject);
+        child.on('close', () => resolve(performance.now() - started));
+      });
+    },
     async run(keyNames) {
       const port = await freePort();
       const started = performance.now();
