@@ -135,13 +135,14 @@ describe('agent init', () => {
   );
 
   it.each(ENTRIES)(
-    '%s: three keys cost exactly one attestation call, one Entra token, and three releases',
+    '%s: three keys cost exactly one attestation call, one Entra token, one vault challenge and three releases',
     async (entry) => {
       const out = world.outputDir(`one-attestation-${entry}`);
       const agentClientId = world.sb.env('agent')['AZURE_CLIENT_ID']!;
       const entraTokens = world.sb.entra.tokenRequests(agentClientId);
       const attests = world.sb.maa.stats.attests();
       const releases = world.sb.vault.stats.count('releaseKey', 200);
+      const challenges = world.sb.vault.stats.count('releaseKey', 401);
       const run = await runEntry(
         entry,
         world.env({ SECUREKEY_OUTPUT_DIR: out, SECUREKEY_KEYS: 'a=oct-key b=rsa-key:pem c=ec-key:jwk' }),
@@ -152,6 +153,8 @@ describe('agent init', () => {
       expect(world.sb.maa.stats.attests('token')).toBeGreaterThan(0);
       expect(world.sb.entra.tokenRequests(agentClientId) - entraTokens).toBe(1);
       expect(world.sb.vault.stats.count('releaseKey', 200) - releases).toBe(3);
+      // One client for the vault: its bearer challenge (a 401 to the request without a body) once (ADR 53).
+      expect(world.sb.vault.stats.count('releaseKey', 401) - challenges).toBe(1);
       // The three releases overlapped: each started before the first one finished.
       const timings = (run.result as { timings: { step: string; startMs: number; durationMs: number }[] })
         .timings;
