@@ -20,8 +20,8 @@ import type { AgentConfig } from '../config.ts';
 import { ThimClient } from '../evidence/thim.ts';
 import { releaseKey } from '../release/release-key.ts';
 import { KeySourceError, keySpecOf, type KeyRef, type KeySource, type ReleasedKey } from './key-source.ts';
-import { asKeySourceError, expiryOf } from './pod-attestation-source.ts';
-import { ReusedToken } from './reused-token.ts';
+import { asKeySourceError } from './pod-attestation-source.ts';
+import { ReusedToken, tokenExpiry } from '../reused-token.ts';
 import { VaultAccess } from './vault-access.ts';
 
 const RELEASE_DEADLINE_MS = 20_000;
@@ -129,7 +129,7 @@ export class AzureGuestKeySource implements KeySource {
         const old = fresh.current;
         fresh.current = attested;
         if (old !== undefined) await this.vtpm.flush(old.key).catch(() => undefined);
-        return { token: attested.token, expiresAt: expiryOf(attested.token) };
+        return { token: attested.token, expiresAt: tokenExpiry(attested.token) };
       }),
     };
     slot = fresh;

@@ -22,7 +22,7 @@ import { releaseKey } from '../release/release-key.ts';
 import { generateRuntimeKey, type RuntimeKey } from '../runtime-key.ts';
 import { unwrapRelease } from '../unwrap.ts';
 import { KeySourceError, keySpecOf, type KeyRef, type KeySource, type ReleasedKey } from './key-source.ts';
-import { ReusedToken } from './reused-token.ts';
+import { ReusedToken, tokenExpiry } from '../reused-token.ts';
 import { VaultAccess } from './vault-access.ts';
 
 const RELEASE_DEADLINE_MS = 20_000;
@@ -94,7 +94,7 @@ export class PodAttestationKeySource implements KeySource {
             ...ca,
             deadline,
           });
-          return { token: jwt, expiresAt: expiryOf(jwt) };
+          return { token: jwt, expiresAt: tokenExpiry(jwt) };
         } finally {
           await attester.close?.();
         }
@@ -103,19 +103,6 @@ export class PodAttestationKeySource implements KeySource {
     }
     return token;
   }
-}
-
-/** The token's `exp` in epoch ms; an hour from now when it has none. */
-export function expiryOf(jwt: string): number {
-  try {
-    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      exp?: unknown;
-    };
-    if (typeof claims.exp === 'number') return claims.exp * 1000;
-  } catch {
-    // Not a JWT the node agent can read: reuse it for the default lifetime.
-  }
-  return Date.now() + 3_600_000;
 }
 
 /** The agent's failures as the node agent's retry classes: throttled, unavailable, refused, not found. */

@@ -3,7 +3,6 @@ import { isErrorOf } from '../../core/errors.ts';
 import { FakeKeySource } from '../../test/support/agent/fake-key-source.ts';
 import { KeySourceError, type KeyRef } from './key-source.ts';
 import { ReleasedKeys } from './released-keys.ts';
-import { ReusedToken } from './reused-token.ts';
 
 const ref = (version: string, keyName = 'db'): KeyRef & { version: string } => ({
   vaultUrl: 'https://v.vault.azure.net',
@@ -129,36 +128,5 @@ describe('ReleasedKeys', () => {
     keys.clear();
     expect(k.plaintext.every((b) => b === 0)).toBe(true);
     expect(keys.size).toBe(0);
-  });
-});
-
-describe('ReusedToken', () => {
-  it('reuses one token until its expiry minus the margin, fetching once for concurrent callers', async () => {
-    let t = 0;
-    let n = 0;
-    const token = new ReusedToken(() => Promise.resolve({ token: `t${++n}`, expiresAt: t + 3_600_000 }), {
-      marginMs: 300_000,
-      now: () => t,
-    });
-    expect(await Promise.all([token.get(), token.get(), token.get()])).toEqual(['t1', 't1', 't1']);
-    t = 3_299_999;
-    expect(await token.get()).toBe('t1');
-    t = 3_300_000;
-    expect(await Promise.all([token.get(), token.get()])).toEqual(['t2', 't2']);
-    expect(token.fetches).toBe(2);
-    token.invalidate();
-    expect(await token.get()).toBe('t3');
-  });
-
-  it('does not remember a failed fetch', async () => {
-    let fail = true;
-    const token = new ReusedToken(() =>
-      fail
-        ? Promise.reject(new Error('maa down'))
-        : Promise.resolve({ token: 'ok', expiresAt: Date.now() + 3.6e6 }),
-    );
-    await expect(token.get()).rejects.toThrow('maa down');
-    fail = false;
-    expect(await token.get()).toBe('ok');
   });
 });
