@@ -76,7 +76,7 @@ function genuine(over: { kid?: string; nonce?: string } = {}, signer: Issued = s
     request: { 'api-version': '7.6', enc: 'RSA_AES_KEY_WRAP_256', kid, nonce: over.nonce ?? 'n-1' },
     response: {
       key: {
-        attributes: { enabled: true, exportable: true },
+        attributes: { created: 1_764_000_000, enabled: true, exportable: true },
         key: { key_hsm: keyHsm, key_ops: ['encrypt', 'decrypt'], kid, kty: 'oct' },
         release_policy: { contentType: 'application/json; charset=utf-8', data: 'e30' },
       },
@@ -152,6 +152,7 @@ describe('verifyRelease', () => {
       keyOps: ['encrypt', 'decrypt'],
       kid: KID,
       enc: 'RSA_AES_KEY_WRAP_256',
+      createdAt: 1_764_000_000_000,
     });
     // The root need not be in x5c; the requested version may be pinned.
     const { header, payload } = parts(genuine());

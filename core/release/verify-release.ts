@@ -75,6 +75,11 @@ export interface VerifiedRelease {
   kid: string;
   /** The wrap algorithm the vault used (`request.enc`). */
   enc: string | undefined;
+  /**
+   * When the released version was created (`response.key.attributes.created`, epoch seconds → ms), if
+   * the payload says: a sidecar times its next release from it and the key's rotation interval.
+   */
+  createdAt?: number;
 }
 
 /** What Key Vault and Managed HSM sign with; no HMAC, no `none`. */
@@ -138,7 +143,8 @@ export async function verifyRelease(jws: string, o: VerifyReleaseOptions): Promi
 
 function payloadOf(payload: Record<string, unknown>, o: VerifyReleaseOptions): VerifiedRelease {
   const request = object(payload['request']);
-  const key = object(object(object(payload['response'])?.['key'])?.['key']);
+  const bundle = object(object(payload['response'])?.['key']);
+  const key = object(bundle?.['key']);
   if (!key) throw new ReleaseVerifyError('malformed', 'the release payload has no response.key.key');
   const { key_hsm: keyHsm, kty, key_ops: keyOps, kid } = key;
   if (typeof keyHsm !== 'string' || keyHsm === '') {
@@ -165,7 +171,15 @@ function payloadOf(payload: Record<string, unknown>, o: VerifyReleaseOptions): V
     keyOps: ops,
     kid,
     enc: typeof request?.['enc'] === 'string' ? request['enc'] : undefined,
+    ...createdAtOf(object(bundle?.['attributes'])?.['created']),
   };
+}
+
+/** Key Vault's `created`: NumericDate seconds; anything else is no date. */
+function createdAtOf(created: unknown): { createdAt?: number } {
+  return typeof created === 'number' && Number.isFinite(created) && created > 0
+    ? { createdAt: created * 1000 }
+    : {};
 }
 
 /** `https://<vaultHost>[:port]/keys/<name>[/<version>]`, for the key (and version) we asked for. */
