@@ -248,6 +248,8 @@ describe('parseAgentConfig', () => {
     [{ SECUREKEY_KEYS: 'db=db-key:raw:../etc/db' }, 'config-invalid', 'outside the output directory'],
     [{ SECUREKEY_KEYS: 'db=db-key:raw:/etc/db' }, 'config-invalid', 'outside the output directory'],
     [{ SECUREKEY_KEYS: 'db=a-key,db=b-key' }, 'config-invalid', 'alias db is given twice'],
+    [{ SECUREKEY_ROTATIONS: 'db=30m' }, 'config-invalid', 'SECUREKEY_ROTATIONS db="30m"'],
+    [{ SECUREKEY_ROTATIONS: 'web=1h' }, 'config-invalid', 'web'],
     [{ SECUREKEY_KEYS: 'a=a-key:raw:k,b=b-key:raw:k' }, 'config-invalid', 'would both be written to'],
     [{ SECUREKEY_KEYS: 'a=a-key:raw:.securekey-ready' }, 'config-invalid', 'readiness file'],
   ] as const)('%j → %s naming %s', (env, kind, text) => {
@@ -456,6 +458,7 @@ const CASES: Record<Option, Case> = {
   timeout: { value: '45s', read: (c) => c.timeoutMs, want: 45_000 },
   admissionWait: { value: '2m', read: (c) => c.admissionWaitMs, want: 120_000 },
   refresh: { value: '30s', read: (c) => c.refreshMs, want: 30_000 },
+  rotation: { value: 'db=720h', read: (c) => db(c).rotationMs, want: 720 * 3_600_000 },
   probePort: { value: '8181', read: (c) => c.probePort, want: 8181 },
   fileOwner: { value: '1000:2000', read: (c) => c.fileOwner, want: { uid: 1000, gid: 2000 } },
   fileMode: { value: '0440', read: (c) => c.fileMode, want: '0440' },

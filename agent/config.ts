@@ -113,7 +113,12 @@ export function parseAgentConfig(argv: readonly string[], env: Env, o: { keys?: 
               keys: required('keys', 'e.g. SECUREKEY_KEYS="db=db-key:pem,cache=cache-key"'),
               ...(vaultUrl ? { vaultUrl: httpsUrl(vaultUrl, true) } : {}),
               ...(attestationUrl ? { attestationUrl: httpsUrl(attestationUrl, true) } : {}),
-              perKey: { format: get('format'), file: get('file'), authority: get('authority') },
+              perKey: {
+                format: get('format'),
+                file: get('file'),
+                authority: get('authority'),
+                rotation: get('rotation'),
+              },
             },
             outputDir,
           ),

@@ -33,6 +33,7 @@ const KEYS: ResolvedKey[] = [
     vaultUrl: 'https://kv1.vault.azure.net',
     keyName: 'web-tls',
     authority: 'https://sharedweu.weu.attest.azure.net',
+    rotation: '720h',
   },
 ];
 
@@ -103,6 +104,11 @@ describe('what the injector writes, the agent reads', () => {
     const c = parseAgentConfig(agent.args, env);
     expect(c.mode).toBe('sidecar');
     expect(c.probePort).toBe(agent.startupProbe?.httpGet.port);
+    // A rotating SecureKey's interval, so the sidecar releases again when the next version is due.
+    expect(c.keys.map((k) => [k.alias, k.rotationMs])).toEqual([
+      ['db', undefined],
+      ['tls', 720 * 3_600_000],
+    ]);
   });
 
   it('simulators: the mock PSP, its token file and the CA as both trust roots', () => {

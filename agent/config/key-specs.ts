@@ -1,12 +1,13 @@
 /**
  * The key-spec grammar: which keys the agent fetches and where each is written, from SECUREKEY_KEYS (or
- * `--key`) and the per-key `--format`, `--file` and `--authority` lists the injector writes.
+ * `--key`) and the per-key `--format`, `--file`, `--authority` and (sidecar) `--rotation` lists the
+ * injector writes.
  */
 import path from 'node:path';
 import { AGENT_OPTIONS } from '../../core/inject/agent-contract.ts';
 import { KEY_FORMATS, type KeyFormat } from '../../core/keys/output-formats.ts';
 import type { KeySpec } from './options.ts';
-import { httpsUrl, invalid, missing, type Sourced } from './validators.ts';
+import { duration, httpsUrl, invalid, missing, type Sourced } from './validators.ts';
 
 export interface KeySources {
   keys: Sourced;
@@ -14,7 +15,12 @@ export interface KeySources {
   vaultUrl?: string;
   attestationUrl?: string;
   /** `alias=value` lists that set one field of named keys (what the injector writes). */
-  perKey: { format: Sourced | undefined; file: Sourced | undefined; authority: Sourced | undefined };
+  perKey: {
+    format: Sourced | undefined;
+    file: Sourced | undefined;
+    authority: Sourced | undefined;
+    rotation?: Sourced | undefined;
+  };
 }
 
 /**
@@ -35,13 +41,17 @@ export function keySpecs(sources: KeySources, outputDir: string): KeySpec[] {
     if (byAlias.has(k.alias)) throw invalid(`${keys.from}: alias ${k.alias} is given twice`);
     byAlias.set(k.alias, k);
   }
-  const { format, file, authority } = sources.perKey;
+  const { format, file, authority, rotation } = sources.perKey;
   for (const [alias, value, from] of perKey(format)) {
     keyOf(byAlias, alias, from).format = checkedFormat(value, alias, from);
   }
   for (const [alias, value, from] of perKey(file)) keyOf(byAlias, alias, from).file = value;
   for (const [alias, value, from] of perKey(authority)) {
     keyOf(byAlias, alias, from).attestationUrl = httpsUrl({ value, from: `${from} ${alias}` }, true);
+  }
+
+  for (const [alias, value, from] of perKey(rotation)) {
+    keyOf(byAlias, alias, from).rotationMs = duration({ value, from: `${from} ${alias}` }, MIN_ROTATION_MS);
   }
 
   const paths = new Map<string, string>();
@@ -79,6 +89,7 @@ export function keySpecs(sources: KeySources, outputDir: string): KeySpec[] {
       attestationUrl,
       format: k.format,
       path: target,
+      ...(k.rotationMs === undefined ? {} : { rotationMs: k.rotationMs }),
     };
   });
 }
@@ -91,7 +102,11 @@ interface KeyItem {
   attestationUrl?: string;
   format: KeyFormat;
   file?: string;
+  rotationMs?: number;
 }
+
+/** The CRD's floor for spec.rotation.interval. */
+const MIN_ROTATION_MS = 3_600_000;
 
 const ALIAS = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 /** Key Vault key names: 1–127 letters, digits and dashes. */

@@ -54,6 +54,8 @@ export interface KeySpec {
   format: KeyFormat;
   /** Absolute path of the file, inside the output directory. */
   path: string;
+  /** Sidecar: how often the operator rotates the key (the SecureKey's spec.rotation.interval). */
+  rotationMs?: number;
 }
 
 /** How the agent gets its vault token: `auto` picks workload identity when its token file is set. */

@@ -47,7 +47,7 @@ type Obj = Record<string, unknown>;
 function secureKeyTarget(
   sk: SecureKey,
   source: string,
-): Pick<ResolvedKey, 'vaultUrl' | 'keyName' | 'authority' | 'mode'> {
+): Pick<ResolvedKey, 'vaultUrl' | 'keyName' | 'authority' | 'mode' | 'rotation'> {
   const at = (path: string[]): unknown =>
     path.reduce<unknown>(
       (node, p) => (typeof node === 'object' && node !== null ? (node as Obj)[p] : undefined),
@@ -76,6 +76,7 @@ function secureKeyTarget(
     keyName: text(['spec', 'key', 'name']),
     // As the webhook: a SecureKey that names no attestation authority gives the agent none to ask.
     authority: text(['spec', 'attestation', 'authorities', '0']),
+    ...(at(['spec', 'rotation']) === undefined ? {} : { rotation: text(['spec', 'rotation', 'interval']) }),
   };
 }
 

@@ -77,6 +77,8 @@ export const AGENT_OPTIONS = {
   timeout: { flag: '--timeout', variable: 'SECUREKEY_TIMEOUT' },
   admissionWait: { flag: '--admission-wait', variable: 'SECUREKEY_ADMISSION_WAIT' },
   refresh: { flag: '--refresh', variable: 'SECUREKEY_REFRESH' },
+  /** Sidecar: the SecureKey's spec.rotation.interval per key, so it releases again when a version is due. */
+  rotation: { flag: '--rotation', variable: 'SECUREKEY_ROTATIONS', repeats: true },
   probePort: { flag: '--probe-port', variable: 'SECUREKEY_PROBE_PORT' },
   fileOwner: { flag: '--file-owner', variable: 'SECUREKEY_FILE_OWNER' },
   fileMode: { flag: '--file-mode', variable: 'SECUREKEY_FILE_MODE' },

@@ -47,6 +47,8 @@ export interface ResolvedKey extends KeyRequest {
   authority: string;
   /** The SecureKey's spec.mode (absent: Pod): node-mode keys come from the node agent (agent-mode.ts). */
   mode?: DeploymentMode;
+  /** The SecureKey's spec.rotation.interval: a sidecar releases the key again when a version is due. */
+  rotation?: string;
 }
 
 export interface EnvVar {
@@ -82,6 +84,17 @@ export function nodeArgs(keys: readonly ResolvedKey[]): string[] {
       perKeyArg(NODE_OPTIONS.format, k.alias, k.format),
       perKeyArg(NODE_OPTIONS.file, k.alias, k.file),
     ]),
+  ];
+}
+
+/** Init mode's command line as a sidecar, with each rotating key's interval (ADR 51). */
+function sidecarArgs(keys: readonly ResolvedKey[], settings: AgentSettings): string[] {
+  return [
+    'sidecar' satisfies AgentMode,
+    ...settings.args(keys).slice(1),
+    ...keys.flatMap((k) =>
+      k.rotation === undefined ? [] : [perKeyArg(AGENT_OPTIONS.rotation, k.alias, k.rotation)],
+    ),
   ];
 }
 
@@ -169,7 +182,7 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
     name: AGENT_CONTAINER,
     image: settings.image,
     imagePullPolicy: settings.imagePullPolicy ?? 'IfNotPresent',
-    args: mode === 'sidecar' ? ['sidecar', ...settings.args(keys).slice(1)] : settings.args(keys),
+    args: mode === 'sidecar' ? sidecarArgs(keys, settings) : settings.args(keys),
     env: [
       ...(settings.env ?? []),
       { name: WORKLOAD_IDENTITY_ENV.tokenFile, value: `${TOKEN_MOUNT_PATH}/token` },

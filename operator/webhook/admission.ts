@@ -158,6 +158,7 @@ export async function admit(
         keyName: sk.spec.key.name,
         authority,
         mode: deploymentModeOf(sk),
+        ...(sk.spec.rotation === undefined ? {} : { rotation: sk.spec.rotation.interval }),
       });
     }
     const result = injectAgent(pod, keys, ctx.settings);
