@@ -103,7 +103,7 @@ export function parseAgentConfig(argv: readonly string[], env: Env, o: { keys?: 
   const uvmSecurityContextDir = get('uvmSecurityContextDir');
   const config: AgentConfig = {
     mode: mode as AttestingMode,
-    refreshMs: duration(or('refresh', '5m'), 1_000),
+    refreshMs: duration(or('refresh', '6h'), 1_000),
     probePort: port(or('probePort', String(SIDECAR_PROBE_PORT))),
     keys:
       o.keys === false

@@ -34,6 +34,7 @@ import { resolveVcekChain, type ChainOrigin } from './evidence/vcek-chain.ts';
 import { agentCredential, identityName, PrefetchingCredential, vaultScope } from './identity.ts';
 import { releaseKey } from './release/release-key.ts';
 import type { VerifiedRelease } from '../core/release/verify-release.ts';
+import { tokenExpiry, type Reused } from './reused-token.ts';
 import { generateRuntimeKey, type RuntimeKey } from './runtime-key.ts';
 import { writeKeys, type WrittenKey } from './sink/key-files.ts';
 import { Timeline, type StepTiming } from './timeline.ts';
@@ -55,10 +56,27 @@ export interface AgentDeps {
    */
   timeline?: Timeline;
   runtimeKey?: Promise<RuntimeKey>;
+  /**
+   * A sidecar's attestation, kept across its rounds: while its tokens are valid (minus a margin) the
+   * evidence, certificates and attestation steps are skipped and the keys are released with them.
+   */
+  attestation?: Reused<PodAttestation>;
+}
+
+/** What steps 1 and 2 yield: the tokens per authority, bound to `runtime`, and what the report said. */
+export interface PodAttestation {
+  tokens: Map<string, string>;
+  runtime: RuntimeKey;
+  hostData: string;
+  evidenceSource: string;
+  chainOrigin: ChainOrigin;
+  /** The earliest of the tokens' expiries (epoch ms). */
+  expiresAt: number;
 }
 
 export interface AgentResult {
-  keys: WrittenKey[];
+  /** The files written, each with its version's creation time when the vault said. */
+  keys: (WrittenKey & { createdAt?: number })[];
   /** The pod's HOST_DATA (its policy digest), hex. */
   hostData: string;
   evidenceSource: string;
@@ -90,9 +108,9 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
   // Configured trust roots are the user's input: a bad one fails now, before a report and an MAA call are
   // spent on every kubelet retry. Without them the pinned vault roots are used.
   const trustRoots = await releaseTrustRoots(config);
-  const attester = deps.attester ?? (await attesterFor(config, { ...ca, deadline }));
+  let attester: Attester | undefined;
   try {
-    // 1. Gather evidence. Meanwhile: the identity token, and THIM's certificates when they are the source.
+    // Meanwhile: the identity token, and THIM's certificates when they are the source.
     const credential = new PrefetchingCredential(
       deps.credential ?? agentCredential(config.identity, { ...ca, deadline }),
     );
@@ -100,16 +118,6 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
     const identity = settle(
       timeline.time('identity-token', () => credential.prefetch(unique(vaults.map(vaultScope)))),
     );
-    const thim = new ThimClient({ url: config.thimUrl, ...ca, deadline });
-    const prefetched =
-      config.vcekSource === 'thim'
-        ? timeline.time('certificates-prefetch', () => thim.certification())
-        : undefined;
-    prefetched?.catch(() => {}); // surfaces in the certificates step
-    const uvm = config.uvmSecurityContextDir
-      ? readUvmHostCertification(config.uvmSecurityContextDir)
-      : Promise.resolve(undefined);
-    uvm.catch(() => {}); // surfaces in the certificates step
     // One client per vault, and each vault's bearer challenge (its 401 to a first request without a body)
     // answered now, beside the evidence and MAA: the releases are then one round trip each (ADR 53).
     const clients = new Map<string, KeyReleaseClient>();
@@ -127,40 +135,68 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
         client.prepare({ name: key.name, ...(key.version === undefined ? {} : { version: key.version }) }),
       );
     }
-    const runtime = await runtimeKey;
-    const evidence = await timeline.time('evidence', () => attester.report(runtime.reportData));
-    const hostData = hostDataOf(evidence);
-    log.info('evidence', { source: evidence.source, hostData });
-    const uvmCert = await uvm;
-    const chain = await timeline.time('certificates', () =>
-      resolveVcekChain(evidence, {
-        mode: config.vcekSource,
-        thim,
-        ...(prefetched ? { prefetched } : {}),
-        ...(uvmCert ? { uvm: uvmCert } : {}),
-        ...(config.kdsUrl ? { kds: { url: config.kdsUrl, ...ca } } : {}),
-      }),
-    );
-    log.info('certificates', { origin: chain.origin, reportedTcb: chain.reportedTcb });
 
-    // 2. Exchange the evidence for an attestation token (one per authority; normally there is one).
     const authorities = unique(config.keys.map((k) => k.attestationUrl));
-    const attestation = timeline.time('attestation', () =>
-      attestEach(
-        authorities,
-        {
-          report: evidence.report,
-          vcekChainPem: chain.pem,
-          runtimeData: runtime.runtimeData,
-          ...ca,
-          deadline,
-        },
-        timeline,
-      ),
-    );
-    attestation.catch(() => {}); // surfaces where it is awaited
-    const tokens = await attestation;
-    log.info('attested', { authorities });
+    const attestPod = async (): Promise<PodAttestation> => {
+      const thim = new ThimClient({ url: config.thimUrl, ...ca, deadline });
+      const prefetched =
+        config.vcekSource === 'thim'
+          ? timeline.time('certificates-prefetch', () => thim.certification())
+          : undefined;
+      prefetched?.catch(() => {}); // surfaces in the certificates step
+      const uvm = config.uvmSecurityContextDir
+        ? readUvmHostCertification(config.uvmSecurityContextDir)
+        : Promise.resolve(undefined);
+      uvm.catch(() => {}); // surfaces in the certificates step
+      attester = deps.attester ?? (await attesterFor(config, { ...ca, deadline }));
+      // 1. Gather evidence.
+      const runtime = await runtimeKey;
+      const evidence = await timeline.time('evidence', () => attester!.report(runtime.reportData));
+      const hostData = hostDataOf(evidence);
+      log.info('evidence', { source: evidence.source, hostData });
+      const uvmCert = await uvm;
+      const chain = await timeline.time('certificates', () =>
+        resolveVcekChain(evidence, {
+          mode: config.vcekSource,
+          thim,
+          ...(prefetched ? { prefetched } : {}),
+          ...(uvmCert ? { uvm: uvmCert } : {}),
+          ...(config.kdsUrl ? { kds: { url: config.kdsUrl, ...ca } } : {}),
+        }),
+      );
+      log.info('certificates', { origin: chain.origin, reportedTcb: chain.reportedTcb });
+
+      // 2. Exchange the evidence for an attestation token (one per authority; normally there is one).
+      const attestation = timeline.time('attestation', () =>
+        attestEach(
+          authorities,
+          {
+            report: evidence.report,
+            vcekChainPem: chain.pem,
+            runtimeData: runtime.runtimeData,
+            ...ca,
+            deadline,
+          },
+          timeline,
+        ),
+      );
+      attestation.catch(() => {}); // surfaces where it is awaited
+      const tokens = await attestation;
+      log.info('attested', { authorities });
+      return {
+        tokens,
+        runtime,
+        hostData,
+        evidenceSource: evidence.source,
+        chainOrigin: chain.origin,
+        expiresAt: Math.min(...[...tokens.values()].map((t) => tokenExpiry(t))),
+      };
+    };
+    // A kept attestation serves only if it covers every authority these keys name.
+    const kept = deps.attestation?.valid();
+    if (kept !== undefined && !authorities.every((a) => kept.tokens.has(a))) deps.attestation?.invalidate();
+    const attested = deps.attestation ? await deps.attestation.value(attestPod) : await attestPod();
+    const { tokens, runtime, hostData } = attested;
 
     // 3. Release every key with that token, in parallel.
     const identityResult = await identity;
@@ -200,16 +236,19 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
       }),
     );
     return {
-      keys,
+      keys: keys.map((k, i) => {
+        const createdAt = (releases[i] as VerifiedRelease).createdAt;
+        return createdAt === undefined ? k : { ...k, createdAt };
+      }),
       hostData,
-      evidenceSource: evidence.source,
-      chainOrigin: chain.origin,
+      evidenceSource: attested.evidenceSource,
+      chainOrigin: attested.chainOrigin,
       timings: timeline.entries(),
       totalMs: timeline.elapsed(),
       originMs: timeline.originMs,
     };
   } finally {
-    await attester.close?.();
+    await attester?.close?.();
   }
 }
 

@@ -9,6 +9,7 @@
  * HttpError `retry-after-deadline` that says when, instead of waiting out the deadline or asking early.
  */
 import { setTimeout as timerSleep } from 'node:timers/promises';
+import { isErrorOf } from '../core/errors.ts';
 import { HttpError, retryAfterDeadline } from '../edge/http/client.ts';
 
 export interface RetryOptions {
@@ -63,4 +64,12 @@ export function transientHttpError(err: unknown): boolean {
 
 export function sleep(ms: number): Promise<void> {
   return timerSleep(ms);
+}
+
+/** When the service asked to be called again (a Retry-After anywhere in the cause chain), if it did. */
+export function retryAtOf(err: unknown): Date | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (isErrorOf(e, HttpError) && e.retryAt !== undefined) return e.retryAt;
+  }
+  return undefined;
 }

@@ -8,11 +8,10 @@
  * One runtime key for the process, one attestation token per authority reused until shortly before it
  * expires (ReusedToken), one Key Vault client per vault sharing one credential.
  */
-import { isErrorOf } from '../../core/errors.ts';
 import { vaultPlaintext } from '../../core/keys/key-material.ts';
 import { parseReport } from '../../core/snp/index.ts';
-import { HttpError } from '../../edge/http/client.ts';
 import { attest } from '../attest.ts';
+import { retryAtOf } from '../retry.ts';
 import type { AgentConfig } from '../config.ts';
 import { AgentError } from '../errors.ts';
 import { attesterFor } from '../evidence/select.ts';
@@ -124,11 +123,4 @@ export function asKeySourceError(err: unknown): KeySourceError {
     return new KeySourceError(kind, message, { cause: err, ...(err.hint ? { hint: err.hint } : {}) });
   }
   return new KeySourceError('unavailable', message, { cause: err });
-}
-
-function retryAtOf(err: unknown): Date | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (isErrorOf(e, HttpError) && e.retryAt !== undefined) return e.retryAt;
-  }
-  return undefined;
 }

@@ -53,6 +53,11 @@ export interface SandboxOptions {
    * certificates name Microsoft's hosts, so only a client told to trust this CA accepts them.
    */
   azureNames?: { port?: number; vaultAddress?: string; entraAddress?: string };
+  /**
+   * Entra's access-token lifetime (default 3599 s, Entra's): longer when the vault's clock runs ahead of
+   * Entra's (a simulated hour), so that tokens issued now are still valid in the vault's time.
+   */
+  entraTokenLifetimeSeconds?: number;
 }
 
 /** Azure's names for the sandbox's Managed HSM and Entra ID, with `azureNames`. */
@@ -111,6 +116,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         displayName: `securekey-${id.name}`,
         federatedCredentials: [{ issuer: identity.issuer, subject: id.subject }],
       })),
+      ...(options.entraTokenLifetimeSeconds === undefined
+        ? {}
+        : { tokenLifetimeSeconds: options.entraTokenLifetimeSeconds }),
       ...port(entraPort),
     });
     closers.push(() => entra.close());

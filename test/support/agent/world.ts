@@ -14,7 +14,7 @@ import { policyDigest } from '../../../core/digest/index.ts';
 import { buildPolicy, serializePolicy } from '../../../core/policy/index.ts';
 import { keyClientFor, workloadIdentityCredential } from '../../../edge/azure/index.ts';
 import { ReportSigner } from '../../../sim/amd/index.ts';
-import { startSandbox, type Sandbox } from '../../../sim/sandbox/sandbox.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../../sim/sandbox/sandbox.ts';
 import { repoRoot } from '../../../scripts/cluster/paths.ts';
 import { testdata } from '../paths.ts';
 
@@ -39,6 +39,8 @@ export interface AgentWorld {
   addPod(name: string, policyBase64: string): string;
   /** A token file of a pod whose policy the keys admit. */
   admittedTokenFile: string;
+  /** That pod's policy (base64), for more pods the keys admit. */
+  admittedPolicy: string;
   /** A fresh empty output directory. */
   outputDir(name: string): string;
   /** The agent's environment for a pod using the PSP (override or delete with `undefined`). */
@@ -50,9 +52,12 @@ export interface AgentWorld {
 
 const NO_RETRY = { maxRetries: 0 };
 
-export async function startAgentWorld(): Promise<AgentWorld> {
+/** `sandbox`: the clocks of a world whose time is simulated (see sim/sandbox's options). */
+export async function startAgentWorld(
+  o: { sandbox?: Pick<SandboxOptions, 'vaultNow' | 'entraTokenLifetimeSeconds'> } = {},
+): Promise<AgentWorld> {
   const dir = mkdtempSync(path.join(tmpdir(), 'securekey-agent-'));
-  const sb = await startSandbox({ dir: path.join(dir, 'sandbox') });
+  const sb = await startSandbox({ dir: path.join(dir, 'sandbox'), ...o.sandbox });
   try {
     const env = sb.env('operator');
     const officer = keyClientFor({
@@ -121,6 +126,7 @@ export async function startAgentWorld(): Promise<AgentWorld> {
       releasePolicy: policy,
       addPod,
       admittedTokenFile,
+      admittedPolicy,
       outputDir: (name) => path.join(dir, 'out', `${name}-${++outputs}`),
       env: (overrides = {}) => {
         const base: Record<string, string | undefined> = {
