@@ -460,6 +460,7 @@ const CASES: Record<Option, Case> = {
   refresh: { value: '30s', read: (c) => c.refreshMs, want: 30_000 },
   rotation: { value: 'db=720h', read: (c) => db(c).rotationMs, want: 720 * 3_600_000 },
   probePort: { value: '8181', read: (c) => c.probePort, want: 8181 },
+  skrApiPort: { value: '8080', read: (c) => c.skrApiPort, want: 8080 },
   fileOwner: { value: '1000:2000', read: (c) => c.fileOwner, want: { uid: 1000, gid: 2000 } },
   fileMode: { value: '0440', read: (c) => c.fileMode, want: '0440' },
   allowDiskOutput: { value: 'true', read: (c) => c.allowDiskOutput, want: true },

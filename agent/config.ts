@@ -101,10 +101,12 @@ export function parseAgentConfig(argv: readonly string[], env: Env, o: { keys?: 
   const outputDir = absolutePath(or('outputDir', KEYS_MOUNT_PATH));
   const readyFile = get('readyFile');
   const uvmSecurityContextDir = get('uvmSecurityContextDir');
+  const skrApiPort = get('skrApiPort');
   const config: AgentConfig = {
     mode: mode as AttestingMode,
     refreshMs: duration(or('refresh', '6h'), 1_000),
     probePort: port(or('probePort', String(SIDECAR_PROBE_PORT))),
+    ...(skrApiPort ? { skrApiPort: port(skrApiPort) } : {}),
     keys:
       o.keys === false
         ? []

@@ -38,7 +38,7 @@ import { tokenExpiry, type Reused } from './reused-token.ts';
 import { generateRuntimeKey, type RuntimeKey } from './runtime-key.ts';
 import { writeKeys, type WrittenKey } from './sink/key-files.ts';
 import { Timeline, type StepTiming } from './timeline.ts';
-import { unwrapRelease } from './unwrap.ts';
+import { unwrapRelease, type UnwrappedKey } from './unwrap.ts';
 
 export interface AgentDeps {
   /** Evidence source; default the configured backend. */
@@ -61,6 +61,8 @@ export interface AgentDeps {
    * evidence, certificates and attestation steps are skipped and the keys are released with them.
    */
   attestation?: Reused<PodAttestation>;
+  /** The keys once unwrapped and verified, before they are written (the sidecar's SKR API holds them). */
+  onUnwrapped?: (keys: readonly UnwrappedKey[]) => void;
 }
 
 /** What steps 1 and 2 yield: the tokens per authority, bound to `runtime`, and what the report said. */
@@ -226,6 +228,8 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
     const unwrapped = await timeline.time('unwrap', () =>
       config.keys.map((key, i) => unwrapRelease(key, releases[i] as VerifiedRelease, runtime)),
     );
+
+    deps.onUnwrapped?.(unwrapped);
 
     // 5. Write each key, then the readiness marker.
     const keys = await timeline.time('write', () =>

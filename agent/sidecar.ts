@@ -24,6 +24,8 @@ import { afterRelease, nextRelease, type ReleaseSeen } from './refresh-schedule.
 import { retryAtOf } from './retry.ts';
 import { Reused } from './reused-token.ts';
 import { generateRuntimeKey } from './runtime-key.ts';
+import { startSkrApi, type SkrApi } from './skr-api/skr-api.ts';
+import type { UnwrappedKey } from './unwrap.ts';
 
 /** Fetch a new attestation this long before its tokens expire. */
 const ATTESTATION_MARGIN_MS = 5 * 60_000;
@@ -68,7 +70,7 @@ export interface Sidecar {
 export async function startSidecar(
   config: AgentConfig,
   deps: SidecarDeps = {},
-): Promise<Sidecar & { port: number }> {
+): Promise<Sidecar & { port: number; skrApi?: SkrApi }> {
   const log = deps.log ?? silentLogger;
   const clock = deps.clock ?? realClock;
   const random = deps.random ?? Math.random;
@@ -100,13 +102,34 @@ export async function startSidecar(
     deps.attestation ??
     new Reused<PodAttestation>(undefined, { marginMs: ATTESTATION_MARGIN_MS, now: clock.now });
   const seen = new Map<string, ReleaseSeen & { kid: string; next: number }>();
+  // Only with the SKR API: the latest key of each alias, in memory, for its /key/release (ADR 52).
+  const held = new Map<string, UnwrappedKey>();
+  const onUnwrapped =
+    config.skrApiPort === undefined
+      ? undefined
+      : (keys: readonly UnwrappedKey[]) => {
+          for (const k of keys) held.set(k.spec.alias, k);
+        };
+  let skrApi: SkrApi | undefined;
+  try {
+    skrApi =
+      config.skrApiPort === undefined
+        ? undefined
+        : await startSkrApi(config, config.skrApiPort, { ready: () => ready, held: (a) => held.get(a) }, log);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
   const dueKeys = (): KeySpec[] =>
     config.keys.filter((k) => (seen.get(k.alias)?.next ?? -Infinity) <= clock.now());
 
   const round = async (keys: KeySpec[]): Promise<AgentResult> => {
     const fetchesBefore = attestation.fetches;
     try {
-      return await runAgent({ ...config, keys }, { ...deps, refresh: ready, runtimeKey, attestation });
+      return await runAgent(
+        { ...config, keys },
+        { ...deps, refresh: ready, runtimeKey, attestation, ...(onUnwrapped ? { onUnwrapped } : {}) },
+      );
     } finally {
       counts.attestations += attestation.fetches - fetchesBefore;
       rounds += 1;
@@ -171,6 +194,7 @@ export async function startSidecar(
 
   return {
     port,
+    ...(skrApi === undefined ? {} : { skrApi }),
     done,
     ready: () => ready,
     rounds: () => rounds,
@@ -178,6 +202,8 @@ export async function startSidecar(
     async stop() {
       stopping.abort();
       await done;
+      await skrApi?.close();
+      held.clear();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     },

@@ -92,6 +92,8 @@ export interface AgentConfig {
   mode: AttestingMode;
   refreshMs: number;
   probePort: number;
+  /** Sidecar: the SKR sidecar's local API on this loopback port (ADR 52); off when absent. */
+  skrApiPort?: number;
   /** At least one (none when parsed for the node agent's pod-attestation source); keys sharing an
    * attestation authority share one attestation. */
   keys: KeySpec[];

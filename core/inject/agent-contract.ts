@@ -80,6 +80,8 @@ export const AGENT_OPTIONS = {
   /** Sidecar: the SecureKey's spec.rotation.interval per key, so it releases again when a version is due. */
   rotation: { flag: '--rotation', variable: 'SECUREKEY_ROTATIONS', repeats: true },
   probePort: { flag: '--probe-port', variable: 'SECUREKEY_PROBE_PORT' },
+  /** Sidecar: serve the SKR sidecar's local API on this loopback port (the pod's opt-in, ADR 52). */
+  skrApiPort: { flag: '--skr-api-port', variable: 'SECUREKEY_SKR_API_PORT' },
   fileOwner: { flag: '--file-owner', variable: 'SECUREKEY_FILE_OWNER' },
   fileMode: { flag: '--file-mode', variable: 'SECUREKEY_FILE_MODE' },
   /** TESTS AND SANDBOX ONLY: write keys to a directory that is not tmpfs. The injector never sets it. */
