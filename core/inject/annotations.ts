@@ -11,6 +11,8 @@
  *                                                    sidecar: a native sidecar that also follows rotation;
  *                                                    node: fetch from the node agent (confidential-VM nodes),
  *                                                    chosen by the SecureKeys' spec.mode (agent-mode.ts)
+ *   securekey.io/skr-api: "<port>"                   sidecar mode only: the agent also serves the SKR
+ *                                                    sidecar's local API on localhost:<port> (ADR 52)
  *
  * The agent's own arguments and variables are in agent-contract.ts.
  */
@@ -24,6 +26,7 @@ export const CONTAINERS_ANNOTATION = 'securekey.io/containers';
 /** Written by the injector; its presence makes a second admission a no-op. */
 export const STATUS_ANNOTATION = 'securekey.io/status';
 export const AGENT_MODE_ANNOTATION = 'securekey.io/agent-mode';
+export const SKR_API_ANNOTATION = 'securekey.io/skr-api';
 export const STATUS_INJECTED = 'injected';
 
 export const AGENT_CONTAINER = 'securekey-agent';

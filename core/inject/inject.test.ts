@@ -174,6 +174,37 @@ describe('injectAgent', () => {
     refusedWith('conflict', () => injectAgent(clash, [key('db')], settings), /proxy already mounts/);
   });
 
+  it('the SKR API: a sidecar pod may ask for it by port; it reaches the agent as --skr-api-port', () => {
+    const sidecar = { 'securekey.io/key-db': 'db-key', 'securekey.io/agent-mode': 'sidecar' };
+    const r = injectAgent(pod({ ...sidecar, 'securekey.io/skr-api': '8080' }), [key('db')], settings);
+    const agent = (r.pod['spec'] as { initContainers: Array<Record<string, unknown>> }).initContainers[0]!;
+    expect(agent['args']).toEqual(['sidecar', '--key=db', '--skr-api-port=8080']);
+    // Loopback only: no container port is declared for it.
+    expect(agent['ports']).toEqual([{ name: 'securekey', containerPort: 9797, protocol: 'TCP' }]);
+    for (const bad of ['0', '65536', 'http', '08080', ' 8080']) {
+      refusedWith(
+        'bad-annotation',
+        () => injectAgent(pod({ ...sidecar, 'securekey.io/skr-api': bad }), [key('db')], settings),
+        /securekey.io\/skr-api: .* is not a port number/,
+      );
+    }
+    refusedWith(
+      'bad-annotation',
+      () => injectAgent(pod({ ...sidecar, 'securekey.io/skr-api': '9797' }), [key('db')], settings),
+      /9797 is the agent's probe port/,
+    );
+    refusedWith(
+      'bad-annotation',
+      () =>
+        injectAgent(
+          pod({ 'securekey.io/key-db': 'db-key', 'securekey.io/skr-api': '8080' }),
+          [key('db')],
+          settings,
+        ),
+      /securekey.io\/skr-api needs securekey.io\/agent-mode: sidecar, not init/,
+    );
+  });
+
   it('sidecar mode: a native sidecar (restartPolicy Always) with a startup probe, running the sidecar command', () => {
     const r = injectAgent(
       pod({ 'securekey.io/key-db': 'db-key', 'securekey.io/agent-mode': 'sidecar' }),

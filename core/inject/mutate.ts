@@ -26,7 +26,9 @@ import {
   PSP_TOKEN_MOUNT_PATH,
   PSP_TOKEN_VOLUME,
   AGENT_CONTAINER,
+  AGENT_MODE_ANNOTATION,
   KEYS_VOLUME,
+  SKR_API_ANNOTATION,
   STATUS_ANNOTATION,
   STATUS_INJECTED,
   TOKEN_AUDIENCE,
@@ -87,15 +89,55 @@ export function nodeArgs(keys: readonly ResolvedKey[]): string[] {
   ];
 }
 
-/** Init mode's command line as a sidecar, with each rotating key's interval (ADR 51). */
-function sidecarArgs(keys: readonly ResolvedKey[], settings: AgentSettings): string[] {
+/**
+ * Init mode's command line as a sidecar, with each rotating key's interval (ADR 51) and the SKR API's
+ * port when the pod asks for it (ADR 52).
+ */
+function sidecarArgs(
+  keys: readonly ResolvedKey[],
+  settings: AgentSettings,
+  skrApiPort: number | undefined,
+): string[] {
   return [
     'sidecar' satisfies AgentMode,
     ...settings.args(keys).slice(1),
     ...keys.flatMap((k) =>
       k.rotation === undefined ? [] : [perKeyArg(AGENT_OPTIONS.rotation, k.alias, k.rotation)],
     ),
+    ...(skrApiPort === undefined ? [] : [flagArg(AGENT_OPTIONS.skrApiPort, String(skrApiPort))]),
   ];
+}
+
+/** The pod's `securekey.io/skr-api` port: sidecar mode only, a TCP port other than the probe's. */
+export function skrApiPortOf(
+  annotations: Readonly<Record<string, unknown>>,
+  mode: AgentMode,
+): number | undefined {
+  const raw = annotations[SKR_API_ANNOTATION];
+  if (raw === undefined) return undefined;
+  const port = typeof raw === 'string' && /^[1-9][0-9]{0,4}$/.test(raw) ? Number(raw) : NaN;
+  if (!(port <= 65_535)) {
+    throw new InjectError(
+      'bad-annotation',
+      `annotation ${SKR_API_ANNOTATION}: ${JSON.stringify(raw)} is not a port number (1–65535)`,
+      { hint: 'the port the SKR sidecar listened on, e.g. "8080"' },
+    );
+  }
+  if (port === SIDECAR_PROBE_PORT) {
+    throw new InjectError(
+      'bad-annotation',
+      `annotation ${SKR_API_ANNOTATION}: ${port} is the agent's probe port`,
+      { hint: 'choose another port, e.g. "8080"' },
+    );
+  }
+  if (mode !== 'sidecar') {
+    throw new InjectError(
+      'bad-annotation',
+      `annotation ${SKR_API_ANNOTATION} needs ${AGENT_MODE_ANNOTATION}: sidecar, not ${mode}: only the sidecar stays up to serve it`,
+      { hint: `add ${AGENT_MODE_ANNOTATION}: sidecar, or remove ${SKR_API_ANNOTATION}` },
+    );
+  }
+  return port;
 }
 
 export type InjectResult =
@@ -149,6 +191,7 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
     throw new InjectError('conflict', `the pod already has a container named ${AGENT_CONTAINER}`);
   }
   const mode = agentModeFor(annotations, keys);
+  const skrApiPort = skrApiPortOf(annotations, mode);
   if (mode === 'node' && settings.node === undefined) {
     throw new InjectError(
       'bad-annotation',
@@ -182,7 +225,7 @@ export function injectAgent(pod: Obj, keys: readonly ResolvedKey[], settings: Ag
     name: AGENT_CONTAINER,
     image: settings.image,
     imagePullPolicy: settings.imagePullPolicy ?? 'IfNotPresent',
-    args: mode === 'sidecar' ? sidecarArgs(keys, settings) : settings.args(keys),
+    args: mode === 'sidecar' ? sidecarArgs(keys, settings, skrApiPort) : settings.args(keys),
     env: [
       ...(settings.env ?? []),
       { name: WORKLOAD_IDENTITY_ENV.tokenFile, value: `${TOKEN_MOUNT_PATH}/token` },
