@@ -183,20 +183,21 @@ export async function explainPod(
   };
 }
 
-async function explainOne(
+/** The explanation's start, in either mode: the SecureKey, its selection of the pod and the pod checks. */
+function judged(
   pod: ObservedPod,
   sk: SecureKey,
   askedFor: boolean,
   admission: PodAdmission,
-  now: Date,
-): Promise<SecureKeyExplanation> {
+  deployment: 'Pod' | 'Node',
+  scheme: PolicyScheme | typeof NODE_CONTAINERS_SCHEME,
+) {
   const name = sk.metadata?.name ?? '';
   const mode = approvalModeOf(sk);
-  const scheme = policySchemeOf(sk);
   const e: SecureKeyExplanation = {
     name,
     askedFor,
-    mode: 'Pod',
+    mode: deployment,
     approvalMode: mode,
     scheme,
     released: false,
@@ -207,6 +208,18 @@ async function explainOne(
   if (notSelected !== undefined) e.notSelectedBecause = notSelected;
   const refusal = podRefusal(pod, name, admission);
   if (refusal !== undefined) e.podRefusal = refusal;
+  return { e, name, mode, notSelected, refusal };
+}
+
+async function explainOne(
+  pod: ObservedPod,
+  sk: SecureKey,
+  askedFor: boolean,
+  admission: PodAdmission,
+  now: Date,
+): Promise<SecureKeyExplanation> {
+  const scheme = policySchemeOf(sk);
+  const { e, mode, notSelected, refusal } = judged(pod, sk, askedFor, admission, 'Pod', scheme);
   const policy = podPolicy(pod, scheme);
   if ('problem' in policy) {
     e.policyProblem = policy.problem.message;
@@ -263,24 +276,9 @@ async function explainNodeMode(
   admission: PodAdmission,
   now: Date,
 ): Promise<SecureKeyExplanation> {
-  const name = sk.metadata?.name ?? '';
-  const mode = approvalModeOf(sk);
-  const e: SecureKeyExplanation = {
-    name,
-    askedFor,
-    mode: 'Node',
-    approvalMode: mode,
-    scheme: NODE_CONTAINERS_SCHEME,
-    released: false,
-    verdict: '',
-  };
-  const notSelected = notSelectedBecause(sk, pod);
-  e.selected = notSelected === undefined;
-  if (notSelected !== undefined) e.notSelectedBecause = notSelected;
   // Pods on a confidential-VM node run in the node's runtime: the node agent admits no runtime class.
   admission = { ...admission, noRuntimeClass: true };
-  const refusal = podRefusal(pod, name, admission);
-  if (refusal !== undefined) e.podRefusal = refusal;
+  const { e, name, mode } = judged(pod, sk, askedFor, admission, 'Node', NODE_CONTAINERS_SCHEME);
   const raw = podObject as { spec?: unknown; status?: unknown };
   try {
     e.digest = containerDigest(raw.spec).digest;
