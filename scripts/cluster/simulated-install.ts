@@ -111,6 +111,11 @@ export class SimulatedInstall {
     this.approvers = parse(printed) as ApproverEntry[];
   }
 
+  /** `securekey rotate` of a SecureKey in the apps namespace, against this cluster; waits for the new version. */
+  rotate(name: string): string {
+    return this.#cli(['rotate', '--securekey', `${APPS}/${name}`, '--kubeconfig', this.cluster.kubeconfig]);
+  }
+
   /** Runs the real `securekey` CLI; returns its standard output. */
   #cli(args: string[]): string {
     return execFileSync(

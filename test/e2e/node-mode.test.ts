@@ -14,7 +14,23 @@ import { startTargetCluster, type TargetCluster } from '../../scripts/cluster/ta
 import { APPS, secureKey, SimulatedInstall, SYSTEM } from '../../scripts/cluster/simulated-install.ts';
 import { simulatedCvmNode, type SimulatedCvmNode } from '../../scripts/cluster/simulated-cvm-node.ts';
 
-const PODS = ['vault-reader', 'unapproved', 'unselected', 'after-restart'];
+const PODS = [
+  'vault-reader',
+  'unapproved',
+  'unselected',
+  'after-restart',
+  'wrong-audience',
+  'elsewhere',
+  'other-node-token',
+  'recreated',
+  'stale-token',
+  'other-namespace-key',
+  'after-rotation',
+];
+/** Where another team keeps a node-mode SecureKey of a name the apps namespace does not have. */
+const OTHER_NS = 'securekey-e2e-other';
+/** A node that does not exist: pods bound to it stay Pending, and their tokens name it. */
+const ELSEWHERE = 'cvm-elsewhere';
 
 let cluster: TargetCluster;
 let install: SimulatedInstall;
@@ -35,9 +51,15 @@ afterAll(async () => {
         .request('DELETE', `/api/v1/namespaces/${APPS}/pods/${p}`, { query: { gracePeriodSeconds: 0 } })
         .catch(() => undefined);
     }
+    for (const secret of ['other-node-token', 'stale-token']) {
+      await cluster.http
+        .request('DELETE', `/api/v1/namespaces/${APPS}/secrets/${secret}`)
+        .catch(() => undefined);
+    }
     await cluster.http
       .request('DELETE', `/apis/securekey.io/v1alpha1/namespaces/${APPS}/securekeys/node-key`)
       .catch(() => undefined);
+    await cluster.http.request('DELETE', `/api/v1/namespaces/${OTHER_NS}`).catch(() => undefined);
     await eventually(
       async () =>
         (
@@ -66,6 +88,70 @@ async function lastAgentLine(pod: string): Promise<Record<string, unknown>> {
     .split('\n')
     .filter((l) => l.startsWith('{'));
   return JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>;
+}
+
+type Obj = Record<string, unknown>;
+
+/** A pod that never runs (bound to a node that does not exist): something a token can be bound to. */
+async function pendingPod(name: string): Promise<{ uid: string }> {
+  const pod = await cluster.http.expect<{ metadata: { uid: string } }>(
+    'POST',
+    `/api/v1/namespaces/${APPS}/pods`,
+    [201],
+    {
+      body: {
+        metadata: { name, labels: { app: 'reader' } },
+        spec: {
+          nodeName: ELSEWHERE,
+          containers: [{ name: 'app', image: install.cluster.images.agent.ref }],
+        },
+      },
+    },
+  );
+  return pod.metadata;
+}
+
+/** A token for the node agent's audience, bound to `pod` — what a pod on that pod's node would hold. */
+async function boundToken(pod: string, uid: string): Promise<string> {
+  const answer = await cluster.http.expect<{ status: { token: string } }>(
+    'POST',
+    `/api/v1/namespaces/${APPS}/serviceaccounts/default/token`,
+    [201],
+    {
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {
+          audiences: ['securekey-node'],
+          expirationSeconds: 600,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod, uid },
+        },
+      },
+    },
+  );
+  return answer.status.token;
+}
+
+/** The pod's node token volume (what its agent presents), replaced by `source`. */
+function withTokenVolume(pod: Obj, source: Obj): Obj {
+  const spec = pod['spec'] as { volumes: Array<Obj & { name: string }> };
+  const volume = spec.volumes.find((v) => v.name === 'securekey-node-token');
+  if (!volume) throw new Error('the injected pod has no securekey-node-token volume');
+  delete volume['projected'];
+  Object.assign(volume, source);
+  return pod;
+}
+
+/** An approved, selected pod for node-key whose agent presents the token in Secret `secret`. */
+async function podWithStolenToken(name: string, secret: string, token: string): Promise<void> {
+  await cluster.http.expect('POST', `/api/v1/namespaces/${APPS}/secrets`, [201], {
+    body: { metadata: { name: secret }, stringData: { token } },
+  });
+  const [prepared] = await install.injectNodeMode(
+    [install.podManifest(name, 'reader', 'node-key', false, await install.pinnedImage('agent'))],
+    'node-key',
+  );
+  await install.createPod(withTokenVolume(prepared!, { secret: { secretName: secret } }));
 }
 
 describe('node mode with a simulated vTPM', () => {
@@ -178,5 +264,120 @@ describe('node mode with a simulated vTPM', () => {
     expect(await cluster.logs(APPS, 'after-restart', 'app')).toContain(
       `key-sha256=${key!.versions.at(-1)!.sha256}`,
     );
+  });
+
+  it('refuses tokens with another audience, for a pod of another node, or of a pod since re-created', async () => {
+    const image = await install.pinnedImage('agent');
+    // Another audience: the pod's own token, projected for someone else.
+    const [aud] = await install.injectNodeMode(
+      [install.podManifest('wrong-audience', 'reader', 'node-key', false, image)],
+      'node-key',
+    );
+    await install.createPod(
+      withTokenVolume(aud!, {
+        projected: {
+          sources: [
+            { serviceAccountToken: { path: 'token', audience: 'api://elsewhere', expirationSeconds: 600 } },
+          ],
+        },
+      }),
+    );
+    // A valid token of a pod that runs (would run) on another node.
+    const elsewhere = await pendingPod('elsewhere');
+    await podWithStolenToken(
+      'other-node-token',
+      'other-node-token',
+      await boundToken('elsewhere', elsewhere.uid),
+    );
+    // A token of a pod that was deleted and re-created under the same name.
+    const first = await pendingPod('recreated');
+    const stale = await boundToken('recreated', first.uid);
+    await cluster.http.expect('DELETE', `/api/v1/namespaces/${APPS}/pods/recreated`, [200], {
+      query: { gracePeriodSeconds: 0 },
+    });
+    await eventually(
+      async () =>
+        (await cluster.http.request('GET', `/api/v1/namespaces/${APPS}/pods/recreated`)).status === 404,
+      60_000,
+      'pod recreated deleted',
+    );
+    await pendingPod('recreated');
+    await podWithStolenToken('stale-token', 'stale-token', stale);
+
+    for (const name of ['wrong-audience', 'other-node-token', 'stale-token'])
+      await install.waitPhase(name, 'Failed');
+    const refused = (line: Record<string, unknown>) => ({ kind: line['kind'], message: line['message'] });
+    expect(refused(await lastAgentLine('wrong-audience'))).toEqual({
+      kind: 'node-refused',
+      message:
+        'the node agent refused (HTTP 401): the token is not accepted: the API server does not authenticate it',
+    });
+    expect(refused(await lastAgentLine('other-node-token'))).toEqual({
+      kind: 'node-refused',
+      message: `the node agent refused (HTTP 403): pod ${APPS}/elsewhere runs on node ${ELSEWHERE}, not on ${cvm!.node}`,
+    });
+    expect(refused(await lastAgentLine('stale-token'))).toEqual({
+      kind: 'node-refused',
+      message: expect.stringMatching(/^the node agent refused \(HTTP 40[13]\): /),
+    });
+  });
+
+  it('refuses a SecureKey of another namespace: the pod’s names resolve in its own', async () => {
+    await cluster.http.expect('POST', '/api/v1/namespaces', [201, 409], {
+      body: { metadata: { name: OTHER_NS } },
+    });
+    const theirs = secureKey('elsewhere-key', 'reader', 'Delete', install.approvers, { mode: 'Node' });
+    (theirs['metadata'] as Obj)['namespace'] = OTHER_NS;
+    await cluster.http.expect(
+      'POST',
+      `/apis/securekey.io/v1alpha1/namespaces/${OTHER_NS}/securekeys`,
+      [201],
+      {
+        body: theirs,
+      },
+    );
+    const [prepared] = await install.injectNodeMode(
+      [
+        install.podManifest(
+          'other-namespace-key',
+          'reader',
+          'elsewhere-key',
+          false,
+          await install.pinnedImage('agent'),
+        ),
+      ],
+      'elsewhere-key',
+    );
+    // The webhook refuses the pod before it exists; the node agent, which reads only the pod's namespace,
+    // answers 404 for such a name too (node-server.component.test.ts).
+    await expect(install.createPod(prepared!)).rejects.toThrow(
+      `denied the request: annotation securekey.io/key-db: SecureKey elsewhere-key does not exist in namespace ${APPS}`,
+    );
+  });
+
+  it('a key rotated with `securekey rotate`: the next pod gets the new version', async () => {
+    const before = await install.vaultKey('node-key');
+    expect(install.rotate('node-key')).toMatch(/^rotated: version /m);
+    const after = await install.vaultKey('node-key');
+    expect(after!.versions).toHaveLength(before!.versions.length + 1);
+    const newest = after!.versions.at(-1)!;
+    expect(newest.sha256).not.toBe(before!.versions.at(-1)!.sha256);
+    // The node agent reads SecureKeys again after its cache time (5 s by default).
+    await new Promise((r) => setTimeout(r, 6_000));
+    const [prepared] = await install.injectNodeMode(
+      [
+        install.podManifest(
+          'after-rotation',
+          'reader',
+          'node-key',
+          false,
+          await install.pinnedImage('agent'),
+        ),
+      ],
+      'node-key',
+    );
+    await install.createPod(prepared!);
+    await install.waitPhase('after-rotation', 'Succeeded');
+    expect(await cluster.logs(APPS, 'after-rotation', 'app')).toContain(`key-sha256=${newest.sha256}`);
   });
 });
