@@ -1,0 +1,8 @@
+export {
+  referenceInfoFileContent,
+  signUvmReferenceInfo,
+  SIMULATED_UVM_MEASUREMENT,
+  simulatedUvmIssuer,
+  simulatedUvmSigningRoot,
+  type ReferenceInfoOptions,
+} from './reference-info.ts';
