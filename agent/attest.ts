@@ -16,6 +16,8 @@ export interface AttestInput {
   report: Buffer;
   vcekChainPem: string;
   runtimeData: Buffer;
+  /** The UVM reference info (COSE_Sign1), sent as the UVM endorsement when there is one. */
+  uvmReferenceInfo?: Buffer;
   caPem?: string;
   deadline: number;
   /** How to wait between attempts (tests record the delays). */
@@ -52,6 +54,7 @@ export async function attest(input: AttestInput): Promise<string> {
           report: input.report,
           vcekChainPem: input.vcekChainPem,
           runtimeData: input.runtimeData,
+          ...(input.uvmReferenceInfo === undefined ? {} : { uvmReferenceInfo: input.uvmReferenceInfo }),
           ...(input.caPem === undefined ? {} : { caPem: input.caPem }),
           timeoutMs: Math.max(1_000, Math.min(30_000, input.deadline - Date.now())),
         }),

@@ -4,12 +4,15 @@
  * waits, and a readiness marker that never outlives a failed attempt.
  */
 import crypto from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPolicy, serializePolicy } from '../core/policy/index.ts';
 import { parseAgentConfig } from './config.ts';
 import { AgentError } from './errors.ts';
+import type { Attester } from './evidence/attester.ts';
+import { attesterFor } from './evidence/select.ts';
 import { runAgent } from './flow.ts';
 import { sleep } from './retry.ts';
 import { ADMITTED_DIGEST, startAgentWorld, type AgentWorld } from '../test/support/agent/world.ts';
@@ -163,4 +166,47 @@ describe('runAgent', () => {
     expect(reports()).toBe(before);
     expect(world.sb.maa.stats.attests()).toBe(attests);
   }, 60_000);
+
+  describe('UVM endorsement', () => {
+    const emptyContext = () => mkdtempSync(path.join(tmpdir(), 'security-context-'));
+    /** The PSP's evidence without the reference info it hands over: a host that provides none. */
+    const withoutHostReference = async (env: Record<string, string | undefined>): Promise<Attester> => {
+      const inner = await attesterFor(config(env), { caPem: world.sb.ca.certPem });
+      return {
+        name: inner.name,
+        report: async (reportData) => {
+          const { uvmReferenceInfo: _dropped, ...evidence } = await inner.report(reportData);
+          return evidence;
+        },
+      };
+    };
+
+    it('sends the reference info of the security context directory, or else the host’s', async () => {
+      const fromFile = { SECUREKEY_OUTPUT_DIR: world.outputDir('uvm-file'), SECUREKEY_KEYS: 'db=oct-key' };
+      await runAgent(config(fromFile), { attester: await withoutHostReference(fromFile) });
+      expect(readFileSync(path.join(fromFile.SECUREKEY_OUTPUT_DIR, 'db'))).toHaveLength(32);
+      const fromHost = {
+        SECUREKEY_OUTPUT_DIR: world.outputDir('uvm-host'),
+        SECUREKEY_KEYS: 'db=oct-key',
+        UVM_SECURITY_CONTEXT_DIR: emptyContext(),
+      };
+      await runAgent(config(fromHost));
+      expect(readFileSync(path.join(fromHost.SECUREKEY_OUTPUT_DIR, 'db'))).toHaveLength(32);
+    }, 60_000);
+
+    it('a reference info file that is not one fails the evidence step', async () => {
+      const context = emptyContext();
+      writeFileSync(path.join(context, 'reference-info-base64'), Buffer.from('not COSE').toString('base64'));
+      const env = {
+        SECUREKEY_OUTPUT_DIR: world.outputDir('uvm-bad'),
+        SECUREKEY_KEYS: 'db=oct-key',
+        UVM_SECURITY_CONTEXT_DIR: context,
+      };
+      await expect(runAgent(config(env))).rejects.toMatchObject({
+        kind: 'evidence-malformed',
+        step: 'evidence',
+        message: expect.stringMatching(/is not UVM reference info/),
+      });
+    }, 60_000);
+  });
 });

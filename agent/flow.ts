@@ -29,7 +29,7 @@ import { AgentError } from './errors.ts';
 import type { Attester, Evidence } from './evidence/attester.ts';
 import { attesterFor } from './evidence/select.ts';
 import { ThimClient } from './evidence/thim.ts';
-import { readUvmHostCertification } from './evidence/uvm-context.ts';
+import { readUvmHostCertification, readUvmReferenceInfo } from './evidence/uvm-context.ts';
 import { resolveVcekChain, type ChainOrigin } from './evidence/vcek-chain.ts';
 import { agentCredential, identityName, PrefetchingCredential, vaultScope } from './identity.ts';
 import { releaseKey } from './release/release-key.ts';
@@ -150,12 +150,23 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
         ? readUvmHostCertification(config.uvmSecurityContextDir)
         : Promise.resolve(undefined);
       uvm.catch(() => {}); // surfaces in the certificates step
+      // The UVM endorsement, where the platform puts it (else the evidence source's, below).
+      const reference = readUvmReferenceInfo(
+        config.uvmSecurityContextDir === undefined ? {} : { dir: config.uvmSecurityContextDir },
+      );
+      reference.catch(() => {}); // surfaces in the evidence step
       attester = deps.attester ?? (await attesterFor(config, { ...ca, deadline }));
       // 1. Gather evidence.
       const runtime = await runtimeKey;
       const evidence = await timeline.time('evidence', () => attester!.report(runtime.reportData));
       const hostData = hostDataOf(evidence);
-      log.info('evidence', { source: evidence.source, hostData });
+      const { found } = await reference;
+      const uvmReferenceInfo = found ?? evidence.uvmReferenceInfo;
+      log.info('evidence', {
+        source: evidence.source,
+        hostData,
+        uvmReferenceInfo: uvmReferenceInfo?.source ?? null,
+      });
       const uvmCert = await uvm;
       const chain = await timeline.time('certificates', () =>
         resolveVcekChain(evidence, {
@@ -176,6 +187,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
             report: evidence.report,
             vcekChainPem: chain.pem,
             runtimeData: runtime.runtimeData,
+            ...(uvmReferenceInfo === undefined ? {} : { uvmReferenceInfo: uvmReferenceInfo.cose }),
             ...ca,
             deadline,
           },

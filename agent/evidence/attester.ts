@@ -13,6 +13,18 @@ export interface Evidence {
   certTable?: Buffer;
   /** Where it came from, for logs and errors, e.g. `configfs-tsm /sys/kernel/config/tsm/report`. */
   source: string;
+  /** The UVM reference info the source hands over with the report (the simulated PSP does, as a host would). */
+  uvmReferenceInfo?: UvmReferenceInfo;
+}
+
+/**
+ * The signed reference info of the guest's UVM image (a COSE_Sign1), sent to Azure Attestation as the
+ * UVM endorsement: what it is believed to derive `x-ms-compliance-status` from (docs/adr/0045).
+ */
+export interface UvmReferenceInfo {
+  cose: Buffer;
+  /** The file or service it came from, for logs and errors. */
+  source: string;
 }
 
 export interface Attester {

@@ -9,6 +9,7 @@ import { AgentError } from '../errors.ts';
 import { errorBody, httpRequest } from '../../edge/http/client.ts';
 import { withRetry } from '../retry.ts';
 import type { Attester, Evidence } from './attester.ts';
+import { referenceInfoFrom } from './uvm-context.ts';
 
 export const PSP_REPORT_PATH = '/v1/report';
 
@@ -24,6 +25,8 @@ interface PspAnswer {
   report?: unknown;
   vcekCert?: unknown;
   certificateChain?: unknown;
+  /** The simulated host's UVM reference info for this pod's launch (base64 COSE_Sign1), as a real host mounts it. */
+  referenceInfo?: unknown;
 }
 
 export class PspAttester implements Attester {
@@ -85,10 +88,14 @@ export class PspAttester implements Attester {
         },
       );
     }
+    const { referenceInfo } = doc;
     return {
       report: Buffer.from(report, 'base64'),
       vcekChainPem: vcekCert + certificateChain,
       source: `simulated PSP ${endpoint}`,
+      ...(typeof referenceInfo === 'string' && referenceInfo !== ''
+        ? { uvmReferenceInfo: referenceInfoFrom(referenceInfo, `simulated PSP ${endpoint} (referenceInfo)`) }
+        : {}),
     };
   }
 

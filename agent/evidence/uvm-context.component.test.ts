@@ -8,7 +8,12 @@ import { FakeAmd, ReportSigner } from '../../sim/amd/index.ts';
 import { startThim, type RunningThim } from '../../sim/thim/index.ts';
 import { AgentError } from '../errors.ts';
 import { ThimClient } from './thim.ts';
-import { HOST_AMD_CERT_FILE, readUvmHostCertification } from './uvm-context.ts';
+import { HOST_AMD_CERT_FILE, readUvmHostCertification, readUvmReferenceInfo } from './uvm-context.ts';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { testdata } from '../../test/support/paths.ts';
+import { attestRequestBody } from '../../edge/azure/attestation-client.ts';
+import { parseAttestRequest } from '../../sim/maa/request.ts';
+import { goUrlBase64 } from '../../test/support/sim/sidecar-request.ts';
 import { resolveVcekChain } from './vcek-chain.ts';
 
 const amd = new FakeAmd({ product: 'Milan' });
@@ -65,6 +70,86 @@ describe('UVM security context as a VCEK chain source', () => {
     const err = await readUvmHostCertification(dir).catch((e: unknown) => e);
     expect(isErrorOf(err, AgentError, 'evidence-malformed')).toBe(true);
     expect((err as AgentError).message).toContain(path.join(dir, HOST_AMD_CERT_FILE));
+  });
+});
+
+describe('UVM reference info (the UVM endorsement)', () => {
+  // Microsoft's published reference info: the real file hcsshim writes (testdata/README.md).
+  const real = readFileSync(testdata('uvm-reference-info/reference-info-base64'), 'utf8');
+  const file = 'reference-info-base64';
+  const withFile = (dir: string, content = real): string => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, file), content);
+    return dir;
+  };
+  const tmp = () => mkdtempSync(path.join(tmpdir(), 'uvm-'));
+
+  it('reads the configured security context directory only, as the sidecar does', async () => {
+    const dir = withFile(tmp());
+    const { found, searched } = await readUvmReferenceInfo({ dir, root: tmp(), kataDir: withFile(tmp()) });
+    expect(found?.source).toBe(path.join(dir, file));
+    expect(found?.cose.subarray(0, 2).toString('hex')).toBe('d284');
+    expect(found?.cose.equals(Buffer.from(real, 'base64'))).toBe(true);
+    expect(searched).toEqual([path.join(dir, file)]);
+    const empty = tmp();
+    expect(await readUvmReferenceInfo({ dir: empty, kataDir: withFile(tmp()) })).toEqual({
+      found: undefined,
+      searched: [path.join(empty, file)],
+    });
+  });
+
+  it('else a /security-context-* directory (ACI), else the Kata share directory (AKS)', async () => {
+    const root = tmp();
+    mkdirSync(path.join(root, 'not-a-context'));
+    const aci = withFile(path.join(root, 'security-context-3f2a'));
+    const kata = withFile(tmp());
+    expect((await readUvmReferenceInfo({ root, kataDir: kata })).found?.source).toBe(path.join(aci, file));
+    const bare = tmp();
+    const viaKata = await readUvmReferenceInfo({ root: bare, kataDir: kata });
+    expect(viaKata.found?.source).toBe(path.join(kata, file));
+    const none = await readUvmReferenceInfo({ root: bare, kataDir: path.join(bare, 'absent') });
+    expect(none).toEqual({ found: undefined, searched: [path.join(bare, 'absent', file)] });
+    // hcsshim writes an empty file when the host has no reference info.
+    expect((await readUvmReferenceInfo({ dir: withFile(tmp(), '\n') })).found).toBeUndefined();
+  });
+
+  it('a file that is not reference info is named', async () => {
+    const dir = withFile(tmp(), Buffer.from('{"not":"cose"}').toString('base64'));
+    const err = await readUvmReferenceInfo({ dir }).catch((e: unknown) => e);
+    expect(isErrorOf(err, AgentError, 'evidence-malformed')).toBe(true);
+    expect((err as AgentError).message).toContain(path.join(dir, file));
+  });
+
+  it('is sent as the sidecar sends it: Endorsements = base64url({"Uvm": [base64url(COSE_Sign1)]})', () => {
+    const cose = Buffer.from(real, 'base64');
+    const body = JSON.parse(
+      attestRequestBody({
+        report,
+        vcekChainPem: 'PEM',
+        runtimeData: Buffer.from('{}'),
+        uvmReferenceInfo: cose,
+      }),
+    ) as {
+      report: string;
+    };
+    const evidenceJson = JSON.parse(Buffer.from(body.report, 'base64url').toString()) as Record<
+      string,
+      string
+    >;
+    expect(Object.keys(evidenceJson)).toEqual(['SnpReport', 'VcekCertChain', 'Endorsements']);
+    // Go's URLEncoding, padded, exactly as the sidecar writes both layers.
+    expect(evidenceJson['Endorsements']).toBe(goUrlBase64(JSON.stringify({ Uvm: [goUrlBase64(cose)] })));
+    const parsed = parseAttestRequest(Buffer.from(JSON.stringify(body)));
+    expect(parsed.endorsements).toEqual({ Uvm: [goUrlBase64(cose)] });
+    const without = JSON.parse(
+      attestRequestBody({ report, vcekChainPem: 'PEM', runtimeData: Buffer.from('{}') }),
+    ) as {
+      report: string;
+    };
+    expect(Object.keys(JSON.parse(Buffer.from(without.report, 'base64url').toString()) as object)).toEqual([
+      'SnpReport',
+      'VcekCertChain',
+    ]);
   });
 });
 

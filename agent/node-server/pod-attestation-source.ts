@@ -90,6 +90,7 @@ export class PodAttestationKeySource implements KeySource {
             report: evidence.report,
             vcekChainPem: chain.pem,
             runtimeData: runtime.runtimeData,
+            ...(evidence.uvmReferenceInfo ? { uvmReferenceInfo: evidence.uvmReferenceInfo.cose } : {}),
             ...ca,
             deadline,
           });

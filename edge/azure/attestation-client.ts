@@ -2,6 +2,8 @@
  * Client of Microsoft Azure Attestation's SEV-SNP endpoint, sending what the Microsoft SKR sidecar
  * sends (microsoft/confidential-sidecar-containers, `pkg/attest`): the report and VCEK chain as base64url JSON, the runtime data (the agent's
  * JWKS) as `dataType: JSON`, and a random 64-bit nonce. Returns the attestation token (a JWT).
+ * With the UVM reference info, the evidence carries it as the sidecar does:
+ * `Endorsements = base64url({"Uvm": [base64url(COSE_Sign1)]})` (docs/adr/0045).
  */
 import crypto from 'node:crypto';
 import type https from 'node:https';
@@ -15,6 +17,8 @@ export interface AttestOptions {
   vcekChainPem: string;
   /** The exact runtime-data bytes whose sha256 is REPORT_DATA[0:32]. */
   runtimeData: Uint8Array;
+  /** The UVM reference info (COSE_Sign1 bytes), sent as the UVM endorsement. */
+  uvmReferenceInfo?: Uint8Array;
   /** CA to trust instead of the system roots (simulators). */
   caPem?: string;
   agent?: https.Agent;
@@ -39,10 +43,24 @@ export class AttestationRequestError extends Error {
 }
 
 const b64url = (b: Uint8Array | string) => Buffer.from(b).toString('base64url');
+/** Go's `base64.URLEncoding` (padded), as the sidecar encodes the endorsements. */
+const goB64url = (b: Uint8Array | string) => {
+  const raw = b64url(b);
+  return raw + '='.repeat((4 - (raw.length % 4)) % 4);
+};
 
 /** The request body, byte-compatible in shape with the sidecar's (`nonce` is a JSON number). */
-export function attestRequestBody(o: Pick<AttestOptions, 'report' | 'vcekChainPem' | 'runtimeData'>): string {
-  const evidence = JSON.stringify({ SnpReport: b64url(o.report), VcekCertChain: b64url(o.vcekChainPem) });
+export function attestRequestBody(
+  o: Pick<AttestOptions, 'report' | 'vcekChainPem' | 'runtimeData' | 'uvmReferenceInfo'>,
+): string {
+  const evidence = JSON.stringify({
+    SnpReport: b64url(o.report),
+    VcekCertChain: b64url(o.vcekChainPem),
+    // Left out without reference info, as the sidecar's omitempty does.
+    ...(o.uvmReferenceInfo === undefined
+      ? {}
+      : { Endorsements: goB64url(JSON.stringify({ Uvm: [goB64url(o.uvmReferenceInfo)] })) }),
+  });
   const nonce = crypto.randomBytes(8).readBigUInt64BE().toString();
   const json = JSON.stringify({
     report: b64url(evidence),
