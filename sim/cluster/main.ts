@@ -22,6 +22,7 @@ import { loadSimulatorCa, withPersistentSigningKeys } from '../common/tls.ts';
 import type { Jwks } from '../common/jwt/issuer-keys.ts';
 import { startEntra } from '../entra/start.ts';
 import { startMaa } from '../maa/start.ts';
+import { simulatedUvmSigningRoot } from '../uvm/index.ts';
 import { startThim } from '../thim/start.ts';
 import { KubernetesPodIdentityResolver, startPsp } from '../psp/index.ts';
 import { IDENTITIES, SANDBOX_TENANT } from '../sandbox/identities.ts';
@@ -85,6 +86,8 @@ const maa = await startMaa({
   trustedArks: [amd.ark],
   // AzureGuest: node agents attest through a simulated vTPM (sim/vtpm) whose AK this fixed CA issued.
   vtpmCa: simulatedVtpmCa().certDer,
+  // SevSnpVm: the compliance status comes from the UVM endorsement the PSP hands each pod (sim/uvm).
+  uvmSigningRoots: [simulatedUvmSigningRoot()],
   publicHost: config.host,
   port: config.ports.maa,
   ...(config.adminToken ? { adminToken: config.adminToken } : {}),

@@ -9,7 +9,9 @@
  */
 import crypto from 'node:crypto';
 import { decomposeTcb, type AttestationReport, type SnpProduct } from '../../core/snp/index.ts';
+import type { VerifiedEndorsement } from '../../core/uvm/index.ts';
 import type { AttestSevSnpRequest } from './request.ts';
+import { uvmEndorsementClaims } from './uvm-endorsement.ts';
 
 export type Claims = Record<string, unknown>;
 
@@ -53,9 +55,14 @@ export interface ClaimContext {
   /** The parsed runtime data (JSON), if any. */
   readonly runtime: Record<string, unknown> | undefined;
   readonly request: AttestSevSnpRequest;
+  /** The request's UVM endorsement, verified against the report; undefined when it sent none. */
+  readonly uvmEndorsement: VerifiedEndorsement | undefined;
 }
 
-/** A fixed status, none (`null`: the claim is left out), or a per-request decision. */
+/**
+ * The status an endorsed UVM gets: a fixed one, none (`null`: the claim is left out), or a per-request
+ * decision. Consulted only for a request with a verified UVM endorsement: without one, no status.
+ */
 export type ComplianceRule = string | null | ((context: ClaimContext) => string | null);
 
 export interface TokenClaimOptions {
@@ -71,7 +78,13 @@ export interface TokenClaimOptions {
 
 /** The full payload of the token for a verified request. */
 export function tokenClaims(context: ClaimContext, o: TokenClaimOptions): Claims {
-  const status = typeof o.compliance === 'function' ? o.compliance(context) : o.compliance;
+  // The compliance status is what the verified endorsement earns: none without one (docs/adr/0045).
+  const status =
+    context.uvmEndorsement === undefined
+      ? null
+      : typeof o.compliance === 'function'
+        ? o.compliance(context)
+        : o.compliance;
   const { request } = context;
   const claims: Claims = {
     exp: o.nowSeconds + o.lifetimeSeconds,
@@ -86,6 +99,7 @@ export function tokenClaims(context: ClaimContext, o: TokenClaimOptions): Claims
     'x-ms-policy-hash': o.policyHash,
     ...(context.runtime === undefined ? {} : { 'x-ms-runtime': context.runtime }),
     ...sevSnpVmClaims(context.report, context.product, o.tcbSource),
+    ...(context.uvmEndorsement === undefined ? {} : uvmEndorsementClaims(context.uvmEndorsement)),
     'x-ms-ver': '1.0',
   };
   const extra = typeof o.extraClaims === 'function' ? o.extraClaims(context) : o.extraClaims;

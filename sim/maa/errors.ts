@@ -6,6 +6,7 @@
 import { SecureKeyError } from '../../core/errors.ts';
 import type { RuntimeDataErrorKind } from '../../core/runtime-data/errors.ts';
 import type { SnpFormatErrorKind, SnpVerifyErrorKind } from '../../core/snp/index.ts';
+import type { UvmEndorsementErrorKind } from '../../core/uvm/index.ts';
 
 /** The CloudError codes the simulator answers with. */
 export type MaaErrorCode =
@@ -50,6 +51,8 @@ export type MaaRequestErrorKind =
   | 'report-not-json'
   /** `Endorsements` does not decode to a JSON object. */
   | 'endorsements-not-json'
+  /** `Endorsements` is not `{"Uvm": ["<base64url COSE_Sign1>", …]}`. */
+  | 'bad-endorsements'
   /** A `dataType` other than JSON or Binary. */
   | 'bad-data-type'
   /** `initTimeData` of type JSON that is not a JSON object. */
@@ -91,6 +94,7 @@ export type MaaRequestErrorKind =
 
 export type MaaErrorKind =
   | MaaRequestErrorKind
+  | UvmEndorsementErrorKind
   | SnpVerifyErrorKind
   | SnpFormatErrorKind
   | Extract<

@@ -8,6 +8,7 @@ import { createSimulatorCa, type SimulatorCa } from '../common/tls.ts';
 import { MaaError } from './errors.ts';
 import { MaaService, type MaaServiceOptions } from './maa-service.ts';
 import { amdArks } from './trusted-arks.ts';
+import { signUvmReferenceInfo, simulatedUvmSigningRoot } from '../uvm/index.ts';
 import {
   chainPem,
   fakeSnp,
@@ -31,22 +32,35 @@ beforeAll(() => {
 });
 
 function service(o: Partial<MaaServiceOptions> = {}): MaaService {
-  return new MaaService({ ca, issuer: 'https://maa.example/', trustedArks: [snp.ark], now: () => NOW, ...o });
+  return new MaaService({
+    ca,
+    issuer: 'https://maa.example/',
+    trustedArks: [snp.ark],
+    uvmSigningRoots: [simulatedUvmSigningRoot()],
+    now: () => NOW,
+    ...o,
+  });
 }
 
 interface BodyOptions {
   report?: Buffer;
   runtimeData?: { data: string; dataType: string };
   initTimeData?: { data: string; dataType: string };
-  endorsements?: string;
+  /** `Endorsements` as sent; default the simulated UVM's, endorsing the test reports' measurement; null: none. */
+  endorsements?: string | null;
 }
+
+/** `Endorsements` as the sidecar sends it: base64url JSON `{"Uvm": [base64url COSE_Sign1]}`. */
+const uvmEndorsements = (...cose: Uint8Array[]): string =>
+  goUrlBase64(JSON.stringify({ Uvm: cose.map((c) => goUrlBase64(c)) }));
+const ENDORSED = uvmEndorsements(signUvmReferenceInfo({ measurement: REPORT_FIELDS.measurement }));
 
 function body(o: BodyOptions = {}): Buffer {
   const report = o.report ?? signedReport(snp, { reportData: reportDataFor(RUNTIME) });
   const evidence = {
     SnpReport: goUrlBase64(report),
     VcekCertChain: goUrlBase64(chainPem(snp.vcek, snp.ask, snp.ark)),
-    ...(o.endorsements === undefined ? {} : { Endorsements: o.endorsements }),
+    ...(o.endorsements === null ? {} : { Endorsements: o.endorsements ?? ENDORSED }),
   };
   return Buffer.from(
     JSON.stringify({
@@ -158,12 +172,53 @@ describe('runtime and init-time data', () => {
     const c = claims(s, body({ report, initTimeData: { data: json.toString('base64'), dataType: 'JSON' } }));
     expect(c['x-ms-inittime']).toEqual({ policy: 'allow', version: '0.1.0' });
   });
+});
 
-  it('accepts UVM endorsements without verifying them', () => {
-    const endorsements = goUrlBase64(JSON.stringify({ Uvm: [goUrlBase64('cose sign1 bytes')] }));
-    expect(claims(service(), body({ endorsements }))['x-ms-attestation-type']).toBe('sevsnpvm');
-    const err = refusal(() => service().attestSevSnpVm(body({ endorsements: goUrlBase64('not json') })));
-    expect(err.kind).toBe('endorsements-not-json');
+describe('UVM endorsement', () => {
+  it('issues the compliance status, and the endorsement claims, only for a verified endorsement', () => {
+    const endorsed = claims(service());
+    expect(endorsed['x-ms-compliance-status']).toBe('azure-signed-katacc-uvm');
+    expect(endorsed['x-ms-sevsnpvm-uvm-endorsement']).toEqual({
+      'x-ms-sevsnpvm-guestsvn': '100',
+      'x-ms-sevsnpvm-launchmeasurement': REPORT_FIELDS.measurement.toString('hex'),
+    });
+    expect(endorsed['x-ms-sevsnpvm-uvm-endorsement-headers']).toEqual({
+      feed: 'ContainerPlat-AMD-UVM',
+      iss: expect.stringMatching(/^did:x509:0:sha256:[\w-]{43}::eku:1\.3\.6\.1\.4\.1\.311\.76\.59\.1\.2$/),
+    });
+    // A genuine report without an endorsement: attested, but not compliant, whatever the configuration.
+    for (const s of [service(), service({ complianceStatus: 'azure-compliant-uvm' })]) {
+      const bare = claims(s, body({ endorsements: null }));
+      expect(bare['x-ms-attestation-type']).toBe('sevsnpvm');
+      expect(bare).not.toHaveProperty('x-ms-compliance-status');
+      expect(bare).not.toHaveProperty('x-ms-sevsnpvm-uvm-endorsement');
+    }
+  });
+
+  it('refuses an endorsement that does not verify, naming the check', () => {
+    const kind = (s: MaaService, endorsements: string) => {
+      const err = refusal(() => s.attestSevSnpVm(body({ endorsements })));
+      expect([err.status, err.code]).toEqual([400, 'InvalidParameter']);
+      return err.kind;
+    };
+    const otherUvm = uvmEndorsements(signUvmReferenceInfo({ measurement: crypto.randomBytes(48) }));
+    expect(kind(service(), otherUvm)).toBe('measurement-mismatch');
+    expect(kind(service({ uvmSigningRoots: [] }), ENDORSED)).toBe('untrusted-chain');
+    expect(kind(service({ uvmSigningRoots: [snp.ark] }), ENDORSED)).toBe('untrusted-chain');
+    const otherFeed = uvmEndorsements(
+      signUvmReferenceInfo({ measurement: REPORT_FIELDS.measurement, feed: 'ContainerPlat-AMD-UVM-dev' }),
+    );
+    expect(kind(service(), otherFeed)).toBe('wrong-feed');
+    const cose = signUvmReferenceInfo({ measurement: REPORT_FIELDS.measurement });
+    cose[cose.length - 1]! ^= 1; // the last byte of the signature
+    expect(kind(service(), uvmEndorsements(cose))).toBe('signature-invalid');
+    expect(kind(service(), uvmEndorsements(Buffer.from('cose sign1 bytes')))).toBe('bad-reference-info');
+    expect(kind(service(), goUrlBase64(JSON.stringify({ Uvm: 'x' })))).toBe('bad-endorsements');
+    expect(kind(service(), goUrlBase64('not json'))).toBe('endorsements-not-json');
+  });
+
+  it('refuses a UVM signing root that is not a certificate', () => {
+    expect(refusal(() => service({ uvmSigningRoots: ['not a certificate'] })).kind).toBe('bad-configuration');
   });
 });
 

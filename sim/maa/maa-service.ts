@@ -6,7 +6,9 @@ import { sealAzureGuestToken } from '../../core/azure-guest/index.ts';
 import { toCertificate, type AttestationReport, type CertificateSource } from '../../core/snp/index.ts';
 import type { SimulatorCa } from '../common/tls.ts';
 import { DENY_DEBUG_POLICY, PERMIT_ALL_POLICY, policyHashClaim } from './attestation-policy.ts';
-import crypto from 'node:crypto';
+import crypto, { type X509Certificate } from 'node:crypto';
+import { MaaError } from './errors.ts';
+import { verifiedUvmEndorsement } from './uvm-endorsement.ts';
 import {
   sevSnpVmClaims,
   tokenClaims,
@@ -32,8 +34,16 @@ export interface MaaServiceOptions {
   issuer: string;
   /** ARK certificates to trust, any products (each names its own). Default: none — nothing verifies. */
   trustedArks?: readonly CertificateSource[];
-  /** `x-ms-compliance-status`. Default `azure-signed-katacc-uvm`; `null` leaves the claim out. */
+  /**
+   * `x-ms-compliance-status` of a request whose UVM endorsement verifies. Default
+   * `azure-signed-katacc-uvm`; `null` leaves the claim out. Without a valid endorsement there is none.
+   */
   complianceStatus?: ComplianceRule;
+  /**
+   * Roots a UVM endorsement's x5chain must end at (real MAA: Microsoft's supply-chain root; simulators:
+   * sim/uvm's `simulatedUvmSigningRoot()`). Default none: no endorsement verifies, no status is issued.
+   */
+  uvmSigningRoots?: readonly CertificateSource[];
   /** Deny reports with POLICY.DEBUG set (PolicyEvaluationError). Default false, as MAA's default policy. */
   refuseDebug?: boolean;
   /** Default 8 h. */
@@ -55,6 +65,7 @@ export class MaaService {
   readonly issuer: string;
   readonly signingKeys: SigningKeys;
   readonly #trusted: TrustedArks;
+  readonly #uvmRoots: readonly X509Certificate[];
   readonly #o: MaaServiceOptions;
   readonly #policyHash: string;
   readonly #firstUse = nonceMemory();
@@ -63,6 +74,20 @@ export class MaaService {
     this.#o = options;
     this.issuer = options.issuer.replace(/\/+$/, '');
     this.#trusted = trustedArks(options.trustedArks ?? []);
+    this.#uvmRoots = (options.uvmSigningRoots ?? []).map((c, i) => {
+      try {
+        return toCertificate(c, `UVM signing root ${i}`);
+      } catch (cause) {
+        throw new MaaError(
+          'InvalidParameter',
+          'bad-configuration',
+          `UVM signing root ${i} is not one certificate`,
+          {
+            cause,
+          },
+        );
+      }
+    });
     this.#policyHash = policyHashClaim(
       options.policyText ?? (options.refuseDebug === true ? DENY_DEBUG_POLICY : PERMIT_ALL_POLICY),
     );
@@ -92,6 +117,10 @@ export class MaaService {
       hostData: report.hostData.toString('hex'),
       runtime: request.runtimeData?.json,
       request,
+      uvmEndorsement: verifiedUvmEndorsement(request, report, {
+        trustedRoots: this.#uvmRoots,
+        now: new Date(nowMs),
+      }),
     };
     const claims = tokenClaims(context, {
       issuer: this.issuer,
@@ -181,6 +210,8 @@ const CLAIMS_SUPPORTED = [
   'x-ms-sevsnpvm-smt-allowed',
   'x-ms-sevsnpvm-snpfw-svn',
   'x-ms-sevsnpvm-tee-svn',
+  'x-ms-sevsnpvm-uvm-endorsement',
+  'x-ms-sevsnpvm-uvm-endorsement-headers',
   'x-ms-sevsnpvm-vmpl',
   'x-ms-ver',
 ];

@@ -9,6 +9,7 @@ import { createSimulatorCa, type SimulatorCa } from '../common/tls.ts';
 import { DENY_DEBUG_POLICY, PERMIT_ALL_POLICY } from './attestation-policy.ts';
 import { amdArks } from './trusted-arks.ts';
 import { startMaa, type RunningMaa } from './start.ts';
+import { signUvmReferenceInfo, simulatedUvmIssuer, simulatedUvmSigningRoot } from '../uvm/index.ts';
 import { request, verifyViaDiscovery, type HttpResult } from '../../test/support/sim/maa-relying-party.ts';
 import {
   chainPem,
@@ -43,8 +44,16 @@ beforeAll(async () => {
   const otherArkKey = fixtureRootKeys('Genoa').ark;
   const ark = buildArk('Milan', otherArkKey);
   impostor = { ark, ask: buildAsk('Milan', keys.ask, { cert: ark, privateKey: otherArkKey.privateKey }) };
-  maa = await startMaa({ ca, trustedArks: [snp.ark], now: () => NOW });
-  strict = await startMaa({ ca, name: 'strict', trustedArks: [snp.ark], refuseDebug: true, now: () => NOW });
+  const uvmSigningRoots = [simulatedUvmSigningRoot()];
+  maa = await startMaa({ ca, trustedArks: [snp.ark], uvmSigningRoots, now: () => NOW });
+  strict = await startMaa({
+    ca,
+    name: 'strict',
+    trustedArks: [snp.ark],
+    uvmSigningRoots,
+    refuseDebug: true,
+    now: () => NOW,
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -67,6 +76,8 @@ function body(e: Evidence = {}): string {
     vcekCertChain: e.chain ?? chainPem(snp.vcek, snp.ask, snp.ark),
     runtimeData: runtime,
     nonce: NONCE,
+    // The UVM reference info of the test reports' image, as the sidecar sends it.
+    endorsements: { Uvm: [goUrlBase64(signUvmReferenceInfo({ measurement: REPORT_FIELDS.measurement }))] },
   });
 }
 
@@ -167,6 +178,11 @@ describe('a request built exactly as the SKR sidecar builds it', () => {
       'x-ms-sevsnpvm-smt-allowed': true,
       'x-ms-sevsnpvm-snpfw-svn': 23,
       'x-ms-sevsnpvm-tee-svn': 0,
+      'x-ms-sevsnpvm-uvm-endorsement': {
+        'x-ms-sevsnpvm-guestsvn': '100',
+        'x-ms-sevsnpvm-launchmeasurement': hex(REPORT_FIELDS.measurement),
+      },
+      'x-ms-sevsnpvm-uvm-endorsement-headers': { feed: 'ContainerPlat-AMD-UVM', iss: simulatedUvmIssuer() },
       'x-ms-sevsnpvm-vmpl': 0,
       'x-ms-ver': '1.0',
     });
@@ -465,7 +481,13 @@ describe('real Milan evidence against an instance trusting AMD’s roots', () =>
 
 describe('signing-key rotation', () => {
   it('keeps tokens of an older key verifiable while it is listed in /certs, and not after', async () => {
-    const rot = await startMaa({ ca, name: 'rotating', trustedArks: [snp.ark], now: () => NOW });
+    const rot = await startMaa({
+      ca,
+      name: 'rotating',
+      trustedArks: [snp.ark],
+      uvmSigningRoots: [simulatedUvmSigningRoot()],
+      now: () => NOW,
+    });
     try {
       const verify = (token: string) => verifyViaDiscovery(token, rot.issuer, rot.caPem, new Date(NOW));
       const before = tokenOf(await attest(rot, body()));
@@ -500,6 +522,7 @@ describe('call counts and fault injection', () => {
       ca,
       name: 'counted',
       trustedArks: [snp.ark],
+      uvmSigningRoots: [simulatedUvmSigningRoot()],
       now: () => NOW,
       adminToken: 'admin',
     });

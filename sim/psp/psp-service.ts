@@ -5,6 +5,10 @@
  * of the pod's "launch" — the first report it signs for that pod uid. The pod supplies only
  * REPORT_DATA (and VMPL), so it cannot choose HOST_DATA, as on real hardware; a later edit of the
  * annotation does not change a launched pod's HOST_DATA either.
+ *
+ * Like a Confidential ACI or AKS Kata host, it also hands the pod its UVM's signed reference info
+ * (`referenceInfo`, what the host's `reference-info-base64` holds), for the launch measurement of the
+ * pod's report, signed by the simulated UVM signing root (sim/uvm).
  */
 import type { PolicyScheme } from '../../core/api/securekey.generated.ts';
 import {
@@ -20,6 +24,8 @@ import {
   type SignerOptions,
   type ThimCertification,
 } from '../amd/index.ts';
+import { parseReport } from '../../core/snp/index.ts';
+import { referenceInfoFileContent } from '../uvm/index.ts';
 import { PspError, type PspErrorKind } from './errors.ts';
 import type { PodIdentity, PodIdentityResolver } from './pod-identity.ts';
 import { parseReportRequest } from './report-request.ts';
@@ -51,12 +57,16 @@ export interface PspReport extends ThimCertification {
   readonly hostData: string;
   readonly policy: { readonly scheme: PolicyScheme; readonly annotation: string };
   readonly pod: { readonly namespace: string; readonly name: string; readonly uid: string };
+  /** The UVM reference info for the report's MEASUREMENT: standard base64 of a COSE_Sign1, as the host's file. */
+  readonly referenceInfo: string;
 }
 
 interface Launch {
   readonly signer: ReportSigner;
   readonly scheme: PolicyScheme;
   readonly annotation: string;
+  /** Signed at the first report (the launch measurement is the report's). */
+  referenceInfo?: string;
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -115,12 +125,14 @@ export class PspService {
     });
     const id = `${pod.namespace}/${pod.podName}`;
     this.#issued.set(id, (this.#issued.get(id) ?? 0) + 1);
+    launch.referenceInfo ??= referenceInfoFileContent({ measurement: parseReport(report).measurement });
     return {
       report: report.toString('base64'),
       ...this.amd.thimCertification(launch.signer.vcek.tcb),
       hostData: launch.signer.hostData.toString('hex'),
       policy: { scheme: launch.scheme, annotation: launch.annotation },
       pod: { namespace: pod.namespace, name: pod.podName, uid: pod.podUid },
+      referenceInfo: launch.referenceInfo,
     };
   }
 

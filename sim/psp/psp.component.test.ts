@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainFromPem, parseReport, verifyAttestation } from '../../core/snp/index.ts';
 import { testdata } from '../../test/support/paths.ts';
 import { FakeAmd } from '../amd/index.ts';
+import { decodeReferenceInfoFile, parseReferenceInfo, verifyUvmEndorsement } from '../../core/uvm/index.ts';
+import { simulatedUvmSigningRoot } from '../uvm/index.ts';
 import { createSimulatorCa } from '../common/tls.ts';
 import { httpsRequest } from '../../test/support/https-request.ts';
 import {
@@ -87,6 +89,15 @@ describe('mock PSP', () => {
     expect(verified.report.hostData.toString('hex')).toBe(REAL_DIGEST);
     expect(verified.report.reportData.toString('hex')).toBe(reportData);
     expect(body.tcbm).toBe(report.readBigUInt64LE(0x180).toString(16).padStart(16, '0'));
+  });
+
+  it('hands over the UVM reference info for the report’s launch measurement, as a host mounts it', async () => {
+    const body = (await ask('token-web')).body as PspReport;
+    const info = parseReferenceInfo(decodeReferenceInfoFile(body.referenceInfo));
+    const { measurement } = parseReport(Buffer.from(body.report, 'base64'));
+    expect(
+      verifyUvmEndorsement(info, measurement, { trustedRoots: [simulatedUvmSigningRoot()], now }),
+    ).toMatchObject({ launchMeasurement: measurement.toString('hex'), feed: 'ContainerPlat-AMD-UVM' });
   });
 
   it('a pod cannot choose its own HOST_DATA', async () => {

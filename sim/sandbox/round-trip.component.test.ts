@@ -18,6 +18,7 @@ import { chainFromPem, verifyAttestation } from '../../core/snp/index.ts';
 import { httpRequest } from '../../edge/http/client.ts';
 import { FakeAmd, fixtureRootKeys, ReportSigner } from '../amd/index.ts';
 import { PSP_REPORT_PATH } from '../psp/index.ts';
+import { REFERENCE_INFO_FILE } from '../../core/uvm/index.ts';
 import { testdata } from '../../test/support/paths.ts';
 import { startSandbox, type Sandbox } from './sandbox.ts';
 
@@ -44,7 +45,7 @@ async function pspReport(
   sb: Sandbox,
   token: string,
   reportData: Buffer,
-): Promise<{ report: Buffer; chain: string }> {
+): Promise<{ report: Buffer; chain: string; referenceInfo: string }> {
   const url = new URL(PSP_REPORT_PATH, sb.psp.url);
   const body = JSON.stringify({ reportData: reportData.toString('hex') });
   const res = await httpRequest(url, {
@@ -55,28 +56,53 @@ async function pspReport(
   });
   if (res.status !== 200) throw new Error(`PSP ${res.status}: ${res.text}`);
   const text = res.text;
-  const r = JSON.parse(text) as { report: string; vcekCert: string; certificateChain: string };
-  return { report: Buffer.from(r.report, 'base64'), chain: r.vcekCert + r.certificateChain };
+  const r = JSON.parse(text) as {
+    report: string;
+    vcekCert: string;
+    certificateChain: string;
+    referenceInfo: string;
+  };
+  return {
+    report: Buffer.from(r.report, 'base64'),
+    chain: r.vcekCert + r.certificateChain,
+    referenceInfo: r.referenceInfo,
+  };
 }
 
-/** What the agent will do: one runtime key, one report (from the PSP or a launched guest), one token. */
-async function attest(sb: Sandbox, source: ReportSigner | { podToken: string }) {
+/**
+ * What the agent will do: one runtime key, one report (from the PSP or a launched guest), one token —
+ * with the UVM reference info the host provides (the PSP's, or the sandbox's security context), unless
+ * `endorse` is false.
+ */
+async function attest(sb: Sandbox, source: ReportSigner | { podToken: string }, endorse = true) {
   const runtimeKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const jwks = runtimeKeyJwks(runtimeKey);
   const reportData = reportDataFor(jwks.bytes);
-  const { report, chain: vcekChainPem } =
-    source instanceof ReportSigner
-      ? { report: source.sign({ reportData }), chain: source.vcek.cert.toString() + source.amd.chainPem() }
-      : await pspReport(sb, source.podToken, reportData);
+  const hostFile = () => readFileSync(path.join(sb.uvmSecurityContextDir, REFERENCE_INFO_FILE), 'utf8');
+  const {
+    report,
+    chain: vcekChainPem,
+    referenceInfo,
+  } = source instanceof ReportSigner
+    ? {
+        report: source.sign({ reportData }),
+        chain: source.vcek.cert.toString() + source.amd.chainPem(),
+        referenceInfo: hostFile(),
+      }
+    : await pspReport(sb, source.podToken, reportData);
   const token = await attestSevSnp({
     attestationUrl: sb.maa.url,
     report,
     vcekChainPem,
     runtimeData: jwks.bytes,
+    ...(endorse ? { uvmReferenceInfo: Buffer.from(referenceInfo, 'base64') } : {}),
     caPem: sb.ca.certPem,
   });
   return { runtimeKey, token };
 }
+
+const claimsOf = (jwt: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
 
 function keyHsmOf(jws: string): string {
   const payload = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as {
@@ -159,6 +185,19 @@ describe('sandbox round trip', () => {
         crypto.createHash('sha256').update(expectedPlaintext(name)).digest('hex'),
       );
     }
+  });
+
+  it('refuses a guest whose UVM is not endorsed: no compliance status in its token, 403 from the vault', async () => {
+    const endorsed = await attest(sb, { podToken: POD_TOKEN });
+    expect(claimsOf(endorsed.token)['x-ms-compliance-status']).toBe('azure-signed-katacc-uvm');
+    const { token } = await attest(sb, { podToken: POD_TOKEN }, false);
+    const claims = claimsOf(token);
+    expect(claims['x-ms-sevsnpvm-hostdata']).toBe(HOST_DATA);
+    expect(claims).not.toHaveProperty('x-ms-compliance-status');
+    await expect(agent.releaseKey('oct', token)).rejects.toMatchObject({
+      statusCode: 403,
+      message: expect.stringContaining('x-ms-compliance-status'),
+    });
   });
 
   it('refuses a guest launched with another policy, naming its HOST_DATA', async () => {

@@ -6,13 +6,17 @@
  *   CA ─┬─ identity issuer (plays the Kubernetes service-account issuer) ─→ token files
  *       ├─ Entra ID (trusts the identity issuer: workload identity federation)
  *       ├─ Managed HSM (operator identity: crypto officer; agent identity: release only)
- *       ├─ Azure Attestation (trusts the fake AMD root)
+ *       ├─ Azure Attestation (trusts the fake AMD root, and the simulated UVM signing root)
  *       ├─ AMD host: fake ARK/ASK/VCEK and a report signer with HOST_DATA fixed at launch
  *       ├─ THIM (IMDS-style, plain HTTP as IMDS is) and AMD KDS certificate paths
  *       ├─ IMDS identity endpoint: the agent's managed identity, tokens signed by the Entra tenant
- *       └─ PSP service: reports for registered pods, HOST_DATA from each pod's own policy annotation
+ *       ├─ PSP service: reports for registered pods, HOST_DATA from each pod's own policy annotation
+ *       └─ UVM security context (<dir>/uvm-security-context): the guest image's signed reference info
  */
 import { simulatedVtpmCa } from '../vtpm/vtpm-ca.ts';
+import { referenceInfoFileContent, simulatedUvmSigningRoot } from '../uvm/index.ts';
+import { parseReport } from '../../core/snp/index.ts';
+import { REFERENCE_INFO_FILE } from '../../core/uvm/index.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FakeAmd, ReportSigner } from '../amd/index.ts';
@@ -83,6 +87,8 @@ export interface Sandbox {
   thim: RunningThim;
   /** IMDS's managed-identity endpoint (plain HTTP, standing for http://169.254.169.254). */
   imds: RunningImds;
+  /** The simulated host's UVM security context directory (its `reference-info-base64` endorses `signer`'s image). */
+  uvmSecurityContextDir: string;
   /** The pods the PSP knows (no API server in the sandbox): `addPod(pod, token)`. */
   pods: StaticPodIdentityResolver;
   /** Environment a client needs (operator or agent), by identity. */
@@ -132,9 +138,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       trustedArks: [amd.ark],
       // AzureGuest: the AK of a simulated vTPM (sim/vtpm) is issued by this fixed CA.
       vtpmCa: simulatedVtpmCa().certDer,
+      // SevSnpVm: the compliance status comes from a UVM endorsement chaining to this fixed root.
+      uvmSigningRoots: [simulatedUvmSigningRoot()],
       ...port(options.ports?.maa),
     });
     closers.push(() => maa.close());
+    // What a Confidential ACI host mounts beside the container: the reference info of the guest's UVM.
+    const uvmSecurityContextDir = path.join(options.dir, 'uvm-security-context');
+    mkdirSync(uvmSecurityContextDir, { recursive: true, mode: 0o700 });
+    const { measurement } = parseReport(signer.sign({ reportData: Buffer.alloc(64) }));
+    writeFileSync(
+      path.join(uvmSecurityContextDir, REFERENCE_INFO_FILE),
+      referenceInfoFileContent({ measurement }),
+    );
     const thim = await startThim({ amd });
     closers.push(() => thim.close());
     const imds = await startImds({ entra: entra.service, identities: [AGENT_MANAGED_IDENTITY] });
@@ -186,6 +202,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         SECUREKEY_PSP_URL: psp.url,
         SECUREKEY_THIM_URL: thim.url,
         SECUREKEY_SIMULATORS: 'true',
+        ...(who === 'agent' ? { UVM_SECURITY_CONTEXT_DIR: uvmSecurityContextDir } : {}),
       };
     };
     return {
@@ -201,6 +218,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       psp,
       thim,
       imds,
+      uvmSecurityContextDir,
       pods,
       env,
       managedIdentityEnv() {
