@@ -93,6 +93,59 @@ export async function attest(input: AttestInput): Promise<string> {
   }
 }
 
+/** The claim every release policy the operator builds requires (core/policy), from the UVM endorsement. */
+const COMPLIANCE_STATUS = 'x-ms-compliance-status';
+
+export interface EndorsementOutcome {
+  /** Where the reference info sent came from; undefined when none was found. */
+  sentFrom: string | undefined;
+  /** Every place looked for it. */
+  searched: readonly string[];
+}
+
+/**
+ * Every SecureKey's release policy requires `x-ms-compliance-status`, and Azure Attestation issues it
+ * only for a UVM it finds endorsed (docs/adr/0045). A token without it would be refused by the vault with
+ * a bare 403; this says why, before the release is tried.
+ */
+export function requireComplianceStatus(tokens: ReadonlyMap<string, string>, uvm: EndorsementOutcome): void {
+  for (const [authority, token] of tokens) {
+    const claims = claimsOf(token);
+    if (claims === undefined || typeof claims[COMPLIANCE_STATUS] === 'string') continue;
+    const endpoint = `${authority}/attest/SevSnpVm`;
+    if (uvm.sentFrom === undefined) {
+      throw new AgentError(
+        'uvm-not-endorsed',
+        `no UVM reference info was found (looked for ${uvm.searched.join(', ')}), so Azure Attestation's token has no ${COMPLIANCE_STATUS}, which the key's release policy requires; the vault would refuse the release`,
+        {
+          step: 'attestation',
+          endpoint,
+          hint: 'on AKS confidential containers mount the host’s /opt/confidential-containers/share/kata-containers/reference-info-base64 into the pod; on Confidential ACI set UVM_SECURITY_CONTEXT_DIR to the security-context directory',
+        },
+      );
+    }
+    throw new AgentError(
+      'uvm-not-endorsed',
+      `Azure Attestation did not accept the UVM reference info from ${uvm.sentFrom} as an endorsement of this guest: its token has no ${COMPLIANCE_STATUS}, which the key's release policy requires`,
+      {
+        step: 'attestation',
+        endpoint,
+        hint: 'the reference info must be the one the platform placed for this UVM image (its launch measurement equals the report’s)',
+      },
+    );
+  }
+}
+
+/** The token's payload, unverified (the vault judges the token); undefined when it is not a readable JWT. */
+function claimsOf(token: string): Record<string, unknown> | undefined {
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    return typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function hintFor(code: string | undefined): string {
   if (code === 'InvalidQuote') {
     return 'the report or its VCEK chain is not genuine to this attestation service (wrong platform root, altered report, or a VCEK for another TCB)';

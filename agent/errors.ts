@@ -41,6 +41,8 @@ export type AgentErrorKind =
   | 'attestation-refused'
   /** The attestation service did not answer usefully (network, 429 or 5xx through every retry). */
   | 'attestation-unavailable'
+  /** The token has no x-ms-compliance-status (no UVM reference info found, or not accepted), which release policies require. */
+  | 'uvm-not-endorsed'
   /** The vault's release policy does not admit this pod's digest (HOST_DATA). */
   | 'digest-not-admitted'
   /** The workload identity may not release keys (or could not authenticate). */

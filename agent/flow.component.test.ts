@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPolicy, serializePolicy } from '../core/policy/index.ts';
 import { parseAgentConfig } from './config.ts';
-import { AgentError } from './errors.ts';
+import { AgentError, describeAgentError } from './errors.ts';
 import type { Attester } from './evidence/attester.ts';
 import { attesterFor } from './evidence/select.ts';
 import { runAgent } from './flow.ts';
@@ -192,6 +192,25 @@ describe('runAgent', () => {
       };
       await runAgent(config(fromHost));
       expect(readFileSync(path.join(fromHost.SECUREKEY_OUTPUT_DIR, 'db'))).toHaveLength(32);
+    }, 60_000);
+
+    it('without reference info: a clear error before any release, naming where it looked', async () => {
+      const context = emptyContext();
+      const env = {
+        SECUREKEY_OUTPUT_DIR: world.outputDir('uvm-none'),
+        SECUREKEY_KEYS: 'db=oct-key',
+        UVM_SECURITY_CONTEXT_DIR: context,
+      };
+      const releasesBefore = world.sb.vault.stats.count('releaseKey');
+      const err = (await runAgent(config(env), { attester: await withoutHostReference(env) }).catch(
+        (e: unknown) => e,
+      )) as AgentError;
+      expect(err).toBeInstanceOf(AgentError);
+      expect(err).toMatchObject({ kind: 'uvm-not-endorsed', step: 'attestation' });
+      expect(describeAgentError(err)).toContain(path.join(context, 'reference-info-base64'));
+      expect(err.message).toMatch(/no UVM reference info was found .* no x-ms-compliance-status/);
+      expect(err.hint).toMatch(/reference-info-base64/);
+      expect(world.sb.vault.stats.count('releaseKey')).toBe(releasesBefore);
     }, 60_000);
 
     it('a reference info file that is not one fails the evidence step', async () => {

@@ -23,7 +23,7 @@ import { vaultRootCertificates } from '../core/release/vault-roots.ts';
 import { keyReleaseClientFor, type KeyReleaseClient } from '../edge/azure/key-release.ts';
 import { HttpError } from '../edge/http/client.ts';
 import { silentLogger, type Logger } from '../edge/log/log.ts';
-import { attestEach } from './attest.ts';
+import { attestEach, requireComplianceStatus } from './attest.ts';
 import { readConfigPem, type AgentConfig } from './config.ts';
 import { AgentError } from './errors.ts';
 import type { Attester, Evidence } from './evidence/attester.ts';
@@ -160,7 +160,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
       const runtime = await runtimeKey;
       const evidence = await timeline.time('evidence', () => attester!.report(runtime.reportData));
       const hostData = hostDataOf(evidence);
-      const { found } = await reference;
+      const { found, searched } = await reference;
       const uvmReferenceInfo = found ?? evidence.uvmReferenceInfo;
       log.info('evidence', {
         source: evidence.source,
@@ -196,6 +196,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps = {}): Promi
       );
       attestation.catch(() => {}); // surfaces where it is awaited
       const tokens = await attestation;
+      requireComplianceStatus(tokens, { sentFrom: uvmReferenceInfo?.source, searched });
       log.info('attested', { authorities });
       return {
         tokens,
