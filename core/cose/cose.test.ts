@@ -74,7 +74,10 @@ describe('CBOR', () => {
     expect(kindOf(() => decodeCbor(hex('a1 40 01')))).toBe('bad-cbor'); // byte-string key
     expect(kindOf(() => decodeCbor(hex('62 c328')))).toBe('bad-cbor'); // not UTF-8
     expect(kindOf(() => decodeCbor(hex('f93c00')))).toBe('bad-cbor'); // half float
-    expect(kindOf(() => decodeCbor(Buffer.alloc(100, 0x81)))).toBe('bad-cbor'); // nested 100 deep
+    // [[[…[0]…]]] 20 deep is well formed, and deeper than the default bound.
+    const deep = Buffer.concat([Buffer.alloc(20, 0x81), Buffer.from([0])]);
+    expect(kindOf(() => decodeCbor(deep))).toBe('bad-cbor');
+    expect(kindOf(() => decodeCbor(deep, { maxDepth: 21 }))).toBeUndefined();
     expect(
       kindOf(() => decodeCbor(Buffer.concat([hex('99ffff'), Buffer.alloc(0xffff)]), { maxItems: 100 })),
     ).toBe('bad-cbor');
