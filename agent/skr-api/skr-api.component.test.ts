@@ -125,6 +125,8 @@ describe('the SKR API', () => {
       Buffer.from((r.json['token'] as string).split('.')[1]!, 'base64url').toString('utf8'),
     ) as Record<string, unknown>;
     expect(claims['x-ms-runtime']).toEqual({ nonce: 'maa-1' });
+    // With the UVM endorsement, as the agent's own attestation: the token says the UVM is compliant.
+    expect(claims['x-ms-compliance-status']).toBeDefined();
     const other = await post(
       '/attest/maa',
       `{"maa_endpoint": "sharedeus.eus.attest.azure.net", "runtime_data": "${data.toString('base64')}"}`,

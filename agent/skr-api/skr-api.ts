@@ -25,6 +25,7 @@ import { readConfigPem, type AgentConfig } from '../config.ts';
 import { agentErrorFields } from '../errors.ts';
 import { attesterFor } from '../evidence/select.ts';
 import { ThimClient } from '../evidence/thim.ts';
+import { readUvmReferenceInfo } from '../evidence/uvm-context.ts';
 import { resolveVcekChain } from '../evidence/vcek-chain.ts';
 import type { UnwrappedKey } from '../unwrap.ts';
 import {
@@ -122,6 +123,12 @@ export async function startSkrApi(
     const deadline = Date.now() + config.timeoutMs;
     const tls = await ca();
     const evidence = await evidenceFor(runtimeData);
+    // The UVM endorsement, as the agent's own attestation sends it: without it Azure Attestation issues
+    // no compliance status, and a token the application shows a relying party would say less (ADR 45).
+    const { found } = await readUvmReferenceInfo(
+      config.uvmSecurityContextDir === undefined ? {} : { dir: config.uvmSecurityContextDir },
+    );
+    const reference = found ?? evidence.uvmReferenceInfo;
     const chain = await resolveVcekChain(evidence, {
       mode: config.vcekSource,
       thim: new ThimClient({ url: config.thimUrl, ...tls, deadline }),
@@ -132,6 +139,7 @@ export async function startSkrApi(
       report: evidence.report,
       vcekChainPem: chain.pem,
       runtimeData,
+      ...(reference === undefined ? {} : { uvmReferenceInfo: reference.cose }),
       ...tls,
       deadline,
     });
