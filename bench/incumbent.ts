@@ -16,7 +16,9 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { REFERENCE_INFO_FILE } from '../core/uvm/index.ts';
 import { httpRequest, HttpError } from '../edge/http/client.ts';
 import { freePort } from '../scripts/cluster/ports.ts';
 import { testdata } from '../test/support/paths.ts';
@@ -64,6 +66,12 @@ export async function startIncumbent(bin: string, world: AgentWorld, socketPath:
     SKR_VAULT_RESOURCE: world.sb.vault.resource,
     UVM_HOST_AMD_CERTIFICATE: thim.body.toString('base64'),
     UVM_SECURITY_POLICY: readFileSync(testdata('snp-real/policy.base64'), 'utf8').trim(),
+    // The UVM endorsement (the sidecar's fallback variable): without it Azure Attestation issues no
+    // compliance status and the vault refuses the release (ADR 45), as it would the agent's.
+    UVM_REFERENCE_INFO: readFileSync(
+      path.join(world.sb.uvmSecurityContextDir, REFERENCE_INFO_FILE),
+      'utf8',
+    ).trim(),
   };
   const hostPort = (url: string) => new URL(url).host;
   // A fixed MAA user agent: without one the sidecar asks IMDS for an identity in the background at start.
