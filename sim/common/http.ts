@@ -178,3 +178,18 @@ export function simulatorMarker(service: string): RequestHandler {
     next();
   };
 }
+
+/** A request's query parameters that are single strings (Express parses repeats and `a[b]=` into other shapes). */
+export function stringQuery(req: Request): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.query)) out[k] = typeof v === 'string' ? v : undefined;
+  return out;
+}
+
+/**
+ * IMDS's guard against server-side request forgery, on every IMDS path (THIM, identity): the request
+ * carries `Metadata: true` and did not pass through a proxy (`X-Forwarded-For`).
+ */
+export function imdsRequestAllowed(req: Request): boolean {
+  return req.get('metadata') === 'true' && req.get('x-forwarded-for') === undefined;
+}

@@ -3,8 +3,8 @@
  * request without `Metadata: true`, or one that went through a proxy (`X-Forwarded-For`), is refused
  * before anything else, as IMDS does against server-side request forgery.
  */
-import type { Express, Request } from 'express';
-import { sendJson as json, type FaultInjector } from '../common/http.ts';
+import type { Express } from 'express';
+import { imdsRequestAllowed, sendJson as json, stringQuery, type FaultInjector } from '../common/http.ts';
 import { simulatorApp } from '../common/server-kit.ts';
 import { MISSING_METADATA_HEADER, type ImdsService } from './imds-service.ts';
 
@@ -15,23 +15,17 @@ export interface ImdsAppOptions {
   readonly log?: (event: Record<string, unknown>) => void;
 }
 
-function query(req: Request): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.query)) out[k] = typeof v === 'string' ? v : undefined;
-  return out;
-}
-
 export function imdsApp(service: ImdsService, options: ImdsAppOptions = {}): Express {
   const app = simulatorApp('imds', options.log);
   app.get('/_simulator/stats', (_req, res) => json(res, 200, service.counters));
   if (options.faults) app.use(options.faults.middleware());
 
   app.get(IMDS_TOKEN_PATH, (req, res) => {
-    if (req.get('metadata') !== 'true' || req.get('x-forwarded-for') !== undefined) {
+    if (!imdsRequestAllowed(req)) {
       service.counters.refused++;
       return json(res, 400, MISSING_METADATA_HEADER);
     }
-    const answer = service.token(query(req));
+    const answer = service.token(stringQuery(req));
     json(res, answer.status, answer.body);
   });
   app.use((_req, res) => json(res, 404, { error: 'Not found' }));

@@ -1,10 +1,10 @@
 /**
  * HTTP face of the simulated certificate endpoints: Azure IMDS's THIM path (plain HTTP, like IMDS
  * at 169.254.169.254) and AMD KDS's VCEK paths, on one server. IMDS refuses a request without the
- * `Metadata: true` header with 400 and the body IMDS sends.
+ * `Metadata: true` header, or through a proxy, with 400 and the body IMDS sends.
  */
 import type { Express, Request, Response } from 'express';
-import { sendJson as json, type FaultInjector } from '../common/http.ts';
+import { imdsRequestAllowed, sendJson as json, stringQuery, type FaultInjector } from '../common/http.ts';
 import { simulatorApp } from '../common/server-kit.ts';
 import type { KdsAnswer, ThimService } from './thim-service.ts';
 
@@ -15,12 +15,6 @@ export const MISSING_METADATA_HEADER = { error: 'Bad request. Required metadata 
 export interface ThimAppOptions {
   readonly faults?: FaultInjector;
   readonly log?: (event: Record<string, unknown>) => void;
-}
-
-function query(req: Request): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.query)) out[k] = typeof v === 'string' ? v : undefined;
-  return out;
 }
 
 function param(req: Request, name: string): string {
@@ -38,14 +32,14 @@ export function thimApp(service: ThimService, options: ThimAppOptions = {}): Exp
   if (options.faults) app.use(options.faults.middleware());
 
   app.get(THIM_PATH, (req, res) => {
-    if (req.get('metadata')?.toLowerCase() !== 'true') return json(res, 400, MISSING_METADATA_HEADER);
-    const answer = service.certification(query(req));
+    if (!imdsRequestAllowed(req)) return json(res, 400, MISSING_METADATA_HEADER);
+    const answer = service.certification(stringQuery(req));
     json(res, answer.status, answer.body);
   });
   app.get('/vcek/v1/:product/cert_chain', (req, res) => kds(res, service.certChain(param(req, 'product'))));
   app.get('/vcek/v1/:product/crl', (req, res) => kds(res, service.crl(param(req, 'product'))));
   app.get('/vcek/v1/:product/:hwid', (req, res) =>
-    kds(res, service.vcek(param(req, 'product'), param(req, 'hwid'), query(req))),
+    kds(res, service.vcek(param(req, 'product'), param(req, 'hwid'), stringQuery(req))),
   );
   app.use((_req, res) => json(res, 404, { error: 'Not found' }));
   return app;

@@ -36,8 +36,13 @@ describe('THIM', () => {
   const get = (path: string, headers: Record<string, string> = { Metadata: 'true' }) =>
     fetch(`${thim.url}${path}`, { headers });
 
-  it('refuses a request without `Metadata: true` as IMDS does', async () => {
-    for (const headers of [{}, { Metadata: 'false' }] as Record<string, string>[]) {
+  it('refuses a request without `Metadata: true`, or through a proxy, as IMDS does', async () => {
+    for (const headers of [
+      {},
+      { Metadata: 'false' },
+      { Metadata: 'True' },
+      { Metadata: 'true', 'X-Forwarded-For': '10.0.0.1' },
+    ] as Record<string, string>[]) {
       const res = await get(THIM_PATH, headers);
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({ error: 'Bad request. Required metadata header not specified' });
