@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   azureGuestRequestBody,
   openAzureGuestToken,
+  quoteQualifyingData,
   tpm2bPublic,
   type AzureGuestEvidence,
 } from '../../core/azure-guest/index.ts';
@@ -322,6 +323,25 @@ describe('the simulated MAA refuses AzureGuest evidence', () => {
     expect(refusal(service, { ...e, tpm: { ...e.tpm, pcrs } })).toMatchObject({
       code: 'InvalidParameter',
       kind: 'pcr-mismatch',
+    });
+  }, 30_000);
+
+  it('a quote that leaves out PCR 7: a log claiming secure boot is not vouched for', async () => {
+    const e = await evidence();
+    const nonce = e.clientPayload['nonce'] as string;
+    const quote = await vtpm.quote(quoteQualifyingData(nonce), [0]);
+    const flipped = firmwareMeasurements({ secureBoot: false }).log;
+    const tpm = {
+      ...e.tpm,
+      pcrQuote: quote.attestBytes,
+      pcrSignature: quote.signature.signature,
+      pcrs: [...quote.pcrs].map(([index, digest]) => ({ index, digest })),
+    };
+    // Another boot's log (secure boot off) replays to PCR 0 alike: only PCR 7 would tell them apart.
+    expect(refusal(service, { ...e, tpm, tcgLog: flipped })).toMatchObject({
+      code: 'InvalidParameter',
+      kind: 'pcr-mismatch',
+      message: expect.stringContaining('does not cover PCRs 1,2,3,4,5,6,7') as unknown,
     });
   }, 30_000);
 

@@ -196,6 +196,14 @@ export function verifyAzureGuest(body: Buffer, policy: AzureGuestPolicy): Verifi
     );
   }
 
+  // The boot claims come from the log's PCR 0–7 events; only a quote over those PCRs vouches for them.
+  const unquoted = BOOT_PCRS.filter((i) => !quoted.includes(i));
+  if (unquoted.length > 0) {
+    throw invalidParameter(
+      'pcr-mismatch',
+      `The quote does not cover PCRs ${unquoted.join(',')}: the boot state in the TCG log cannot be attested without PCRs 0-7.`,
+    );
+  }
   const boot = measuredBoot(evidence.tcgLog, tpm.pcrs);
 
   const encArea = tpmPublic(tpm.encKeyPub, 'EncKeyPub');
@@ -275,6 +283,9 @@ function measuredBoot(tcgLog: Buffer, pcrs: VerifiedAzureGuest['evidence']['tpm'
     throw invalidParameter('tcg-log-invalid', `TcgLogs is not a usable TCG event log: ${err.message}.`);
   }
 }
+
+/** The firmware and boot-manager PCRs whose log events give the boot claims (AttestationClient quotes them). */
+const BOOT_PCRS = [0, 1, 2, 3, 4, 5, 6, 7];
 
 /** A bounded memory of nonces: a replay within the last `size` attestations is refused. */
 export function nonceMemory(size = 10_000): (nonce: string) => boolean {
