@@ -222,4 +222,19 @@ describe('retries', () => {
     expect(slept).toEqual([]);
     expect(err).toMatchObject({ kind: 'retry-after-deadline', status: 429 });
   });
+
+  it('never waits a backoff past the deadline: the last answer is the result', async () => {
+    const slept: number[] = [];
+    kv.faults.plan = { outage: { count: 10, status: 500 }, match: /^POST \/keys\/k\/release$/ };
+    const client = rest(world.credential('releaser'), {
+      sleep: async (ms) => void slept.push(ms),
+      deadline: Date.now() + 100, // under the first backoff (125–250 ms)
+    });
+    const err = await client
+      .releaseKey('k', world.attestationToken(), { nonce: 'bg' })
+      .catch((e: unknown) => e);
+    kv.faults.plan = {};
+    expect(slept).toEqual([]);
+    expect(err).toMatchObject({ statusCode: 500 });
+  });
 });

@@ -145,8 +145,10 @@ export function keyReleaseClientFor(o: KeyReleaseClientOptions): KeyReleaseClien
         response = await request();
       } catch (err) {
         const transient = (err as { kind?: string }).kind === 'unreachable';
-        if (!transient || retry >= maxRetries) throw err;
-        await sleep(backoff(retry++), signal);
+        const pause = transient && retry < maxRetries ? backoff(retry++) : undefined;
+        // A backoff that would end past the deadline is not waited: the last failure is the answer.
+        if (pause === undefined || Date.now() + pause >= o.deadline) throw err;
+        await sleep(pause, signal);
         continue;
       }
       const status = response.status;
@@ -167,8 +169,9 @@ export function keyReleaseClientFor(o: KeyReleaseClientOptions): KeyReleaseClien
         }
       }
       const retryable = status === 408 || (status >= 500 && status !== 501 && status !== 505);
-      if (!retryable || retry >= maxRetries) return response;
-      await sleep(backoff(retry++), signal);
+      const pause = retryable && retry < maxRetries ? backoff(retry++) : undefined;
+      if (pause === undefined || Date.now() + pause >= o.deadline) return response;
+      await sleep(pause, signal);
     }
   }
 
@@ -228,14 +231,17 @@ export function keyReleaseClientFor(o: KeyReleaseClientOptions): KeyReleaseClien
     });
   }
 
+  /** The vault's challenge, asked once per client; anything but a challenge is not kept, so the next release asks again. */
   function answerChallenge(url: string, signal?: AbortSignal): Promise<Challenge | Error> {
-    return (challenge ??= send(url, undefined, undefined, signal).then(
+    if (challenge) return challenge;
+    const asked = send(url, undefined, undefined, signal).then(
       (response) => challengeOf(response, url) ?? answerError(response, url),
-      (err: unknown) => {
-        challenge = undefined; // no answer at all: the release asks again
-        throw err;
-      },
-    ));
+    );
+    const forget = () => {
+      if (challenge === asked) challenge = undefined;
+    };
+    asked.then((c) => void (c instanceof Error && forget()), forget);
+    return (challenge = asked);
   }
 
   return {
