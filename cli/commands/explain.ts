@@ -276,7 +276,7 @@ async function explainNodeMode(
   admission: PodAdmission,
   now: Date,
 ): Promise<SecureKeyExplanation> {
-  // Pods on a confidential-VM node run in the node's runtime: the node agent admits no runtime class.
+  // As admitNodePod judges them: no runtime class is the node's runtime.
   admission = { ...admission, noRuntimeClass: true };
   const { e, name, mode } = judged(pod, sk, askedFor, admission, 'Node', NODE_CONTAINERS_SCHEME);
   const raw = podObject as { spec?: unknown; status?: unknown };

@@ -37,6 +37,7 @@ export interface NodeModePod {
 }
 
 export interface NodeAdmissionContext {
+  /** The runtime classes pods may name besides none (the node's runtime). */
   admission: PodAdmission;
   now: Date;
   /** A caching wrapper around verifySignature, as the operator has; default none. */
@@ -78,7 +79,8 @@ export async function admitNodePod(
   if (why !== undefined) {
     throw new NodeAdmissionError('not-selected', `${where} does not select pod ${podKey(o)}: ${why}`);
   }
-  const refusal = podRefusal(o, name, ctx.admission);
+  // Pods on a confidential-VM node run in the node's runtime (runc): no runtime class is always allowed.
+  const refusal = podRefusal(o, name, { ...ctx.admission, noRuntimeClass: true });
   if (refusal !== undefined) {
     throw new NodeAdmissionError(
       'pod-refused',
