@@ -23,6 +23,7 @@ import { KeySourceError, keySpecOf, type KeyRef, type KeySource, type ReleasedKe
 import { asKeySourceError } from './pod-attestation-source.ts';
 import { ReusedToken, tokenExpiry } from '../reused-token.ts';
 import { VaultAccess } from './vault-access.ts';
+import { identityName } from '../identity.ts';
 
 const RELEASE_DEADLINE_MS = 20_000;
 /** The TPM's ephemeral key is RSA-2048: the first 256 bytes of key_hsm are its RSA block. */
@@ -68,7 +69,7 @@ export class AzureGuestKeySource implements KeySource {
         enc: this.config.releaseEnc,
         trustRoots: await this.vault.trustRoots(),
         hostData: '(the node’s: a confidential VM)',
-        clientId: this.config.identity.clientId,
+        clientId: identityName(this.config.identity),
         admissionDeadline: 0,
         signal: o.signal,
         now: () => new Date(),

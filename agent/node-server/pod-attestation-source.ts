@@ -23,6 +23,7 @@ import { unwrapRelease } from '../unwrap.ts';
 import { KeySourceError, keySpecOf, type KeyRef, type KeySource, type ReleasedKey } from './key-source.ts';
 import { ReusedToken, tokenExpiry } from '../reused-token.ts';
 import { VaultAccess } from './vault-access.ts';
+import { identityName } from '../identity.ts';
 
 const RELEASE_DEADLINE_MS = 20_000;
 
@@ -58,7 +59,7 @@ export class PodAttestationKeySource implements KeySource {
         enc: this.config.releaseEnc,
         trustRoots: await this.vault.trustRoots(),
         hostData: '(the node agent’s)',
-        clientId: this.config.identity.clientId,
+        clientId: identityName(this.config.identity),
         admissionDeadline: 0,
         signal: o.signal,
         now: () => new Date(),

@@ -25,8 +25,8 @@ export interface ReleaseContext {
   trustRoots: readonly X509Certificate[];
   /** The pod's HOST_DATA (hex), for messages. */
   hostData: string;
-  /** The identity's client id (absent for a managed identity named otherwise), for messages. */
-  clientId?: string;
+  /** The identity's name for messages: its client id, or how a managed identity is known (identityName). */
+  clientId: string;
   /** Keep retrying a release refused by the policy until this time (epoch ms); 0 = no retry. */
   admissionDeadline: number;
   signal?: AbortSignal;
@@ -128,7 +128,7 @@ function refusal(err: unknown, key: KeySpec, endpoint: string, c: ReleaseContext
   if (status === 403 || status === 401) {
     return new AgentError(
       'identity-not-allowed',
-      `identity ${c.clientId ?? '(managed identity)'} is not allowed to release key ${key.name}: the vault answered ${status}: ${said}`,
+      `identity ${c.clientId} is not allowed to release key ${key.name}: the vault answered ${status}: ${said}`,
       {
         ...base,
         hint: 'assign the "Crypto Service Release User" role to the pod’s identity (workload or managed) on this vault',
