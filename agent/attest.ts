@@ -10,6 +10,7 @@ import { HttpError } from '../edge/http/client.ts';
 import { AgentError } from './errors.ts';
 import { transientHttpError, withRetry } from './retry.ts';
 import type { Timeline } from './timeline.ts';
+import { unverifiedJwtPayload } from '../core/jwt-payload.ts';
 
 export interface AttestInput {
   attestationUrl: string;
@@ -110,7 +111,7 @@ export interface EndorsementOutcome {
  */
 export function requireComplianceStatus(tokens: ReadonlyMap<string, string>, uvm: EndorsementOutcome): void {
   for (const [authority, token] of tokens) {
-    const claims = claimsOf(token);
+    const claims = unverifiedJwtPayload(token);
     if (claims === undefined || typeof claims[COMPLIANCE_STATUS] === 'string') continue;
     const endpoint = `${authority}/attest/SevSnpVm`;
     if (uvm.sentFrom === undefined) {
@@ -137,15 +138,6 @@ export function requireComplianceStatus(tokens: ReadonlyMap<string, string>, uvm
 }
 
 /** The token's payload, unverified (the vault judges the token); undefined when it is not a readable JWT. */
-function claimsOf(token: string): Record<string, unknown> | undefined {
-  try {
-    const payload: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
-    return typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function hintFor(code: string | undefined): string {
   if (code === 'InvalidQuote') {
     return 'the report or its VCEK chain is not genuine to this attestation service (wrong platform root, altered report, or a VCEK for another TCB)';

@@ -7,6 +7,7 @@
  * `Reused<T>` holds anything with an expiry (the sidecar keeps the token with the evidence it came
  * from); `ReusedToken` is the common case of a bare token.
  */
+import { unverifiedJwtPayload } from '../core/jwt-payload.ts';
 export interface Expiring {
   /** Epoch ms (the token's `exp`). */
   expiresAt: number;
@@ -80,13 +81,7 @@ export class ReusedToken extends Reused<ExpiringToken> {
 
 /** A JWT's `exp` in epoch ms; an hour from `now` when it has none (reused for that default lifetime). */
 export function tokenExpiry(jwt: string, now: number = Date.now()): number {
-  try {
-    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      exp?: unknown;
-    };
-    if (typeof claims.exp === 'number') return claims.exp * 1000;
-  } catch {
-    // Not a JWT we can read: reuse it for the default lifetime.
-  }
-  return now + 3_600_000;
+  const exp = unverifiedJwtPayload(jwt)?.['exp'];
+  // Not a JWT we can read: reuse it for the default lifetime.
+  return typeof exp === 'number' ? exp * 1000 : now + 3_600_000;
 }

@@ -4,24 +4,18 @@
  * quote's qualifying data and the HCL user data derived from the ClientPayload nonce.
  */
 import crypto, { type KeyObject } from 'node:crypto';
+import { unverifiedJwtPayload } from '../jwt-payload.ts';
 import { AzureGuestError } from './errors.ts';
 
 export const TPM_EPHEMERAL_KEY_ID = 'TpmEphemeralEncryptionKey';
 
 /** The JWT payload, undecoded signature: the caller verifies the token (or the vault does). */
 export function jwtPayload(jwt: string): Record<string, unknown> {
-  const parts = jwt.split('.');
-  let payload: unknown;
-  try {
-    payload =
-      parts.length === 3 ? JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) : undefined;
-  } catch {
-    payload = undefined;
-  }
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+  const payload = unverifiedJwtPayload(jwt);
+  if (payload === undefined) {
     throw new AzureGuestError('no-ephemeral-key', 'the attestation token is not a JWT with a JSON payload');
   }
-  return payload as Record<string, unknown>;
+  return payload;
 }
 
 /** The RSA public key of `x-ms-runtime.keys[kid = TpmEphemeralEncryptionKey]` in a token's claims. */
