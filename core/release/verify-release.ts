@@ -21,6 +21,7 @@ import {
   EXTENDED_KEY_USAGE_OIDS,
   EXTENSION_OIDS,
   getExtension,
+  issuedBy,
 } from '../x509/index.ts';
 
 export type ReleaseVerifyErrorKind =
@@ -231,13 +232,13 @@ function verifyChain(
   for (const [i, cert] of chain.entries()) {
     checkValidity(cert, `x5c[${i}]`, now);
     if (roots.some((r) => r.raw.equals(cert.raw))) return chain.slice(0, i + 1);
-    const root = roots.find((r) => issued(cert, r));
+    const root = roots.find((r) => issuedBy(cert, r));
     if (root) {
       checkValidity(root, 'the trust root', now);
       return [...chain.slice(0, i + 1), root];
     }
     const next = chain[i + 1];
-    if (!next || !issued(cert, next)) break;
+    if (!next || !issuedBy(cert, next)) break;
   }
   throw new ReleaseVerifyError(
     'untrusted-chain',
@@ -314,14 +315,6 @@ function extension<T>(
     return ext && decode(ext.value);
   } catch {
     throw new ReleaseVerifyError('untrusted-chain', `${what} has a malformed extension ${oid}`);
-  }
-}
-
-function issued(cert: X509Certificate, issuer: X509Certificate): boolean {
-  try {
-    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
-  } catch {
-    return false;
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { CoseError, verifyCoseSign1 } from '../cose/index.ts';
+import { issuedBy } from '../x509/index.ts';
 import { resolveDidX509 } from './did-x509.ts';
 import { UvmEndorsementError } from './errors.ts';
 import { UVM_FEED, type ReferenceInfo } from './reference-info.ts';
@@ -39,7 +40,7 @@ function checkChain(chain: readonly X509Certificate[], policy: EndorsementPolicy
       );
     }
     const issuer = chain[i + 1];
-    if (issuer !== undefined && !(cert.checkIssued(issuer) && cert.verify(issuer.publicKey))) {
+    if (issuer !== undefined && !issuedBy(cert, issuer)) {
       fail(`x5chain certificate ${i} is not signed by certificate ${i + 1}`);
     }
   });
@@ -48,7 +49,7 @@ function checkChain(chain: readonly X509Certificate[], policy: EndorsementPolicy
     (root) =>
       root.raw.equals(top.raw) ||
       (spki(root).equals(spki(top)) && root.subject === top.subject) ||
-      (top.checkIssued(root) && top.verify(root.publicKey)),
+      issuedBy(top, root),
   );
   if (!anchored)
     fail(`the x5chain (top: ${top.subject.replace(/\n/g, ', ')}) does not end at a trusted UVM signing root`);

@@ -172,3 +172,15 @@ export function getExtensions(cert: CertificateInput): readonly Extension[] {
 export function getExtension(cert: CertificateInput, oid: string): Extension | undefined {
   return getExtensions(cert).find((e) => e.oid === oid);
 }
+
+/**
+ * Whether `issuer` issued `cert`: names chain and the signature verifies. False, not a throw, for a key
+ * Node cannot verify with (an unusual algorithm), so callers refuse such a chain with their own error.
+ */
+export function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}

@@ -28,6 +28,7 @@ export {
   certificateFields,
   getExtension,
   getExtensions,
+  issuedBy,
   publicKeyOf,
   type CertificateFields,
   type CertificateInput,

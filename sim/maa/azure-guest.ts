@@ -49,6 +49,7 @@ import {
   verifyAttestSignature,
   type RsaPublic,
 } from '../../core/tpm/index.ts';
+import { issuedBy } from '../../core/x509/index.ts';
 import { invalidParameter, MaaError } from './errors.ts';
 import { genuine, type EvidencePolicy } from './evidence.ts';
 
@@ -155,7 +156,7 @@ export function verifyAzureGuest(body: Buffer, policy: AzureGuestPolicy): Verifi
   if (!sameKey(akCert.publicKey, ak)) {
     throw invalidParameter('ak-cert-untrusted', 'TpmInfo.AikCert does not certify TpmInfo.AikPub.');
   }
-  if (policy.akCa && !(akCert.checkIssued(policy.akCa) && akCert.verify(policy.akCa.publicKey))) {
+  if (policy.akCa && !issuedBy(akCert, policy.akCa)) {
     throw invalidParameter(
       'ak-cert-untrusted',
       `TpmInfo.AikCert is not issued by the trusted vTPM CA (${policy.akCa.subject.replace(/\n/g, ', ')}).`,
